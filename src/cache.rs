@@ -1,0 +1,129 @@
+//! The cache: where git mirrors, patched checkouts and downloaded constraints live between runs.
+//! Root: `$WRAP_CACHE`, else `$XDG_CACHE_HOME/wrap`, else `~/.cache/wrap`. Entries are created
+//! in a temporary sibling and renamed into place, so a failed or interrupted step never leaves a
+//! half-written entry under its final name.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::manifest::sha256_hex;
+
+/// Handle on the cache directory.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// The cache chosen by the environment.
+    pub fn from_env() -> Result<Cache> {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let root = var("WRAP_CACHE")
+            .or_else(|| var("XDG_CACHE_HOME").map(|x| x.join("wrap")))
+            .or_else(|| var("HOME").map(|h| h.join(".cache").join("wrap")))
+            .ok_or(Error::NoCacheDir)?;
+        Ok(Cache { root: std::path::absolute(root)? })
+    }
+
+    /// A cache rooted at `root`.
+    pub fn at(root: impl Into<PathBuf>) -> Cache {
+        Cache { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the bare mirror of `url` lives: a readable stem plus a digest of the whole URL.
+    pub fn mirror_dir(&self, url: &str) -> PathBuf {
+        let stem: String = url
+            .trim_end_matches('/')
+            .trim_end_matches(".git")
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or("repo")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect();
+        let digest = sha256_hex(url.as_bytes());
+        self.root.join("git").join(format!("{stem}-{}", &digest[..16]))
+    }
+
+    /// Where the patched checkout of `project` with source key `key` lives.
+    pub fn checkout_dir(&self, project: &str, key: &str) -> PathBuf {
+        self.root.join("checkouts").join(project).join(key)
+    }
+
+    /// Where a downloaded file with this sha256 lives.
+    pub fn download_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("downloads").join(sha256)
+    }
+}
+
+/// Creates `final_dir` by running `fill` on an empty temporary directory beside it and renaming
+/// that into place. When `fill` fails, the temporary directory is removed and nothing is left.
+/// When another process created `final_dir` first, its copy is kept and ours is dropped.
+pub fn create_dir_atomically<E>(
+    final_dir: &Path,
+    fill: impl FnOnce(&Path) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E>
+where
+    E: From<std::io::Error>,
+{
+    let parent = final_dir.parent().expect("cache entries have a parent");
+    fs_err::create_dir_all(parent)?;
+    let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent)?;
+    fill(tmp.path())?;
+    let tmp_path = tmp.keep();
+    if let Err(e) = fs_err::rename(&tmp_path, final_dir) {
+        let _ = fs_err::remove_dir_all(&tmp_path);
+        if !final_dir.exists() {
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs_err::create_dir_all(parent)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(parent)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_dirs_are_readable_and_distinct() {
+        let cache = Cache::at("/c");
+        let a = cache.mirror_dir("https://opendev.org/openstack/nova");
+        let b = cache.mirror_dir("https://github.com/openstack/nova.git");
+        assert!(a.starts_with("/c/git"));
+        assert!(a.file_name().unwrap().to_str().unwrap().starts_with("nova-"));
+        assert!(b.file_name().unwrap().to_str().unwrap().starts_with("nova-"));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn failed_fill_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("sub/entry");
+        let r: std::result::Result<(), std::io::Error> = create_dir_atomically(&target, |dir| {
+            fs_err::write(dir.join("half"), b"x")?;
+            Err(std::io::Error::other("boom"))
+        });
+        assert!(r.is_err());
+        assert!(!target.exists());
+        assert_eq!(fs_err::read_dir(tmp.path().join("sub")).unwrap().count(), 0);
+        create_dir_atomically::<std::io::Error>(&target, |dir| fs_err::write(dir.join("f"), b"y")).unwrap();
+        assert_eq!(fs_err::read(target.join("f")).unwrap(), b"y");
+    }
+}

@@ -1,0 +1,135 @@
+//! Command-line interface types (clap derive). The doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::manifest::Format;
+
+/// Package upstream Python projects from git as relocatable virtualenvs in .deb, .rpm and
+/// tarball form, reproducibly.
+#[derive(Debug, Parser)]
+#[command(name = "wrap", version, max_term_width = 100)]
+pub struct Cli {
+    /// The manifest.
+    #[arg(short, long, global = true, default_value = "wrap.toml", value_name = "PATH")]
+    pub manifest: PathBuf,
+
+    /// More detail on stderr (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print nothing but errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// When to use colour.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// How to print results and progress: text for people, or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
+    pub message_format: MessageFormat,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when writing to a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Output style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// Text for people.
+    Human,
+    /// One JSON object per line on stdout.
+    Json,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the manifest and compare it with the lock (no network).
+    Check {
+        /// Fail when the lock is missing or does not match the manifest.
+        #[arg(long)]
+        locked: bool,
+    },
+    /// Pin every project's ref to a commit in the lock file.
+    ///
+    /// Pins that match the manifest's git URL and ref are kept: a branch that moved upstream
+    /// changes nothing until `--update`.
+    Lock {
+        /// Re-resolve these projects' refs (all projects, and constraints URLs, if none named).
+        #[arg(long, value_name = "NAME", num_args = 0..)]
+        update: Option<Vec<String>>,
+        /// Use cached git mirrors only.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Fetch each project's pinned commit and apply its patches.
+    Fetch(SourceArgs),
+    /// Print what a build would do: projects, commits, versions, package names, install paths.
+    Plan {
+        /// Project selection and lock handling.
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Package format (repeatable); default: the manifest's `formats`, else the host's.
+        #[arg(long, value_enum)]
+        format: Vec<Format>,
+        /// Override every project's version.
+        #[arg(long, value_name = "V", value_parser = parse_version)]
+        version: Option<String>,
+    },
+}
+
+/// Flags shared by the commands that read sources.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Only this project (repeatable).
+    #[arg(short, long = "project", value_name = "NAME")]
+    pub projects: Vec<String>,
+    /// Refuse to run when the lock does not match the manifest, a patch or a constraints file.
+    #[arg(long)]
+    pub locked: bool,
+    /// Never touch the network: cached git mirrors only.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+fn parse_version(v: &str) -> Result<String, String> {
+    if crate::manifest::is_valid_version(v) {
+        Ok(v.into())
+    } else {
+        Err("a version starts with a digit and holds only letters, digits and `. + ~`".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn update_takes_zero_or_more_names() {
+        let cli = Cli::parse_from(["wrap", "lock", "--update"]);
+        assert!(matches!(cli.command, Command::Lock { update: Some(ref v), .. } if v.is_empty()));
+        let cli = Cli::parse_from(["wrap", "lock", "--update", "a", "b"]);
+        assert!(matches!(cli.command, Command::Lock { update: Some(ref v), .. } if v.len() == 2));
+    }
+}

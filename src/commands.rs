@@ -1,0 +1,220 @@
+//! The commands: each runs the stages in order — manifest, lock, sources, plan — and reports what
+//! it did through the [`Reporter`]. `main` parses flags into these calls.
+
+use crate::cache::Cache;
+use crate::error::{Error, Result, short};
+use crate::lock::{self, Lock, LockedFile, LockedProject};
+use crate::manifest::{Constraint, Manifest};
+use crate::plan::{self, BuildPlan, PlanInputs};
+use crate::report::{Event, Reporter};
+use crate::source;
+
+/// What every command works with.
+pub struct Session<'a> {
+    /// The validated manifest.
+    pub manifest: Manifest,
+    /// The cache.
+    pub cache: Cache,
+    /// Where output goes.
+    pub reporter: &'a dyn Reporter,
+    /// `--offline` or `settings.offline`.
+    pub offline: bool,
+}
+
+/// How to treat the lock file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockMode {
+    /// `--locked`: use the lock as it is; any difference from the manifest is an error.
+    Locked,
+    /// Keep every pin whose URL and ref are unchanged; pin what is new; write the lock.
+    Keep,
+    /// Re-resolve these projects (every project, and URL constraints, when empty).
+    Update(Vec<String>),
+}
+
+impl<'a> Session<'a> {
+    /// Loads the manifest at `path`.
+    pub fn new(
+        path: &std::path::Path,
+        cache: Cache,
+        reporter: &'a dyn Reporter,
+        offline: bool,
+    ) -> Result<Self> {
+        let manifest = Manifest::load(path)?;
+        let offline = offline || manifest.settings.offline;
+        Ok(Session { manifest, cache, reporter, offline })
+    }
+
+    /// `wrap check`: the manifest is valid (loading it checked that) and the lock's state.
+    pub fn check(&self, locked: bool) -> Result<()> {
+        let path = Lock::path_for(&self.manifest.path);
+        let state = match Lock::load(&path)? {
+            None if locked => return Err(Error::LockMissing { path }),
+            None => "missing (run `wrap lock`)",
+            Some(lock) => {
+                let differences = lock::drift(&self.manifest, &lock, &lock::local_digests(&self.manifest)?);
+                if differences.is_empty() {
+                    "up to date"
+                } else if locked {
+                    return Err(Error::LockDrift { path, differences });
+                } else {
+                    for d in &differences {
+                        self.reporter.warn(format!("lock out of date: {d}"));
+                    }
+                    "out of date (run `wrap lock`)"
+                }
+            }
+        };
+        self.reporter.report(&Event::Checked {
+            manifest: self.manifest.path.display().to_string(),
+            projects: self.manifest.projects.len(),
+            lock: state,
+        });
+        Ok(())
+    }
+
+    /// Brings the lock in line with the manifest as `mode` says, writes it when it changed, and
+    /// returns it.
+    pub fn lock(&self, mode: &LockMode) -> Result<Lock> {
+        let manifest = &self.manifest;
+        let path = Lock::path_for(&manifest.path);
+        let old = Lock::load(&path)?;
+        let digests = lock::local_digests(manifest)?;
+        if *mode == LockMode::Locked {
+            let lock = old.ok_or_else(|| Error::LockMissing { path: path.clone() })?;
+            let differences = lock::drift(manifest, &lock, &digests);
+            if !differences.is_empty() {
+                return Err(Error::LockDrift { path, differences });
+            }
+            return Ok(lock);
+        }
+        let updating = |name: &str| match mode {
+            LockMode::Update(names) => names.is_empty() || names.iter().any(|n| n == name),
+            _ => false,
+        };
+        if let LockMode::Update(names) = mode {
+            self.check_names(names)?;
+        }
+        let old = old.unwrap_or_default();
+
+        let mut new = Lock::new();
+        for c in &manifest.settings.constraints {
+            let sha256 = match c {
+                Constraint::File(p) => digests[&p.rel].clone(),
+                Constraint::Url(url) => {
+                    let kept = old.constraints.iter().find(|l| l.source == *url);
+                    match kept {
+                        Some(l) if !(matches!(mode, LockMode::Update(n) if n.is_empty())) => l.sha256.clone(),
+                        _ => {
+                            self.reporter.status("Downloading", url.clone());
+                            source::download::download(&self.cache, url)?
+                        }
+                    }
+                }
+            };
+            new.constraints.push(LockedFile { source: c.source().into(), sha256 });
+        }
+        for project in &manifest.projects {
+            let patches = project
+                .patches
+                .iter()
+                .map(|p| LockedFile { source: p.rel.clone(), sha256: digests[&p.rel].clone() })
+                .collect();
+            let kept =
+                old.project(&project.name).filter(|l| l.same_source(project) && !updating(&project.name));
+            let (commit, commit_time, version) = match kept {
+                Some(l) => (l.commit.clone(), l.commit_time, l.version.clone()),
+                None => {
+                    self.reporter.status(
+                        "Resolving",
+                        format!("{} `{}` in {}", project.name, project.git_ref, project.git.written),
+                    );
+                    let (commit, time, version) = source::resolve(&self.cache, project, self.offline)?;
+                    let before = old.project(&project.name).map(|l| l.commit.as_str());
+                    if before != Some(commit.as_str()) {
+                        let from = before.map(|c| format!("{} -> ", short(c, 12))).unwrap_or_default();
+                        self.reporter.status(
+                            "Locking",
+                            format!("{} {from}{} ({version})", project.name, short(&commit, 12)),
+                        );
+                    }
+                    (commit, time, version)
+                }
+            };
+            new.projects.push(LockedProject {
+                name: project.name.clone(),
+                git: project.git.written.clone(),
+                git_ref: project.git_ref.clone(),
+                commit,
+                commit_time,
+                version,
+                patches,
+            });
+        }
+        if new.write(&path)? {
+            self.reporter.status("Writing", path.display().to_string());
+        }
+        Ok(new)
+    }
+
+    /// `wrap fetch`: a patched checkout per selected project.
+    pub fn fetch(&self, mode: &LockMode, projects: &[String]) -> Result<Vec<source::Checkout>> {
+        self.check_names(projects)?;
+        let lock = self.lock(mode)?;
+        self.fetch_constraints(&lock)?;
+        let mut out = Vec::new();
+        for project in &self.manifest.projects {
+            if !projects.is_empty() && !projects.contains(&project.name) {
+                continue;
+            }
+            let locked = lock.project(&project.name).expect("the lock covers every project");
+            let checkout = source::checkout(&self.cache, project, locked, self.offline)?;
+            if !checkout.reused {
+                self.reporter.status(
+                    "Fetched",
+                    format!("{} {} ({})", project.name, short(&locked.commit, 12), locked.version),
+                );
+            }
+            self.reporter.report(&Event::Fetched {
+                project: &project.name,
+                commit: &locked.commit,
+                version: &locked.version,
+                patches: project.patches.iter().map(|p| p.rel.as_str()).collect(),
+                path: checkout.path.display().to_string(),
+                reused: checkout.reused,
+            });
+            out.push(checkout);
+        }
+        Ok(out)
+    }
+
+    /// `wrap plan`: what a build would do.
+    pub fn plan(&self, mode: &LockMode, inputs: &PlanInputs) -> Result<BuildPlan> {
+        let lock = self.lock(mode)?;
+        let plan = plan::plan(&self.manifest, &lock, inputs)?;
+        self.reporter.report(&Event::Plan { plan: &plan });
+        Ok(plan)
+    }
+
+    /// Makes sure every URL constraints file is in the cache with its locked content.
+    fn fetch_constraints(&self, lock: &Lock) -> Result<()> {
+        for c in &lock.constraints {
+            if let Some(Constraint::Url(url)) =
+                self.manifest.settings.constraints.iter().find(|m| m.source() == c.source)
+            {
+                source::download::ensure(&self.cache, url, &c.sha256, self.offline)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_names(&self, names: &[String]) -> Result<()> {
+        match names.iter().find(|n| self.manifest.project(n).is_none()) {
+            Some(name) => Err(Error::UnknownProject {
+                name: name.clone(),
+                known: self.manifest.projects.iter().map(|p| p.name.clone()).collect(),
+            }),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The one error type of wrap. Every stage returns [`Result`]; variants carry the facts (project,
+//! file, line, ref, patch) as fields so that `main` can print a one-line message, its causes and a
+//! hint, and map it to an exit code: 1 for bad user input, 2 for the environment or internal faults.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A place in a file the user wrote: `wrap.toml:12:5`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file, as the user named it.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub col: Option<usize>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.col {
+                write!(f, ":{col}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong inside a manifest; always reported with a [`Location`].
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// TOML syntax, an unknown key, a missing key or a value of the wrong type.
+    #[error("{message}")]
+    Syntax { message: String },
+    /// A `{placeholder}` that templates do not know.
+    #[error("`{key}` uses unknown placeholder `{{{placeholder}}}`")]
+    UnknownPlaceholder { key: String, placeholder: String },
+    /// A `{` without its `}` or the reverse.
+    #[error("`{key}` has an unbalanced `{{` or `}}` in `{template}`")]
+    UnbalancedTemplate { key: String, template: String },
+    /// The templated package name is not valid for dpkg and rpm.
+    #[error("project `{project}`: package name `{name}` is not valid: {reason}")]
+    InvalidPackageName { project: String, name: String, reason: &'static str },
+    /// The templated install path is unusable.
+    #[error("project `{project}`: install_path `{path}` {reason}")]
+    InvalidInstallPath { project: String, path: String, reason: &'static str },
+    /// A patch, find_links or constraints path that leaves the manifest's directory.
+    #[error("`{key}` path `{path}` leaves the manifest's directory")]
+    PathEscapes { key: &'static str, path: String },
+    /// A patch, constraints file or wheel directory that does not exist.
+    #[error("`{key}` path `{path}` does not exist")]
+    FileMissing { key: &'static str, path: String },
+    /// Two projects with one name.
+    #[error("duplicate project `{name}` (first defined on line {first_line})")]
+    DuplicateProject { name: String, first_line: usize },
+    /// No `[[project]]` table at all.
+    #[error("the manifest names no project")]
+    NoProjects,
+    /// A value that parses but is not acceptable.
+    #[error("`{key}` = `{value}` is not valid: {expected}")]
+    InvalidValue { key: String, value: String, expected: &'static str },
+}
+
+impl ManifestError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::UnknownPlaceholder { .. } | Self::UnbalancedTemplate { .. } => {
+                "templates accept `{name}` and `{version}` only".into()
+            }
+            Self::InvalidPackageName { .. } => {
+                "package names use lowercase letters, digits and `+ - .`, and start with a letter or digit; set `package_name`".into()
+            }
+            Self::InvalidInstallPath { .. } => {
+                "use an absolute path of its own, such as `/opt/wrap/{name}`".into()
+            }
+            Self::PathEscapes { .. } => {
+                "keep patches, constraints and wheels in the manifest's directory tree".into()
+            }
+            Self::NoProjects => "add a `[[project]]` table with `name`, `git` and `ref`".into(),
+            Self::DuplicateProject { .. } => "give every project its own `name`".into(),
+            _ => return None,
+        })
+    }
+}
+
+/// One way in which the lock file no longer matches the manifest or the files it hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// A project in the manifest but not in the lock.
+    ProjectAdded(String),
+    /// A project in the lock but no longer in the manifest.
+    ProjectRemoved(String),
+    /// The project's git URL or ref changed.
+    SourceChanged { project: String, key: &'static str, locked: String, now: String },
+    /// The patch list (names or order) changed.
+    PatchesChanged { project: String },
+    /// A patch's content changed.
+    FileChanged { path: String, locked: String, now: String },
+    /// The constraints list changed.
+    ConstraintsChanged,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ProjectAdded(p) => write!(f, "project `{p}` is not in the lock"),
+            Self::ProjectRemoved(p) => write!(f, "project `{p}` is locked but not in the manifest"),
+            Self::SourceChanged { project, key, locked, now } => {
+                write!(f, "project `{project}`: {key} changed from `{locked}` to `{now}`")
+            }
+            Self::PatchesChanged { project } => {
+                write!(f, "project `{project}`: the patch list changed")
+            }
+            Self::FileChanged { path, locked, now } => {
+                write!(f, "`{path}` changed (sha256 {} locked, {} now)", short(locked, 12), short(now, 12))
+            }
+            Self::ConstraintsChanged => write!(f, "the constraints list changed"),
+        }
+    }
+}
+
+/// Every failure wrap reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The manifest file does not exist.
+    #[error("no manifest at `{}`", path.display())]
+    ManifestMissing { path: PathBuf },
+
+    /// A problem inside the manifest, at a place in it.
+    #[error("{location}: {kind}")]
+    Manifest { location: Location, kind: ManifestError },
+
+    /// The lock file is not valid TOML or not a lock wrap wrote.
+    #[error("{location}: {message}")]
+    LockSyntax { location: Location, message: String },
+
+    /// `--locked` with no lock file.
+    #[error("`--locked` was given but there is no lock file `{}`", path.display())]
+    LockMissing { path: PathBuf },
+
+    /// `--locked` and the lock does not match.
+    #[error("`--locked` was given but `{}` does not match: {}", path.display(), join(differences))]
+    LockDrift { path: PathBuf, differences: Vec<Drift> },
+
+    /// `--project NAME` that the manifest does not have.
+    #[error("no project named `{name}` in the manifest")]
+    UnknownProject { name: String, known: Vec<String> },
+
+    /// The git URL could not be fetched.
+    #[error("project `{project}`: cannot fetch `{url}`")]
+    Unreachable {
+        project: String,
+        url: String,
+        #[source]
+        source: git2::Error,
+    },
+
+    /// The ref is neither a tag, a branch nor a commit of the repository.
+    #[error("project `{project}`: ref `{git_ref}` not found in `{url}`")]
+    RefNotFound { project: String, url: String, git_ref: String, nearest: Vec<String> },
+
+    /// The pinned commit is not in the repository (or not in the cache while offline).
+    #[error("project `{project}`: commit {commit} is not in `{url}`{}", if *offline { " (offline: cached mirror only)" } else { "" })]
+    CommitMissing { project: String, url: String, commit: String, offline: bool },
+
+    /// Offline and the mirror was never fetched.
+    #[error("project `{project}`: `{url}` is not in the git cache and offline mode is on")]
+    OfflineNoMirror { project: String, url: String },
+
+    /// A patch file is not a patch git can read.
+    #[error("patch `{}` of project `{project}` is not a valid patch", patch.display())]
+    PatchParse {
+        project: String,
+        patch: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+
+    /// A patch that does not apply to the pinned commit.
+    #[error("patch `{}` does not apply to {project} at {commit}{}", patch.display(), where_failed(file, *hunk))]
+    PatchApply {
+        project: String,
+        patch: PathBuf,
+        commit: String,
+        file: Option<String>,
+        hunk: Option<usize>,
+        #[source]
+        source: git2::Error,
+    },
+
+    /// Any other git failure, with what wrap was doing.
+    #[error("project `{project}`: git failed to {action}")]
+    Git {
+        project: String,
+        action: &'static str,
+        #[source]
+        source: git2::Error,
+    },
+
+    /// No format given and the host's native one is unknown.
+    #[error("cannot tell this host's package format from /etc/os-release")]
+    UnknownHostFormat,
+
+    /// A constraints URL could not be downloaded.
+    #[error("cannot download `{url}`")]
+    Download {
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A constraints URL no longer serves what the lock pinned.
+    #[error(
+        "`{url}` changed since it was locked (sha256 {} locked, {} now)",
+        short(locked, 12),
+        short(now, 12)
+    )]
+    DownloadChanged { url: String, locked: String, now: String },
+
+    /// An environment variable with a value wrap cannot use.
+    #[error("environment variable {name}=`{value}` is not valid: {expected}")]
+    BadEnv { name: &'static str, value: String, expected: &'static str },
+
+    /// No cache directory could be chosen.
+    #[error("cannot choose a cache directory: set WRAP_CACHE, XDG_CACHE_HOME or HOME")]
+    NoCacheDir,
+
+    /// I/O; fs-err puts the path in the message.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+fn join(items: &[Drift]) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+fn where_failed(file: &Option<String>, hunk: Option<usize>) -> String {
+    match (file, hunk) {
+        (Some(file), Some(hunk)) => format!(": hunk {hunk} of `{file}`"),
+        (Some(file), None) => format!(": `{file}`"),
+        _ => String::new(),
+    }
+}
+
+/// The first `n` characters of a hex digest.
+pub fn short(hex: &str, n: usize) -> &str {
+    &hex[..hex.len().min(n)]
+}
+
+impl Error {
+    /// Exit code: 1 when the user's input is at fault, 2 for the environment or internal faults.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Manifest { .. }
+            | Self::ManifestMissing { .. }
+            | Self::LockSyntax { .. }
+            | Self::LockMissing { .. }
+            | Self::LockDrift { .. }
+            | Self::UnknownProject { .. }
+            | Self::UnknownHostFormat
+            | Self::BadEnv { .. }
+            | Self::DownloadChanged { .. }
+            | Self::RefNotFound { .. }
+            | Self::CommitMissing { .. }
+            | Self::PatchParse { .. }
+            | Self::PatchApply { .. } => 1,
+            Self::Unreachable { .. }
+            | Self::OfflineNoMirror { .. }
+            | Self::Git { .. }
+            | Self::Download { .. }
+            | Self::NoCacheDir
+            | Self::Io(_) => 2,
+        }
+    }
+
+    /// What the user can do about it, when wrap knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Manifest { kind, .. } => kind.hint(),
+            Self::ManifestMissing { .. } => {
+                Some("run wrap in the manifest's directory, or pass `-m PATH`".into())
+            }
+            Self::LockSyntax { .. } => {
+                Some("delete the lock file and run `wrap lock` to write it anew".into())
+            }
+            Self::LockMissing { .. } => Some("run `wrap lock` and commit the lock file".into()),
+            Self::LockDrift { .. } => Some(
+                "run `wrap lock` to record the change (or `wrap lock --update NAME` to move a ref)".into(),
+            ),
+            Self::UnknownProject { known, .. } => Some(format!("the manifest has: {}", known.join(", "))),
+            Self::Unreachable { .. } => Some(
+                "check the URL (or path) and the network; `offline = true` uses cached mirrors only".into(),
+            ),
+            Self::RefNotFound { nearest, .. } if !nearest.is_empty() => {
+                Some(format!("nearest tags and branches: {}", nearest.join(", ")))
+            }
+            Self::RefNotFound { .. } => Some("the repository has no tags or branches".into()),
+            Self::CommitMissing { offline: true, .. } | Self::OfflineNoMirror { .. } => {
+                Some("run `wrap fetch` once with network access to fill the cache".into())
+            }
+            Self::CommitMissing { .. } => {
+                Some("the commit may have been force-pushed away; run `wrap lock --update NAME`".into())
+            }
+            Self::PatchParse { .. } => Some("write patches with `git format-patch` or `git diff`".into()),
+            Self::UnknownHostFormat => {
+                Some("pass `--format deb|rpm|tar`, or set `formats` in [settings]".into())
+            }
+            Self::DownloadChanged { .. } => {
+                Some("review the new constraints, then run `wrap lock --update`".into())
+            }
+            Self::PatchApply { .. } => {
+                Some("refresh the patch against the new ref, or pin `ref` back".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_formats_line_and_column() {
+        let loc = Location { file: "wrap.toml".into(), line: Some(3), col: Some(7) };
+        assert_eq!(loc.to_string(), "wrap.toml:3:7");
+        let loc = Location { file: "wrap.toml".into(), line: None, col: None };
+        assert_eq!(loc.to_string(), "wrap.toml");
+    }
+
+    #[test]
+    fn patch_error_names_file_and_hunk() {
+        let err = Error::PatchApply {
+            project: "hello".into(),
+            patch: "patches/0002-fix.patch".into(),
+            commit: "1a2b3c4d5e6f".into(),
+            file: Some("hello/cli.py".into()),
+            hunk: Some(2),
+            source: git2::Error::from_str("hunk did not apply"),
+        };
+        assert_eq!(
+            err.to_string(),
+            "patch `patches/0002-fix.patch` does not apply to hello at 1a2b3c4d5e6f: hunk 2 of `hello/cli.py`"
+        );
+        assert_eq!(err.exit_code(), 1);
+    }
+}

@@ -1,0 +1,17 @@
+//! wrap turns a manifest of upstream Python projects into installable packages. The pipeline:
+//! [`manifest`] reads `wrap.toml`; [`lock`] pins every git ref to a commit in `wrap.lock`;
+//! [`source`] mirrors the repositories into the [`cache`], checks out the pinned commits and
+//! applies the patch queues; [`plan`] turns manifest and lock into the decisions of a build.
+//! [`commands`] runs these stages for each CLI command, reporting through [`report`]; errors are
+//! one [`error::Error`] enum.
+
+pub mod cache;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod host;
+pub mod lock;
+pub mod manifest;
+pub mod plan;
+pub mod report;
+pub mod source;

@@ -1,0 +1,284 @@
+//! `wrap.lock`: the pinned state of a manifest. For every project it records the git URL and ref
+//! as written, the exact commit, its committer time and derived version, and the sha256 of each
+//! patch; for the settings, the sha256 of each constraints file. Written sorted and stable, so an
+//! unchanged manifest gives a byte-identical lock. [`drift`] lists how a lock and a manifest differ.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::write_atomically;
+use crate::error::{Drift, Error, Location, Result};
+use crate::manifest::{Manifest, Project, sha256_hex};
+
+/// The lock format this wrap writes.
+pub const LOCK_VERSION: u32 = 1;
+
+const HEADER: &str = "# wrap.lock: written by `wrap lock`; pins every project to an exact commit.\n# Commit it beside the manifest; change it with `wrap lock` and `wrap lock --update`.\n\n";
+
+/// A hashed file: a patch or a constraints file (path as written, or URL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedFile {
+    /// Path relative to the manifest, or URL, as written in the manifest.
+    pub source: String,
+    /// sha256 of the content.
+    pub sha256: String,
+}
+
+/// One project's pin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedProject {
+    /// Project name.
+    pub name: String,
+    /// Git URL or path, as written in the manifest.
+    pub git: String,
+    /// The ref as written in the manifest.
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// 40-hex commit id the ref resolved to.
+    pub commit: String,
+    /// The commit's committer time (Unix seconds): the default source date of every artifact.
+    pub commit_time: i64,
+    /// Version derived from git at lock time.
+    pub version: String,
+    /// Patches in application order.
+    #[serde(default)]
+    pub patches: Vec<LockedFile>,
+}
+
+/// The whole lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    /// Format version.
+    pub version: u32,
+    /// Constraints files in manifest order.
+    #[serde(default)]
+    pub constraints: Vec<LockedFile>,
+    /// Projects sorted by name.
+    #[serde(default, rename = "project")]
+    pub projects: Vec<LockedProject>,
+}
+
+impl Lock {
+    /// An empty lock.
+    pub fn new() -> Lock {
+        Lock { version: LOCK_VERSION, constraints: Vec::new(), projects: Vec::new() }
+    }
+
+    /// The lock file that belongs to a manifest: `wrap.toml` → `wrap.lock`.
+    pub fn path_for(manifest: &Path) -> PathBuf {
+        manifest.with_extension("lock")
+    }
+
+    /// Reads the lock at `path`; `None` when there is none.
+    pub fn load(path: &Path) -> Result<Option<Lock>> {
+        let text = match fs_err::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Self::parse(path, &text).map(Some)
+    }
+
+    /// Parses lock `text`; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Lock> {
+        let syntax = |line: Option<usize>, message: String| Error::LockSyntax {
+            location: Location { file: path.into(), line, col: None },
+            message,
+        };
+        let lock: Lock = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            syntax(line, e.message().trim().to_string())
+        })?;
+        if lock.version != LOCK_VERSION {
+            return Err(syntax(
+                None,
+                format!("lock format {} is not the {LOCK_VERSION} this wrap reads", lock.version),
+            ));
+        }
+        Ok(lock)
+    }
+
+    /// The stable text of the lock: projects sorted by name, patches and constraints in order.
+    pub fn to_toml(&self) -> String {
+        let mut sorted = self.clone();
+        sorted.projects.sort_by(|a, b| a.name.cmp(&b.name));
+        let body = toml::to_string(&sorted).expect("lock serializes");
+        format!("{HEADER}{body}")
+    }
+
+    /// Writes the lock to `path` unless the file already holds exactly this text; returns whether
+    /// it wrote.
+    pub fn write(&self, path: &Path) -> Result<bool> {
+        let text = self.to_toml();
+        if fs_err::read_to_string(path).is_ok_and(|old| old == text) {
+            return Ok(false);
+        }
+        write_atomically(path, text.as_bytes())?;
+        Ok(true)
+    }
+
+    /// The pin of project `name`.
+    pub fn project(&self, name: &str) -> Option<&LockedProject> {
+        self.projects.iter().find(|p| p.name == name)
+    }
+}
+
+impl Default for Lock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LockedProject {
+    /// Whether this pin was made from the project's current URL and ref (so its commit stands).
+    pub fn same_source(&self, project: &Project) -> bool {
+        self.git == project.git.written && self.git_ref == project.git_ref
+    }
+
+    /// The sha256 of each patch, in order.
+    pub fn patch_digests(&self) -> Vec<&str> {
+        self.patches.iter().map(|p| p.sha256.as_str()).collect()
+    }
+}
+
+/// sha256 of a file's content.
+pub fn hash_file(path: &Path) -> Result<String> {
+    Ok(sha256_hex(&fs_err::read(path)?))
+}
+
+/// The current sha256 of every patch and local constraints file, keyed by source as written.
+/// URL constraints are not read here: the lock pins their content when it is written.
+pub fn local_digests(manifest: &Manifest) -> Result<BTreeMap<String, String>> {
+    let mut digests = BTreeMap::new();
+    for project in &manifest.projects {
+        for patch in &project.patches {
+            digests.insert(patch.rel.clone(), hash_file(&patch.abs)?);
+        }
+    }
+    for c in &manifest.settings.constraints {
+        if let crate::manifest::Constraint::File(p) = c {
+            digests.insert(p.rel.clone(), hash_file(&p.abs)?);
+        }
+    }
+    Ok(digests)
+}
+
+/// Every way in which `lock` no longer matches `manifest` and the current file `digests`.
+pub fn drift(manifest: &Manifest, lock: &Lock, digests: &BTreeMap<String, String>) -> Vec<Drift> {
+    let mut out = Vec::new();
+    let mut check_file = |locked: &LockedFile| {
+        if let Some(now) = digests.get(&locked.source).filter(|now| **now != locked.sha256) {
+            out.push(Drift::FileChanged {
+                path: locked.source.clone(),
+                locked: locked.sha256.clone(),
+                now: now.clone(),
+            });
+        }
+    };
+    let sources: Vec<&str> = manifest.settings.constraints.iter().map(|c| c.source()).collect();
+    let locked_sources: Vec<&str> = lock.constraints.iter().map(|c| c.source.as_str()).collect();
+    let constraints_changed = sources != locked_sources;
+    lock.constraints.iter().for_each(&mut check_file);
+    let mut project_drift = Vec::new();
+    for project in &manifest.projects {
+        let Some(locked) = lock.project(&project.name) else {
+            project_drift.push(Drift::ProjectAdded(project.name.clone()));
+            continue;
+        };
+        for (key, locked_value, now) in
+            [("git", &locked.git, &project.git.written), ("ref", &locked.git_ref, &project.git_ref)]
+        {
+            if locked_value != now {
+                project_drift.push(Drift::SourceChanged {
+                    project: project.name.clone(),
+                    key,
+                    locked: locked_value.clone(),
+                    now: now.clone(),
+                });
+            }
+        }
+        let names: Vec<&str> = project.patches.iter().map(|p| p.rel.as_str()).collect();
+        let locked_names: Vec<&str> = locked.patches.iter().map(|p| p.source.as_str()).collect();
+        if names != locked_names {
+            project_drift.push(Drift::PatchesChanged { project: project.name.clone() });
+        }
+        locked.patches.iter().for_each(&mut check_file);
+    }
+    for locked in &lock.projects {
+        if manifest.project(&locked.name).is_none() {
+            project_drift.push(Drift::ProjectRemoved(locked.name.clone()));
+        }
+    }
+    if constraints_changed {
+        out.push(Drift::ConstraintsChanged);
+    }
+    out.extend(project_drift);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pin(name: &str) -> LockedProject {
+        LockedProject {
+            name: name.into(),
+            git: format!("repos/{name}"),
+            git_ref: "main".into(),
+            commit: "a".repeat(40),
+            commit_time: 1_700_000_000,
+            version: "1.0.0".into(),
+            patches: vec![LockedFile { source: format!("patches/{name}.patch"), sha256: "b".repeat(64) }],
+        }
+    }
+
+    #[test]
+    fn text_is_sorted_and_round_trips() {
+        let mut lock = Lock::new();
+        lock.projects = vec![pin("zeta"), pin("alpha")];
+        lock.constraints = vec![LockedFile { source: "c.txt".into(), sha256: "c".repeat(64) }];
+        let text = lock.to_toml();
+        assert!(text.find("name = \"alpha\"").unwrap() < text.find("name = \"zeta\"").unwrap());
+        let back = Lock::parse(Path::new("wrap.lock"), &text).unwrap();
+        assert_eq!(back.to_toml(), text);
+        assert_eq!(back.projects[0].name, "alpha");
+    }
+
+    #[test]
+    fn bad_locks_are_named() {
+        let e = Lock::parse(Path::new("wrap.lock"), "version = 1\n[[project]]\nname = 3\n").unwrap_err();
+        assert!(e.to_string().starts_with("wrap.lock:3: "), "{e}");
+        let e = Lock::parse(Path::new("wrap.lock"), "version = 9\n").unwrap_err();
+        assert!(e.to_string().contains("lock format 9"), "{e}");
+    }
+
+    #[test]
+    fn drift_names_each_difference() {
+        let text = "[settings]\nconstraints = [\"c.txt\"]\n[[project]]\nname = \"alpha\"\ngit = \"repos/alpha\"\nref = \"stable\"\n[[project]]\nname = \"beta\"\ngit = \"repos/beta\"\nref = \"main\"\n";
+        // Paths need not exist for this check: build the manifest without the file checks.
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join("c.txt"), "x").unwrap();
+        let manifest = Manifest::parse(Path::new("wrap.toml"), dir.path(), text).unwrap();
+        let mut lock = Lock::new();
+        lock.projects = vec![pin("alpha"), pin("gamma")];
+        lock.constraints = vec![LockedFile { source: "c.txt".into(), sha256: "0".repeat(64) }];
+        let mut digests = BTreeMap::new();
+        digests.insert("c.txt".to_string(), "1".repeat(64));
+        let d: Vec<String> = drift(&manifest, &lock, &digests).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            d,
+            [
+                "`c.txt` changed (sha256 000000000000 locked, 111111111111 now)",
+                "project `alpha`: ref changed from `main` to `stable`",
+                "project `alpha`: the patch list changed",
+                "project `beta` is not in the lock",
+                "project `gamma` is locked but not in the manifest",
+            ]
+        );
+    }
+}

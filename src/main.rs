@@ -1,0 +1,110 @@
+//! The `wrap` binary: parses the command line, sets up output, runs the command and maps its
+//! error to a message, causes, a hint and an exit code.
+
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use clap::Parser;
+use wrap::cache::Cache;
+use wrap::cli::{Cli, ColorWhen, Command, MessageFormat};
+use wrap::commands::{LockMode, Session};
+use wrap::error::{Error, Result};
+use wrap::plan::PlanInputs;
+use wrap::report::{Human, Json, Reporter};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.color {
+        ColorWhen::Auto => {}
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+    }
+    let level = match cli.verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(anstream::ColorChoice::global() != anstream::ColorChoice::Never)
+        .without_time()
+        .init();
+    let reporter: Box<dyn Reporter> = match cli.message_format {
+        MessageFormat::Human => Box::new(Human { quiet: cli.quiet }),
+        MessageFormat::Json => Box::new(Json),
+    };
+    match run(&cli, reporter.as_ref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&e, cli.message_format);
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
+    let session = |offline| Session::new(&cli.manifest, Cache::from_env()?, reporter, offline);
+    let mode = |locked| if locked { LockMode::Locked } else { LockMode::Keep };
+    match &cli.command {
+        Command::Check { locked } => session(false)?.check(*locked),
+        Command::Lock { update, offline } => {
+            let mode = update.clone().map_or(LockMode::Keep, LockMode::Update);
+            session(*offline)?.lock(&mode).map(drop)
+        }
+        Command::Fetch(args) => session(args.offline)?.fetch(&mode(args.locked), &args.projects).map(drop),
+        Command::Plan { source, format, version } => {
+            let inputs = PlanInputs {
+                projects: source.projects.clone(),
+                formats: format.clone(),
+                host_format: wrap::host::native_format(),
+                source_date_epoch: source_date_epoch()?,
+                version: version.clone(),
+            };
+            session(source.offline)?.plan(&mode(source.locked), &inputs).map(drop)
+        }
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: a decimal Unix time.
+fn source_date_epoch() -> Result<Option<i64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v.trim().parse().map(Some).map_err(|_| Error::BadEnv {
+            name: "SOURCE_DATE_EPOCH",
+            value: v,
+            expected: "a Unix time in seconds",
+        }),
+        _ => Ok(None),
+    }
+}
+
+fn print_error(e: &Error, format: MessageFormat) {
+    use std::io::Write;
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    let hint = e.hint();
+    if format == MessageFormat::Json {
+        let json = serde_json::json!({
+            "event": "error",
+            "message": e.to_string(),
+            "causes": causes,
+            "hint": hint,
+            "exit_code": e.exit_code(),
+        });
+        let _ = writeln!(std::io::stdout(), "{json}");
+    }
+    let red = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
+    let cyan = Style::new().fg_color(Some(AnsiColor::Cyan.into())).bold();
+    let mut err = anstream::stderr().lock();
+    let _ = writeln!(err, "{red}error{red:#}: {e}");
+    for c in causes {
+        let _ = writeln!(err, "  caused by: {c}");
+    }
+    if let Some(h) = hint {
+        let _ = writeln!(err, "{cyan}hint{cyan:#}: {h}");
+    }
+}

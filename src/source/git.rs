@@ -1,0 +1,247 @@
+//! Git through libgit2 (no `git` subprocess): one bare mirror per URL in the cache, fetched
+//! incrementally with all branches and tags; ref resolution with suggestions; the version of a
+//! commit; and checkouts of a pinned commit with full history and tags (pbr derives versions
+//! from them).
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::path::Path;
+
+use git2::{FetchOptions, Oid, Repository, Sort};
+
+use crate::cache::{Cache, create_dir_atomically};
+use crate::error::{Error, Result};
+use crate::manifest::GitSource;
+use crate::source::version;
+
+/// Branches and tags, mirrored under the same names.
+const MIRROR_REFSPECS: [&str; 2] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
+
+/// A ref resolved to a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The commit.
+    pub commit: Oid,
+    /// The ref named a tag.
+    pub is_tag: bool,
+}
+
+/// A bare mirror of one upstream repository in the cache.
+pub struct Mirror {
+    repo: Repository,
+    project: String,
+    /// What git fetches from.
+    url: String,
+    /// The URL or path as the manifest wrote it, for messages.
+    written: String,
+    /// Fetched during this run already.
+    fresh: Cell<bool>,
+}
+
+impl Mirror {
+    /// Opens the mirror of `url`, creating and fetching it when it does not exist yet (unless
+    /// `offline`). A first fetch that fails leaves no mirror behind.
+    pub fn open(cache: &Cache, project: &str, git: &GitSource, offline: bool) -> Result<Mirror> {
+        let (url, written) = (git.url.as_str(), git.written.as_str());
+        let dir = cache.mirror_dir(url);
+        let created = !dir.exists();
+        if created {
+            if offline {
+                return Err(Error::OfflineNoMirror { project: project.into(), url: written.into() });
+            }
+            if url.starts_with('/') && !Path::new(url).is_dir() {
+                // libgit2 would call a missing directory an "unsupported URL protocol".
+                return Err(Error::Unreachable {
+                    project: project.into(),
+                    url: written.into(),
+                    source: git2::Error::from_str(&format!("no directory at {url}")),
+                });
+            }
+            create_dir_atomically(&dir, |tmp| {
+                let repo = Repository::init_bare(tmp).map_err(|e| git_err(project, "create a mirror", e))?;
+                repo.remote("origin", url).map_err(|e| git_err(project, "create a mirror", e))?;
+                fetch(&repo, project, written, &MIRROR_REFSPECS)
+            })?;
+            tracing::debug!(project, url, path = %dir.display(), "created mirror");
+        }
+        let repo = Repository::open_bare(&dir).map_err(|e| git_err(project, "open the mirror", e))?;
+        Ok(Mirror {
+            repo,
+            project: project.into(),
+            url: url.into(),
+            written: written.into(),
+            fresh: Cell::new(created),
+        })
+    }
+
+    /// The mirror's directory.
+    pub fn path(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// Brings branches and tags up to date with upstream, once per run.
+    pub fn update(&self) -> Result<()> {
+        if !self.fresh.get() {
+            fetch(&self.repo, &self.project, &self.written, &MIRROR_REFSPECS)?;
+            self.fresh.set(true);
+        }
+        Ok(())
+    }
+
+    /// Whether the mirror holds `commit`.
+    pub fn has_commit(&self, commit: Oid) -> bool {
+        self.repo.find_commit(commit).is_ok()
+    }
+
+    /// Fetches one commit by id, for servers that allow it (a commit no branch or tag reaches).
+    pub fn fetch_commit(&self, commit: Oid) -> Result<()> {
+        fetch(&self.repo, &self.project, &self.written, &[&commit.to_string()])
+    }
+
+    /// Resolves a tag, branch, `refs/…` name or full commit id, without fetching.
+    pub fn resolve(&self, git_ref: &str) -> Result<Resolved> {
+        let peel = |name: &str| -> Option<Oid> {
+            let reference = self.repo.find_reference(name).ok()?;
+            Some(reference.peel_to_commit().ok()?.id())
+        };
+        if git_ref.len() == 40 && git_ref.chars().all(|c| c.is_ascii_hexdigit()) {
+            let oid = Oid::from_str(git_ref).expect("40 hex digits");
+            if self.has_commit(oid) {
+                return Ok(Resolved { commit: oid, is_tag: false });
+            }
+        } else if let Some(oid) = peel(&format!("refs/tags/{git_ref}")) {
+            return Ok(Resolved { commit: oid, is_tag: true });
+        } else if let Some(oid) = peel(&format!("refs/heads/{git_ref}")) {
+            return Ok(Resolved { commit: oid, is_tag: false });
+        } else if let Some(oid) = git_ref.starts_with("refs/").then(|| peel(git_ref)).flatten() {
+            return Ok(Resolved { commit: oid, is_tag: git_ref.starts_with("refs/tags/") });
+        }
+        Err(Error::RefNotFound {
+            project: self.project.clone(),
+            url: self.written.clone(),
+            git_ref: git_ref.into(),
+            nearest: self.nearest_names(git_ref),
+        })
+    }
+
+    /// Up to five tag and branch names closest to `wanted`.
+    fn nearest_names(&self, wanted: &str) -> Vec<String> {
+        let mut names: Vec<(usize, String)> = self
+            .repo
+            .references()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|r| r.name().ok().map(str::to_string))
+            .filter_map(|n| {
+                let short = n.strip_prefix("refs/tags/").or_else(|| n.strip_prefix("refs/heads/"))?;
+                Some((strsim::damerau_levenshtein(wanted, short), short.to_string()))
+            })
+            .collect();
+        names.sort();
+        names.dedup_by(|a, b| a.1 == b.1);
+        names.into_iter().take(5).map(|(_, n)| n).collect()
+    }
+
+    /// Committer time of `commit`, Unix seconds.
+    pub fn commit_time(&self, commit: Oid) -> Result<i64> {
+        let c = self.repo.find_commit(commit).map_err(|e| git_err(&self.project, "read a commit", e))?;
+        Ok(c.committer().when().seconds())
+    }
+
+    /// The version of `commit`: the ref's own version when it is a version tag, else the highest
+    /// version tag on the commit itself, else the nightly form built on the nearest version tag
+    /// reachable from it (in git's topological walk, as `git describe` would find it).
+    pub fn version_of(&self, git_ref: &str, resolved: &Resolved) -> Result<String> {
+        if resolved.is_tag {
+            let tag = git_ref.strip_prefix("refs/tags/").unwrap_or(git_ref);
+            if let Some(v) = version::tag_version(tag) {
+                return Ok(v);
+            }
+        }
+        let tags = self.version_tags()?;
+        if let Some(v) = tags.get(&resolved.commit) {
+            return Ok(v.clone());
+        }
+        let fail = |e| git_err(&self.project, "walk the history", e);
+        let mut walk = self.repo.revwalk().map_err(fail)?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME).map_err(fail)?;
+        walk.push(resolved.commit).map_err(fail)?;
+        let mut nearest = None;
+        for oid in walk {
+            if let Some(v) = tags.get(&oid.map_err(fail)?) {
+                nearest = Some(v.as_str());
+                break;
+            }
+        }
+        let time = self.commit_time(resolved.commit)?;
+        Ok(version::derived(nearest, time, &resolved.commit.to_string()))
+    }
+
+    /// Commit → highest version among the version tags that point at it.
+    fn version_tags(&self) -> Result<HashMap<Oid, String>> {
+        let mut map: HashMap<Oid, String> = HashMap::new();
+        let refs =
+            self.repo.references_glob("refs/tags/*").map_err(|e| git_err(&self.project, "list tags", e))?;
+        for reference in refs.flatten() {
+            let Some(name) = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else {
+                continue;
+            };
+            let Some(v) = version::tag_version(name) else { continue };
+            let Ok(commit) = reference.peel_to_commit() else { continue };
+            let slot = map.entry(commit.id()).or_insert_with(|| v.clone());
+            if version::compare(&v, slot).is_gt() {
+                *slot = v;
+            }
+        }
+        Ok(map)
+    }
+
+    /// A working clone of the mirror (objects hard-linked where the file system allows) with
+    /// `commit` checked out detached, `origin` pointing upstream, and every tag present.
+    pub fn clone_at(&self, dest: &Path, commit: Oid) -> Result<Repository> {
+        let fail = |action| move |e| git_err(&self.project, action, e);
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout.dry_run();
+        let repo = git2::build::RepoBuilder::new()
+            .clone_local(git2::build::CloneLocal::Local)
+            .with_checkout(checkout)
+            .clone(&self.path().to_string_lossy(), dest)
+            .map_err(fail("clone the mirror"))?;
+        repo.set_head_detached(commit).map_err(fail("check out the commit"))?;
+        repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+            .map_err(fail("check out the commit"))?;
+        repo.remote_set_url("origin", &self.url).map_err(fail("set the origin URL"))?;
+        Ok(repo)
+    }
+}
+
+/// Fetches `refspecs` from the `origin` remote; `url` names it in messages.
+fn fetch(repo: &Repository, project: &str, url: &str, refspecs: &[&str]) -> Result<()> {
+    let mut remote = repo.find_remote("origin").map_err(|e| git_err(project, "find the remote", e))?;
+    let mut options = FetchOptions::new();
+    options.download_tags(git2::AutotagOption::All);
+    let mut proxy = git2::ProxyOptions::new();
+    proxy.auto();
+    options.proxy_options(proxy);
+    tracing::debug!(project, url, "fetching");
+    remote.fetch(refspecs, Some(&mut options), None).map_err(|source| Error::Unreachable {
+        project: project.into(),
+        url: url.into(),
+        source,
+    })
+}
+
+pub(crate) fn git_err(project: &str, action: &'static str, source: git2::Error) -> Error {
+    Error::Git { project: project.into(), action, source }
+}
+
+/// The checkout directory's key: the commit and every patch's content, in order.
+pub fn source_key(commit: &str, patch_digests: &[&str]) -> String {
+    let mut text = String::from(commit);
+    for d in patch_digests {
+        text.push('\n');
+        text.push_str(d);
+    }
+    crate::manifest::sha256_hex(text.as_bytes())[..16].to_string()
+}

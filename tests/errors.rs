@@ -1,0 +1,235 @@
+//! Every bad input a user can reach in the source stage: its one-line message (naming the file,
+//! line, project, ref or patch), its hint, its exit code, and a cache left clean.
+
+mod support;
+
+use support::{Workspace, list};
+
+/// The offline example with `from` replaced by `to` in its manifest.
+fn edited(from: &str, to: &str) -> Workspace {
+    let ws = Workspace::offline_example();
+    let text = ws.manifest();
+    assert!(text.contains(from), "the example manifest has no `{from}`");
+    ws.write_manifest(&text.replacen(from, to, 1));
+    ws
+}
+
+fn check_fails(ws: &Workspace, code: i32) -> (String, String) {
+    let run = ws.wrap(&["check"]);
+    (run.fails(code), run.stderr())
+}
+
+#[test]
+fn toml_syntax_error_has_line_and_column() {
+    let (e, _) = check_fails(&edited("release = \"1\"", "release = "), 1);
+    assert_eq!(e, "error: wrap.toml:4:11: string values must be quoted, expected literal string");
+}
+
+#[test]
+fn unknown_key_has_line_and_column() {
+    let (e, _) = check_fails(&edited("ref = \"main\"", "ref = \"main\"\ncolour = \"blue\""), 1);
+    assert!(e.starts_with("error: wrap.toml:23:1: unknown field `colour`, expected one of `name`, `git`"), "{e}");
+    let (e, _) = check_fails(&edited("[settings]", "[settings]\njobs = 4"), 1);
+    assert!(e.starts_with("error: wrap.toml:4:1: unknown field `jobs`"), "{e}");
+}
+
+#[test]
+fn missing_required_key() {
+    let (e, _) = check_fails(&edited("ref = \"main\"\n", ""), 1);
+    assert_eq!(e, "error: wrap.toml:19:1: missing field `ref`");
+}
+
+#[test]
+fn duplicate_project() {
+    let (e, stderr) = check_fails(&edited("name = \"greet\"", "name = \"hello\""), 1);
+    assert_eq!(e, "error: wrap.toml:19: duplicate project `hello` (first defined on line 10)");
+    assert!(stderr.contains("hint: give every project its own `name`"), "{stderr}");
+}
+
+#[test]
+fn bad_template_placeholder() {
+    let (e, stderr) = check_fails(&edited("{name}-{version}", "{name}-{release}"), 1);
+    assert_eq!(e, "error: wrap.toml:6:16: `settings.install_path` uses unknown placeholder `{release}`");
+    assert!(stderr.contains("hint: templates accept `{name}` and `{version}` only"), "{stderr}");
+}
+
+#[test]
+fn invalid_package_name_blames_the_template() {
+    let (e, _) = check_fails(&edited("\"wrap-example-{name}\"", "\"Wrap_{name}\""), 1);
+    assert_eq!(
+        e,
+        "error: wrap.toml:5:16: project `hello`: package name `Wrap_hello` is not valid: it must start with a lowercase letter or a digit"
+    );
+    let (e, _) = check_fails(&edited("name = \"greet\"", "name = \"greet_lib\""), 1);
+    assert!(e.contains("package name `wrap-example-greet_lib` is not valid: it may contain only"), "{e}");
+}
+
+#[test]
+fn relative_or_dotdot_install_path() {
+    let (e, _) = check_fails(&edited("\"/opt/wrap-example/{name}-{version}\"", "\"opt/{name}\""), 1);
+    assert_eq!(e, "error: wrap.toml:6:16: project `hello`: install_path `opt/hello` is not absolute");
+    let ws = edited("ref = \"main\"", "ref = \"main\"\ninstall_path = \"/opt/../srv/{name}\"");
+    let (e, stderr) = check_fails(&ws, 1);
+    assert_eq!(e, "error: wrap.toml:23:16: project `greet`: install_path `/opt/../srv/greet` contains `..`");
+    assert!(stderr.contains("hint: use an absolute path of its own"), "{stderr}");
+}
+
+#[test]
+fn path_escaping_the_manifest_directory() {
+    let (e, stderr) = check_fails(&edited("\"patches/hello/0001", "\"../patches/hello/0001"), 1);
+    assert_eq!(
+        e,
+        "error: wrap.toml:15:5: `patches` path `../patches/hello/0001-Mark-patched-greetings.patch` leaves the manifest's directory"
+    );
+    assert!(stderr.contains("hint: keep patches"), "{stderr}");
+    let (e, _) = check_fails(&edited("[settings]", "[settings]\nconstraints = [\"/etc/hostname\"]"), 1);
+    assert_eq!(e, "error: wrap.toml:4:16: `constraints` path `/etc/hostname` leaves the manifest's directory");
+    // A symlink inside the tree that leads out of it.
+    let ws = edited("[settings]", "[settings]\nfind_links = [\"wheels\"]");
+    std::os::unix::fs::symlink("/tmp", ws.path().join("wheels")).unwrap();
+    let (e, _) = check_fails(&ws, 1);
+    assert_eq!(e, "error: wrap.toml:4:15: `find_links` path `wheels` leaves the manifest's directory");
+}
+
+#[test]
+fn missing_patch_file() {
+    let (e, _) = check_fails(&edited("0002-Add-region", "0003-Add-region"), 1);
+    assert_eq!(e, "error: wrap.toml:16:5: `patches` path `patches/hello/0003-Add-region-for-the-operators.patch` does not exist");
+}
+
+#[test]
+fn empty_project_list() {
+    let ws = Workspace::offline_example();
+    ws.write_manifest("[settings]\nrelease = \"2\"\n");
+    let (e, _) = check_fails(&ws, 1);
+    assert_eq!(e, "error: wrap.toml: the manifest names no project");
+}
+
+#[test]
+fn missing_manifest() {
+    let ws = Workspace::offline_example();
+    let run = ws.wrap(&["-m", "other.toml", "check"]);
+    assert_eq!(run.fails(1), "error: no manifest at `other.toml`");
+}
+
+#[test]
+fn unknown_ref_suggests_the_nearest_tags_and_branches() {
+    let ws = edited("ref = \"1.1.0\"", "ref = \"1.1.9\"");
+    let run = ws.wrap(&["lock"]);
+    assert_eq!(run.fails(1), "error: project `hello`: ref `1.1.9` not found in `repos/hello`");
+    assert!(run.stderr().contains("hint: nearest tags and branches: 1.1.0, 1.0.0, main"), "{}", run.stderr());
+    assert!(!ws.path().join("wrap.lock").exists());
+}
+
+#[test]
+fn unreachable_git_url() {
+    // Port 9 (discard) on loopback: nothing listens, so the connection is refused at once.
+    let ws = edited("git = \"repos/greet\"", "git = \"http://127.0.0.1:9/greet.git\"");
+    let run = ws.wrap(&["lock"]);
+    assert_eq!(run.fails(2), "error: project `greet`: cannot fetch `http://127.0.0.1:9/greet.git`");
+    assert!(run.stderr().contains("caused by: "), "{}", run.stderr());
+    assert!(run.stderr().contains("hint: check the URL"), "{}", run.stderr());
+    // The failed first fetch leaves no mirror behind.
+    let mirrors = list(&ws.cache().join("git"));
+    assert!(mirrors.iter().all(|m| !m.starts_with("greet")), "{mirrors:?}");
+
+    let ws = edited("git = \"repos/greet\"", "git = \"repos/nothere\"");
+    let run = ws.wrap(&["lock"]);
+    assert_eq!(run.fails(2), "error: project `greet`: cannot fetch `repos/nothere`");
+    assert!(run.stderr().contains("caused by: no directory at "), "{}", run.stderr());
+}
+
+#[test]
+fn patch_that_does_not_apply_names_file_and_hunk() {
+    let ws = Workspace::offline_example();
+    // The second patch is rewritten so that its only hunk no longer matches the code.
+    let path = ws.path().join("patches/hello/0002-Add-region-for-the-operators.patch");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(" def main(argv=None):", " def main(args=None):")).unwrap();
+    let run = ws.wrap(&["fetch"]);
+    let e = run.fails(1);
+    assert!(
+        e.starts_with("error: patch `patches/hello/0002-Add-region-for-the-operators.patch` does not apply to hello at "),
+        "{e}"
+    );
+    assert!(e.ends_with(": hunk 1 of `hello/cli.py`"), "{e}");
+    assert!(run.stderr().contains("hint: refresh the patch against the new ref, or pin `ref` back"));
+    let checkouts = list(&ws.cache().join("checkouts"));
+    assert!(checkouts.iter().all(|p| !p.starts_with("hello/")), "{checkouts:?}");
+
+    // A file that is not a patch at all.
+    std::fs::write(&path, "this is not a patch\n").unwrap();
+    let run = ws.wrap(&["fetch"]);
+    assert_eq!(
+        run.fails(1),
+        "error: patch `patches/hello/0002-Add-region-for-the-operators.patch` of project `hello` is not a valid patch"
+    );
+}
+
+#[test]
+fn traditional_diffs_apply_like_git_apply() {
+    let ws = Workspace::offline_example();
+    // A quilt-style patch: no `diff --git` line, `orig/` and `new/` prefixes, timestamps.
+    std::fs::write(
+        ws.path().join("patches/hello/0002-Add-region-for-the-operators.patch"),
+        "Use a plainer default.\n\n--- hello.orig/hello/cli.py\t2026-03-02 10:00:00.000000000 +0000\n+++ hello/hello/cli.py\t2026-03-02 10:00:00.000000000 +0000\n@@ -8,5 +8,5 @@\n def main(argv=None):\n     args = sys.argv[1:] if argv is None else argv\n-    name = args[0] if args else \"world\"\n+    name = args[0] if args else \"operator\"\n     print(greeting(name))\n     return 0\n",
+    )
+    .unwrap();
+    let out = ws.wrap(&["fetch", "--project", "hello"]).ok();
+    let path = out.trim().rsplit('\t').next().unwrap();
+    let cli = std::fs::read_to_string(std::path::Path::new(path).join("hello/cli.py")).unwrap();
+    assert!(cli.contains("else \"operator\""), "{cli}");
+}
+
+#[test]
+fn lock_drift_under_locked_names_each_difference() {
+    let ws = Workspace::offline_example();
+    ws.wrap(&["lock"]).ok();
+    let lock = ws.lock_text();
+    let path = ws.path().join("patches/hello/0001-Mark-patched-greetings.patch");
+    let patch = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, patch.replace("(patched)", "(patched again)")).unwrap();
+    ws.write_manifest(&ws.manifest().replace("ref = \"main\"", "ref = \"stable/0.9\""));
+    for args in [&["fetch", "--locked"][..], &["check", "--locked"], &["plan", "--locked"]] {
+        let run = ws.wrap(args);
+        let e = run.fails(1);
+        assert!(e.starts_with("error: `--locked` was given but `wrap.lock` does not match: "), "{e}");
+        assert!(e.contains("`patches/hello/0001-Mark-patched-greetings.patch` changed (sha256 "), "{e}");
+        assert!(e.contains("project `greet`: ref changed from `main` to `stable/0.9`"), "{e}");
+        assert!(run.stderr().contains("hint: run `wrap lock`"), "{}", run.stderr());
+    }
+    assert_eq!(ws.lock_text(), lock, "--locked must not touch the lock");
+
+    // Without --locked, check only warns; lock then records the changes.
+    let run = ws.wrap(&["check"]);
+    run.ok();
+    assert!(run.stderr().contains("warning: lock out of date: project `greet`: ref changed"), "{}", run.stderr());
+    ws.wrap(&["lock"]).ok();
+    ws.wrap(&["fetch", "--locked"]).ok();
+
+    std::fs::remove_file(ws.path().join("wrap.lock")).unwrap();
+    let e = ws.wrap(&["fetch", "--locked"]).fails(1);
+    assert_eq!(e, "error: `--locked` was given but there is no lock file `wrap.lock`");
+}
+
+#[test]
+fn unknown_project_selection() {
+    let ws = Workspace::offline_example();
+    let run = ws.wrap(&["fetch", "--project", "nova"]);
+    assert_eq!(run.fails(1), "error: no project named `nova` in the manifest");
+    assert!(run.stderr().contains("hint: the manifest has: hello, greet"), "{}", run.stderr());
+    let run = ws.wrap(&["lock", "--update", "nova"]);
+    assert_eq!(run.fails(1), "error: no project named `nova` in the manifest");
+}
+
+#[test]
+fn json_errors_are_one_object() {
+    let ws = edited("ref = \"1.1.0\"", "ref = \"1.1.9\"");
+    let run = ws.wrap(&["--message-format", "json", "lock"]);
+    assert_eq!(run.code(), Some(1));
+    let last = run.stdout().lines().last().unwrap().to_string();
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(v["event"], "error");
+    assert_eq!(v["exit_code"], 1);
+    assert_eq!(v["message"], "project `hello`: ref `1.1.9` not found in `repos/hello`");
+}

@@ -1,0 +1,187 @@
+//! Test workspaces: a copy of the offline example manifest and its patches in a temporary
+//! directory, real git repositories made from fixtures/ by fixtures/make-repos.sh, and a cache of
+//! its own. `wrap` runs as the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A workspace in a temporary directory.
+pub struct Workspace {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// The offline example with fresh repositories and an empty cache.
+    pub fn offline_example() -> Workspace {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = root().join("manifests/offline");
+        copy_tree(&src.join("patches"), &tmp.path().join("patches"));
+        std::fs::copy(src.join("wrap.toml"), tmp.path().join("wrap.toml")).unwrap();
+        let ws = Workspace { tmp };
+        run_ok(Command::new(root().join("fixtures/make-repos.sh")).arg(ws.path().join("repos")));
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.path().join("cache")
+    }
+
+    pub fn repo(&self, name: &str) -> PathBuf {
+        self.path().join("repos").join(name)
+    }
+
+    pub fn manifest(&self) -> String {
+        std::fs::read_to_string(self.path().join("wrap.toml")).unwrap()
+    }
+
+    pub fn write_manifest(&self, text: &str) {
+        std::fs::write(self.path().join("wrap.toml"), text).unwrap();
+    }
+
+    pub fn lock_text(&self) -> String {
+        std::fs::read_to_string(self.path().join("wrap.lock")).unwrap()
+    }
+
+    /// Runs wrap in the workspace.
+    pub fn wrap(&self, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_wrap"))
+            .args(args)
+            .current_dir(self.path())
+            .env("WRAP_CACHE", self.cache())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        Run { args: args.join(" "), output }
+    }
+
+    /// Runs git in a repository of the workspace, as the fixtures' author.
+    pub fn git(&self, repo: &Path, args: &[&str]) -> String {
+        git(repo, args)
+    }
+
+    /// Adds a commit to `branch` of fixture repository `name`; returns its id.
+    pub fn advance(&self, name: &str, branch: &str, file: &str) -> String {
+        let repo = self.repo(name);
+        git(&repo, &["checkout", "-q", branch]);
+        std::fs::write(repo.join(file), "moved upstream\n").unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "Move the branch"]);
+        git(&repo, &["rev-parse", "HEAD"])
+    }
+}
+
+/// Runs git with a fixed identity and no user configuration.
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// One run of wrap.
+pub struct Run {
+    pub args: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> String {
+        assert!(
+            self.output.status.success(),
+            "wrap {} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+            self.args,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        );
+        self.stdout()
+    }
+
+    /// Asserts failure with `code` and returns the first line of stderr (the error message).
+    pub fn fails(&self, code: i32) -> String {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "wrap {}\nstdout:\n{}\nstderr:\n{}",
+            self.args,
+            self.stdout(),
+            self.stderr()
+        );
+        let stderr = self.stderr();
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("no error line in:\n{stderr}"));
+        line.to_string()
+    }
+}
+
+fn run_ok(cmd: &mut Command) {
+    let output = cmd.output().unwrap();
+    assert!(output.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Copies a directory tree (regular files and directories).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every entry below `dir`, relative, sorted.
+pub fn list(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            out.push(e.path().strip_prefix(base).unwrap().to_string_lossy().into_owned());
+            if e.file_type().unwrap().is_dir() {
+                walk(base, &e.path(), out);
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
