@@ -605,7 +605,12 @@ impl Ctx<'_> {
         })
     }
 
-    fn project(&self, raw: Spanned<RawProject>, settings: &Settings, spans: &TemplateSpans) -> Result<Project> {
+    fn project(
+        &self,
+        raw: Spanned<RawProject>,
+        settings: &Settings,
+        spans: &TemplateSpans,
+    ) -> Result<Project> {
         let (line, _) = self.line_col(raw.span().start);
         let raw = raw.into_inner();
         let name = raw.name.get_ref().clone();

@@ -28,7 +28,10 @@ fn toml_syntax_error_has_line_and_column() {
 #[test]
 fn unknown_key_has_line_and_column() {
     let (e, _) = check_fails(&edited("ref = \"main\"", "ref = \"main\"\ncolour = \"blue\""), 1);
-    assert!(e.starts_with("error: wrap.toml:23:1: unknown field `colour`, expected one of `name`, `git`"), "{e}");
+    assert!(
+        e.starts_with("error: wrap.toml:23:1: unknown field `colour`, expected one of `name`, `git`"),
+        "{e}"
+    );
     let (e, _) = check_fails(&edited("[settings]", "[settings]\njobs = 4"), 1);
     assert!(e.starts_with("error: wrap.toml:4:1: unknown field `jobs`"), "{e}");
 }
@@ -83,7 +86,10 @@ fn path_escaping_the_manifest_directory() {
     );
     assert!(stderr.contains("hint: keep patches"), "{stderr}");
     let (e, _) = check_fails(&edited("[settings]", "[settings]\nconstraints = [\"/etc/hostname\"]"), 1);
-    assert_eq!(e, "error: wrap.toml:4:16: `constraints` path `/etc/hostname` leaves the manifest's directory");
+    assert_eq!(
+        e,
+        "error: wrap.toml:4:16: `constraints` path `/etc/hostname` leaves the manifest's directory"
+    );
     // A symlink inside the tree that leads out of it.
     let ws = edited("[settings]", "[settings]\nfind_links = [\"wheels\"]");
     std::os::unix::fs::symlink("/tmp", ws.path().join("wheels")).unwrap();
@@ -94,7 +100,10 @@ fn path_escaping_the_manifest_directory() {
 #[test]
 fn missing_patch_file() {
     let (e, _) = check_fails(&edited("0002-Add-region", "0003-Add-region"), 1);
-    assert_eq!(e, "error: wrap.toml:16:5: `patches` path `patches/hello/0003-Add-region-for-the-operators.patch` does not exist");
+    assert_eq!(
+        e,
+        "error: wrap.toml:16:5: `patches` path `patches/hello/0003-Add-region-for-the-operators.patch` does not exist"
+    );
 }
 
 #[test]
@@ -149,7 +158,9 @@ fn patch_that_does_not_apply_names_file_and_hunk() {
     let run = ws.wrap(&["fetch"]);
     let e = run.fails(1);
     assert!(
-        e.starts_with("error: patch `patches/hello/0002-Add-region-for-the-operators.patch` does not apply to hello at "),
+        e.starts_with(
+            "error: patch `patches/hello/0002-Add-region-for-the-operators.patch` does not apply to hello at "
+        ),
         "{e}"
     );
     assert!(e.ends_with(": hunk 1 of `hello/cli.py`"), "{e}");
@@ -203,7 +214,11 @@ fn lock_drift_under_locked_names_each_difference() {
     // Without --locked, check only warns; lock then records the changes.
     let run = ws.wrap(&["check"]);
     run.ok();
-    assert!(run.stderr().contains("warning: lock out of date: project `greet`: ref changed"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("warning: lock out of date: project `greet`: ref changed"),
+        "{}",
+        run.stderr()
+    );
     ws.wrap(&["lock"]).ok();
     ws.wrap(&["fetch", "--locked"]).ok();
 
