@@ -90,11 +90,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs_err::create_dir_all(parent)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(parent)?;
+    let mut tmp = temp_file_in(parent)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// A temporary file in `dir` (for a later rename into place) with mode 0644, not tempfile's
+/// 0600: what it becomes is a lock file or an artifact other users read.
+pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)?;
+    Ok(tmp)
 }
 
 #[cfg(test)]

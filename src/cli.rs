@@ -80,17 +80,30 @@ pub enum Command {
     /// Fetch each project's pinned commit and apply its patches.
     Fetch(SourceArgs),
     /// Print what a build would do: projects, commits, versions, package names, install paths.
-    Plan {
-        /// Project selection and lock handling.
+    Plan(PlanArgs),
+    /// Build each project's virtualenv and write its artifacts (tarball for now).
+    Build {
+        /// What to build.
         #[command(flatten)]
-        source: SourceArgs,
-        /// Package format (repeatable); default: the manifest's `formats`, else the host's.
-        #[arg(long, value_enum)]
-        format: Vec<Format>,
-        /// Override every project's version.
-        #[arg(long, value_name = "V", value_parser = parse_version)]
-        version: Option<String>,
+        plan: PlanArgs,
+        /// Output directory (default: the manifest's `output_dir`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
+}
+
+/// Flags that shape a build plan.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Project selection and lock handling.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Package format (repeatable); default: the manifest's `formats`, else the host's.
+    #[arg(long, value_enum)]
+    pub format: Vec<Format>,
+    /// Override every project's version.
+    #[arg(long, value_name = "V", value_parser = parse_version)]
+    pub version: Option<String>,
 }
 
 /// Flags shared by the commands that read sources.

@@ -125,6 +125,27 @@ impl fmt::Display for Drift {
     }
 }
 
+/// What is wrong with the configured interpreter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterpreterProblem {
+    /// Nothing at that path.
+    Missing,
+    /// Not CPython 3 (or not Python at all).
+    NotCPython3,
+    /// No `venv` (or, for pip, no `ensurepip`) module.
+    NoVenv,
+}
+
+impl fmt::Display for InterpreterProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "does not exist",
+            Self::NotCPython3 => "is not CPython 3",
+            Self::NoVenv => "has no venv module",
+        })
+    }
+}
+
 /// Every failure wrap reports.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -227,6 +248,42 @@ pub enum Error {
     #[error("environment variable {name}=`{value}` is not valid: {expected}")]
     BadEnv { name: &'static str, value: String, expected: &'static str },
 
+    /// The configured interpreter cannot build a virtualenv.
+    #[error("interpreter `{}` {problem}", path.display())]
+    Interpreter { path: PathBuf, problem: InterpreterProblem },
+
+    /// `installer = "uv"` and no uv on PATH.
+    #[error("installer `uv` was asked for but `uv` is not on PATH")]
+    UvMissing,
+
+    /// The installer could not find a requirement.
+    #[error("project `{project}`: no distribution found for requirement `{requirement}`")]
+    MissingRequirement { project: String, requirement: String, log: PathBuf, offline: bool },
+
+    /// The installer failed; `tail` holds its last lines.
+    #[error("project `{project}`: {installer} install failed (full log: {})", log.display())]
+    InstallFailed { project: String, installer: &'static str, log: PathBuf, tail: Vec<String> },
+
+    /// An editable install or a `.pth` entry that points outside the bundle.
+    #[error("project `{project}`: `{}` points outside the bundle ({target}); editable installs cannot be packaged", file.display())]
+    Editable { project: String, file: PathBuf, target: String },
+
+    /// A file in the bundle that cannot be relocated.
+    #[error("project `{project}`: `{}` {problem}", file.display())]
+    Relocate { project: String, file: PathBuf, problem: &'static str },
+
+    /// A symlink in the bundle that leads out of it.
+    #[error("project `{project}`: symlink `{}` -> `{}` leads out of the bundle", link.display(), target.display())]
+    SymlinkEscapes { project: String, link: PathBuf, target: PathBuf },
+
+    /// A format this wrap cannot write yet.
+    #[error("format `{format}` is not implemented yet")]
+    FormatUnsupported { format: &'static str },
+
+    /// A subprocess that could not be started or failed unexpectedly.
+    #[error("`{program}` failed: {detail}")]
+    Command { program: String, detail: String },
+
     /// No cache directory could be chosen.
     #[error("cannot choose a cache directory: set WRAP_CACHE, XDG_CACHE_HOME or HOME")]
     NoCacheDir,
@@ -269,11 +326,21 @@ impl Error {
             | Self::RefNotFound { .. }
             | Self::CommitMissing { .. }
             | Self::PatchParse { .. }
-            | Self::PatchApply { .. } => 1,
+            | Self::PatchApply { .. }
+            | Self::Interpreter { problem: InterpreterProblem::NotCPython3, .. }
+            | Self::MissingRequirement { .. }
+            | Self::InstallFailed { .. }
+            | Self::Editable { .. }
+            | Self::Relocate { .. }
+            | Self::SymlinkEscapes { .. }
+            | Self::FormatUnsupported { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
             | Self::Git { .. }
             | Self::Download { .. }
+            | Self::Interpreter { .. }
+            | Self::UvMissing
+            | Self::Command { .. }
             | Self::NoCacheDir
             | Self::Io(_) => 2,
         }
@@ -317,7 +384,42 @@ impl Error {
             Self::PatchApply { .. } => {
                 Some("refresh the patch against the new ref, or pin `ref` back".into())
             }
+            Self::Interpreter { problem: InterpreterProblem::Missing, .. } => {
+                Some("install Python 3 (`apt-get install python3-venv`) or set `python` in [settings]".into())
+            }
+            Self::Interpreter { problem: InterpreterProblem::NotCPython3, .. } => {
+                Some("set `python` in [settings] to a CPython 3 interpreter such as /usr/bin/python3".into())
+            }
+            Self::Interpreter { problem: InterpreterProblem::NoVenv, .. } => {
+                Some("install the venv module: `apt-get install python3-venv` (Debian/Ubuntu)".into())
+            }
+            Self::UvMissing => Some("`pip install uv`, or set `installer = \"pip\"`".into()),
+            Self::MissingRequirement { offline: true, log, .. } => Some(format!(
+                "offline builds take every requirement, build backends included, from `find_links`; add its wheel there (log: {})",
+                log.display()
+            )),
+            Self::MissingRequirement { log, .. } => Some(format!(
+                "check the requirement's name and version, and the constraints (log: {})",
+                log.display()
+            )),
+            Self::Editable { .. } => {
+                Some("install the requirement as a normal (non-editable) distribution".into())
+            }
+            Self::Relocate { .. } => Some(
+                "the file holds the build path in a form wrap cannot rewrite; report the distribution that ships it".into(),
+            ),
+            Self::FormatUnsupported { .. } => Some("build with `--format tar` for now".into()),
             _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// Extra lines printed under the message (an installer's last output lines).
+    pub fn details(&self) -> &[String] {
+        match self {
+            Self::InstallFailed { tail, .. } => tail,
+            _ => &[],
         }
     }
 }

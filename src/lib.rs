@@ -2,9 +2,12 @@
 //! [`manifest`] reads `wrap.toml`; [`lock`] pins every git ref to a commit in `wrap.lock`;
 //! [`source`] mirrors the repositories into the [`cache`], checks out the pinned commits and
 //! applies the patch queues; [`plan`] turns manifest and lock into the decisions of a build.
+//! [`venv`] builds each project's virtualenv in a staging directory and relocates it;
+//! [`provenance`] records what went in; [`package`] writes artifacts through [`archive`].
 //! [`commands`] runs these stages for each CLI command, reporting through [`report`]; errors are
 //! one [`error::Error`] enum.
 
+pub mod archive;
 pub mod cache;
 pub mod cli;
 pub mod commands;
@@ -12,6 +15,9 @@ pub mod error;
 pub mod host;
 pub mod lock;
 pub mod manifest;
+pub mod package;
 pub mod plan;
+pub mod provenance;
 pub mod report;
 pub mod source;
+pub mod venv;

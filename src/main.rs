@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anstyle::{AnsiColor, Style};
 use clap::Parser;
 use wrap::cache::Cache;
-use wrap::cli::{Cli, ColorWhen, Command, MessageFormat};
+use wrap::cli::{Cli, ColorWhen, Command, MessageFormat, PlanArgs};
 use wrap::commands::{LockMode, Session};
 use wrap::error::{Error, Result};
 use wrap::plan::PlanInputs;
@@ -53,17 +53,25 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             session(*offline)?.lock(&mode).map(drop)
         }
         Command::Fetch(args) => session(args.offline)?.fetch(&mode(args.locked), &args.projects).map(drop),
-        Command::Plan { source, format, version } => {
-            let inputs = PlanInputs {
-                projects: source.projects.clone(),
-                formats: format.clone(),
-                host_format: wrap::host::native_format(),
-                source_date_epoch: source_date_epoch()?,
-                version: version.clone(),
-            };
-            session(source.offline)?.plan(&mode(source.locked), &inputs).map(drop)
+        Command::Plan(args) => {
+            let inputs = plan_inputs(args)?;
+            session(args.source.offline)?.plan(&mode(args.source.locked), &inputs).map(drop)
+        }
+        Command::Build { plan, out } => {
+            let inputs = plan_inputs(plan)?;
+            session(plan.source.offline)?.build(&mode(plan.source.locked), &inputs, out.as_deref()).map(drop)
         }
     }
+}
+
+fn plan_inputs(args: &PlanArgs) -> Result<PlanInputs> {
+    Ok(PlanInputs {
+        projects: args.source.projects.clone(),
+        formats: args.format.clone(),
+        host_format: wrap::host::native_format(),
+        source_date_epoch: source_date_epoch()?,
+        version: args.version.clone(),
+    })
 }
 
 /// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: a decimal Unix time.
@@ -93,6 +101,7 @@ fn print_error(e: &Error, format: MessageFormat) {
             "message": e.to_string(),
             "causes": causes,
             "hint": hint,
+            "details": e.details(),
             "exit_code": e.exit_code(),
         });
         let _ = writeln!(std::io::stdout(), "{json}");
@@ -101,6 +110,9 @@ fn print_error(e: &Error, format: MessageFormat) {
     let cyan = Style::new().fg_color(Some(AnsiColor::Cyan.into())).bold();
     let mut err = anstream::stderr().lock();
     let _ = writeln!(err, "{red}error{red:#}: {e}");
+    for line in e.details() {
+        let _ = writeln!(err, "  | {line}");
+    }
     for c in causes {
         let _ = writeln!(err, "  caused by: {c}");
     }

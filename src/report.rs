@@ -7,6 +7,7 @@ use std::io::Write;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
+use crate::package::Artifact;
 use crate::plan::BuildPlan;
 
 /// Something worth telling the user.
@@ -30,6 +31,8 @@ pub enum Event<'a> {
     },
     /// The plan of a build.
     Plan { plan: &'a BuildPlan },
+    /// An artifact was written.
+    Artifact { artifact: &'a Artifact },
 }
 
 /// Receives events; implementations decide how they look.
@@ -81,6 +84,7 @@ impl Reporter for Human {
                 writeln!(out, "{project}\t{}\t{version}\t{patches}\t{path}", &commit[..12])
             }
             Event::Plan { plan } => write_plan(&mut out, plan),
+            Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
             _ => Ok(()),
         };
     }

@@ -5,9 +5,35 @@ mod support;
 
 use support::{Workspace, list};
 
-/// The offline example with `from` replaced by `to` in its manifest.
+/// The manifest these tests edit: the offline example's projects, with a layout (and so line
+/// numbers) of its own.
+const BASE: &str = r#"# An offline example: two fixture projects whose git repositories are made by
+# `fixtures/make-repos.sh manifests/offline/repos` (see README.md).
+[settings]
+release = "1"
+package_name = "wrap-example-{name}"
+install_path = "/opt/wrap-example/{name}-{version}"
+maintainer = "wrap example <wrap@example.invalid>"
+output_dir = "dist"
+
+[[project]]
+name = "hello"
+git = "repos/hello"
+ref = "1.1.0"
+patches = [
+    "patches/hello/0001-Mark-patched-greetings.patch",
+    "patches/hello/0002-Add-region-for-the-operators.patch",
+]
+
+[[project]]
+name = "greet"
+git = "repos/greet"
+ref = "main"
+"#;
+
+/// The offline example's repositories and patches under [`BASE`] with `from` replaced by `to`.
 fn edited(from: &str, to: &str) -> Workspace {
-    let ws = Workspace::offline_example();
+    let ws = base();
     let text = ws.manifest();
     assert!(text.contains(from), "the example manifest has no `{from}`");
     ws.write_manifest(&text.replacen(from, to, 1));
@@ -17,6 +43,12 @@ fn edited(from: &str, to: &str) -> Workspace {
 fn check_fails(ws: &Workspace, code: i32) -> (String, String) {
     let run = ws.wrap(&["check"]);
     (run.fails(code), run.stderr())
+}
+
+fn base() -> Workspace {
+    let ws = Workspace::offline_example();
+    ws.write_manifest(BASE);
+    ws
 }
 
 #[test]
@@ -91,10 +123,10 @@ fn path_escaping_the_manifest_directory() {
         "error: wrap.toml:4:16: `constraints` path `/etc/hostname` leaves the manifest's directory"
     );
     // A symlink inside the tree that leads out of it.
-    let ws = edited("[settings]", "[settings]\nfind_links = [\"wheels\"]");
-    std::os::unix::fs::symlink("/tmp", ws.path().join("wheels")).unwrap();
+    let ws = edited("[settings]", "[settings]\nfind_links = [\"links\"]");
+    std::os::unix::fs::symlink("/tmp", ws.path().join("links")).unwrap();
     let (e, _) = check_fails(&ws, 1);
-    assert_eq!(e, "error: wrap.toml:4:15: `find_links` path `wheels` leaves the manifest's directory");
+    assert_eq!(e, "error: wrap.toml:4:15: `find_links` path `links` leaves the manifest's directory");
 }
 
 #[test]
@@ -108,7 +140,7 @@ fn missing_patch_file() {
 
 #[test]
 fn empty_project_list() {
-    let ws = Workspace::offline_example();
+    let ws = base();
     ws.write_manifest("[settings]\nrelease = \"2\"\n");
     let (e, _) = check_fails(&ws, 1);
     assert_eq!(e, "error: wrap.toml: the manifest names no project");
@@ -116,7 +148,7 @@ fn empty_project_list() {
 
 #[test]
 fn missing_manifest() {
-    let ws = Workspace::offline_example();
+    let ws = base();
     let run = ws.wrap(&["-m", "other.toml", "check"]);
     assert_eq!(run.fails(1), "error: no manifest at `other.toml`");
 }
@@ -150,7 +182,7 @@ fn unreachable_git_url() {
 
 #[test]
 fn patch_that_does_not_apply_names_file_and_hunk() {
-    let ws = Workspace::offline_example();
+    let ws = base();
     // The second patch is rewritten so that its only hunk no longer matches the code.
     let path = ws.path().join("patches/hello/0002-Add-region-for-the-operators.patch");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -179,11 +211,11 @@ fn patch_that_does_not_apply_names_file_and_hunk() {
 
 #[test]
 fn traditional_diffs_apply_like_git_apply() {
-    let ws = Workspace::offline_example();
+    let ws = base();
     // A quilt-style patch: no `diff --git` line, `orig/` and `new/` prefixes, timestamps.
     std::fs::write(
         ws.path().join("patches/hello/0002-Add-region-for-the-operators.patch"),
-        "Use a plainer default.\n\n--- hello.orig/hello/cli.py\t2026-03-02 10:00:00.000000000 +0000\n+++ hello/hello/cli.py\t2026-03-02 10:00:00.000000000 +0000\n@@ -8,5 +8,5 @@\n def main(argv=None):\n     args = sys.argv[1:] if argv is None else argv\n-    name = args[0] if args else \"world\"\n+    name = args[0] if args else \"operator\"\n     print(greeting(name))\n     return 0\n",
+        "Use a plainer default.\n\n--- hello.orig/hello/cli.py\t2026-03-02 10:00:00.000000000 +0000\n+++ hello/hello/cli.py\t2026-03-02 10:00:00.000000000 +0000\n@@ -13,3 +13,3 @@\n     args = [a for a in args if a != \"--loud\"]\n-    name = args[0] if args else \"world\"\n+    name = args[0] if args else \"operator\"\n     text = greeting(name)\n",
     )
     .unwrap();
     let out = ws.wrap(&["fetch", "--project", "hello"]).ok();
@@ -194,7 +226,7 @@ fn traditional_diffs_apply_like_git_apply() {
 
 #[test]
 fn lock_drift_under_locked_names_each_difference() {
-    let ws = Workspace::offline_example();
+    let ws = base();
     ws.wrap(&["lock"]).ok();
     let lock = ws.lock_text();
     let path = ws.path().join("patches/hello/0001-Mark-patched-greetings.patch");
@@ -229,7 +261,7 @@ fn lock_drift_under_locked_names_each_difference() {
 
 #[test]
 fn unknown_project_selection() {
-    let ws = Workspace::offline_example();
+    let ws = base();
     let run = ws.wrap(&["fetch", "--project", "nova"]);
     assert_eq!(run.fails(1), "error: no project named `nova` in the manifest");
     assert!(run.stderr().contains("hint: the manifest has: hello, greet"), "{}", run.stderr());

@@ -55,7 +55,10 @@ fn lock_then_fetch_locked_gives_patched_checkouts_at_the_recorded_commits() {
 
     // The patched code runs.
     let run = std::process::Command::new("python3")
-        .args(["-c", "import sys; sys.path.insert(0, '.'); from hello.cli import main; main(['ops'])"])
+        .args([
+            "-c",
+            "import sys; sys.path.insert(0, '.'); from hello import greeting; print(greeting('ops'))",
+        ])
         .current_dir(&hello)
         .output()
         .unwrap();

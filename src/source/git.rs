@@ -46,7 +46,7 @@ impl Mirror {
         let dir = cache.mirror_dir(url);
         let created = !dir.exists();
         if created {
-            if offline {
+            if offline && !is_local(url) {
                 return Err(Error::OfflineNoMirror { project: project.into(), url: written.into() });
             }
             if url.starts_with('/') && !Path::new(url).is_dir() {
@@ -77,6 +77,11 @@ impl Mirror {
     /// The mirror's directory.
     pub fn path(&self) -> &Path {
         self.repo.path()
+    }
+
+    /// Whether fetching needs no network (a local repository).
+    pub fn is_local(&self) -> bool {
+        is_local(&self.url)
     }
 
     /// Brings branches and tags up to date with upstream, once per run.
@@ -214,6 +219,11 @@ impl Mirror {
         repo.remote_set_url("origin", &self.url).map_err(fail("set the origin URL"))?;
         Ok(repo)
     }
+}
+
+/// A repository on this machine: reading it is not network access, so offline mode allows it.
+fn is_local(url: &str) -> bool {
+    url.starts_with('/') || url.starts_with("file://")
 }
 
 /// Fetches `refspecs` from the `origin` remote; `url` names it in messages.

@@ -31,12 +31,13 @@ pub struct Checkout {
 /// mirror first unless `offline`.
 pub fn resolve(cache: &Cache, project: &Project, offline: bool) -> Result<(String, i64, String)> {
     let mirror = Mirror::open(cache, &project.name, &project.git, offline)?;
-    if !offline {
+    let online = !offline || mirror.is_local();
+    if online {
         mirror.update()?;
     }
     let resolved = match mirror.resolve(&project.git_ref) {
         Ok(r) => r,
-        Err(Error::RefNotFound { .. }) if !offline && is_commit_id(&project.git_ref) => {
+        Err(Error::RefNotFound { .. }) if online && is_commit_id(&project.git_ref) => {
             // A commit no branch or tag reaches: ask for it by id (servers may refuse).
             let oid = Oid::from_str(&project.git_ref).expect("commit id");
             let _ = mirror.fetch_commit(oid);
@@ -60,7 +61,7 @@ pub fn checkout(cache: &Cache, project: &Project, locked: &LockedProject, offlin
     let mirror = Mirror::open(cache, &project.name, &project.git, offline)?;
     let oid = Oid::from_str(&locked.commit)
         .map_err(|e| git::git_err(&project.name, "read the locked commit", e))?;
-    if !mirror.has_commit(oid) && !offline {
+    if !mirror.has_commit(oid) && (!offline || mirror.is_local()) {
         mirror.update()?;
         if !mirror.has_commit(oid) {
             let _ = mirror.fetch_commit(oid);

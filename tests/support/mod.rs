@@ -22,6 +22,7 @@ impl Workspace {
         let tmp = tempfile::tempdir().unwrap();
         let src = root().join("manifests/offline");
         copy_tree(&src.join("patches"), &tmp.path().join("patches"));
+        copy_tree(&src.join("wheels"), &tmp.path().join("wheels"));
         std::fs::copy(src.join("wrap.toml"), tmp.path().join("wrap.toml")).unwrap();
         let ws = Workspace { tmp };
         run_ok(Command::new(root().join("fixtures/make-repos.sh")).arg(ws.path().join("repos")));

@@ -1,0 +1,41 @@
+//! Artifact writers. Each takes a relocated tree and the plan of its project and writes one
+//! file into the output directory atomically (temporary file, then rename), with a `.sha256`
+//! file beside it. For now: the relocatable tarball ([`tarball`]).
+
+pub mod tarball;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cache::write_atomically;
+use crate::error::Result;
+use crate::manifest::Format;
+
+/// A written artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct Artifact {
+    /// Project it was built from.
+    pub project: String,
+    /// Its format.
+    pub format: Format,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Hex sha256.
+    pub sha256: String,
+}
+
+/// Writes `<artifact>.sha256` in `sha256sum` format.
+pub fn write_checksum(path: &Path, sha256: &str) -> Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut sum = path.as_os_str().to_owned();
+    sum.push(".sha256");
+    write_atomically(Path::new(&sum), format!("{sha256}  {name}\n").as_bytes())
+}
+
+/// The host's machine name as in file names: `x86_64`, `aarch64`.
+pub fn host_arch() -> &'static str {
+    std::env::consts::ARCH
+}

@@ -1,0 +1,34 @@
+//! The relocatable tarball: `<package>-<version>-<release>.linux-<arch>.tar.gz` holding one
+//! directory `<package>-<version>/` with the bundle, which runs from wherever it is unpacked.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::archive::{Hashing, append_tree, gzip};
+use crate::cache::temp_file_in;
+use crate::error::Result;
+use crate::manifest::Format;
+use crate::package::{Artifact, host_arch, write_checksum};
+use crate::plan::PlannedProject;
+
+/// The tarball's file name.
+pub fn file_name(project: &PlannedProject) -> String {
+    format!("{}-{}-{}.linux-{}.tar.gz", project.package_name, project.version, project.release, host_arch())
+}
+
+/// Writes the tarball of `tree` into `out_dir`.
+pub fn write(tree: &Path, project: &PlannedProject, out_dir: &Path) -> Result<Artifact> {
+    fs_err::create_dir_all(out_dir)?;
+    let path = out_dir.join(file_name(project));
+    let tmp = temp_file_in(out_dir)?;
+    let mut builder = tar::Builder::new(gzip(Hashing::new(std::io::BufWriter::new(tmp.as_file()))));
+    let prefix = format!("{}-{}", project.package_name, project.version);
+    append_tree(&mut builder, tree, &prefix, project.source_date_epoch.max(0) as u64)?;
+    let (mut out, sha256, size) = builder.into_inner()?.finish()?.finish();
+    out.flush()?;
+    drop(out);
+    tmp.as_file().sync_all()?;
+    tmp.persist(&path).map_err(|e| e.error)?;
+    write_checksum(&path, &sha256)?;
+    Ok(Artifact { project: project.name.clone(), format: Format::Tar, path, size, sha256 })
+}

@@ -1,0 +1,311 @@
+//! Builds a project's virtualenv in a staging directory (never at the install path, never as
+//! root): copies the patched checkout, makes the venv with CPython's own `venv` module, drops
+//! the project's own pins from the constraints, installs the project as a built wheel plus its
+//! extra dependencies, and refuses editable installs. The staged tree still names the staging
+//! path everywhere; relocate.rs fixes that.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cache::Cache;
+use crate::error::{Error, Result};
+use crate::venv::installer::{Backend, Request, run_captured};
+use crate::venv::python::Interpreter;
+
+/// A built, not yet relocated, virtualenv. Dropping it removes the staging directory.
+pub struct Staged {
+    dir: tempfile::TempDir,
+}
+
+impl Staged {
+    /// The staging directory: every path below it is a build path.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The virtualenv.
+    pub fn venv(&self) -> PathBuf {
+        self.dir.path().join("venv")
+    }
+
+    /// The copy of the source tree the wheel was built from.
+    pub fn src(&self) -> PathBuf {
+        self.dir.path().join("src")
+    }
+}
+
+/// What one project's virtualenv is built from.
+pub struct Input<'a> {
+    /// Project name.
+    pub project: &'a str,
+    /// The patched checkout.
+    pub checkout: &'a Path,
+    /// Extras of the project to install.
+    pub extras: &'a [String],
+    /// Extra requirements.
+    pub pip_dependencies: &'a [String],
+    /// Constraints files (local paths; URLs already downloaded).
+    pub constraints: &'a [PathBuf],
+    /// Local wheel directories.
+    pub find_links: &'a [PathBuf],
+    /// No network.
+    pub offline: bool,
+    /// The version pbr and setuptools-scm must report.
+    pub python_version: &'a str,
+    /// Prompt of the venv's activate scripts.
+    pub prompt: &'a str,
+    /// Source date for the wheel build.
+    pub source_date_epoch: i64,
+}
+
+/// Builds the virtualenv of `input` with `python` and `backend`.
+pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Input<'_>) -> Result<Staged> {
+    let tmp = cache.root().join("tmp");
+    fs_err::create_dir_all(&tmp)?;
+    let staged = Staged {
+        dir: tempfile::Builder::new().prefix(&format!("build-{}-", input.project)).tempdir_in(&tmp)?,
+    };
+
+    // pbr and setuptools-scm get the version from the environment, so the build needs no .git
+    // and the cached checkout is never written to.
+    copy_tree(input.checkout, &staged.src(), &|rel| rel == Path::new(".git"))?;
+
+    run_captured(
+        Command::new(&python.path)
+            .args(["-m", "venv", "--without-pip", "--prompt", input.prompt])
+            .arg(staged.venv())
+            .env_remove("PYTHONPATH")
+            .env_remove("PYTHONHOME"),
+    )?;
+
+    let names = distribution_names(&staged.src(), input.project);
+    let mut constraints = Vec::new();
+    for (i, file) in input.constraints.iter().enumerate() {
+        let text = fs_err::read_to_string(file)?;
+        let (kept, dropped) = drop_own_pins(&text, &names);
+        for line in dropped {
+            tracing::info!(project = input.project, constraints = %file.display(), line, "dropped the project's own pin from the constraints");
+        }
+        let filtered = staged.root().join(format!("constraints-{i}.txt"));
+        fs_err::write(&filtered, kept)?;
+        constraints.push(filtered);
+    }
+
+    let mut source = staged.src().to_string_lossy().into_owned();
+    if !input.extras.is_empty() {
+        source = format!("{source}[{}]", input.extras.join(","));
+    }
+    let mut requirements = vec![source];
+    requirements.extend(input.pip_dependencies.iter().cloned());
+    let logs = cache.root().join("logs");
+    fs_err::create_dir_all(&logs)?;
+    let log = logs.join(format!("{}.log", input.project));
+    let python_bin = staged.venv().join("bin/python");
+    backend.install(&Request {
+        project: input.project,
+        python: &python_bin,
+        requirements,
+        find_links: input.find_links.to_vec(),
+        constraints,
+        offline: input.offline,
+        env: vec![
+            ("PBR_VERSION".into(), input.python_version.into()),
+            ("SETUPTOOLS_SCM_PRETEND_VERSION".into(), input.python_version.into()),
+            ("SOURCE_DATE_EPOCH".into(), input.source_date_epoch.to_string()),
+        ],
+        log: &log,
+        cache,
+    })?;
+    refuse_editable(input.project, &staged.venv())?;
+    Ok(staged)
+}
+
+/// PEP 503 normalized name: lowercase, runs of `-_.` as one `-`.
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if "-_.".contains(c) {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The names the project may be pinned under: the manifest's name and the distribution name
+/// its pyproject.toml or setup.cfg declares, normalized.
+fn distribution_names(src: &Path, project: &str) -> Vec<String> {
+    let mut names = vec![normalize(project)];
+    if let Ok(text) = fs_err::read_to_string(src.join("pyproject.toml"))
+        && let Ok(value) = text.parse::<toml::Table>()
+        && let Some(name) = value.get("project").and_then(|p| p.get("name")).and_then(|n| n.as_str())
+    {
+        names.push(normalize(name));
+    }
+    if let Ok(text) = fs_err::read_to_string(src.join("setup.cfg")) {
+        let mut in_metadata = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                in_metadata = line == "[metadata]";
+            } else if in_metadata
+                && let Some((key, value)) = line.split_once('=')
+                && key.trim() == "name"
+            {
+                names.push(normalize(value.trim()));
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Splits constraints `text` into what is kept and the lines that pin one of `names`.
+fn drop_own_pins<'a>(text: &'a str, names: &[String]) -> (String, Vec<&'a str>) {
+    let mut kept = String::with_capacity(text.len());
+    let mut dropped = Vec::new();
+    for line in text.lines() {
+        let name: String = line
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+            .collect();
+        if !name.is_empty() && names.contains(&normalize(&name)) {
+            dropped.push(line);
+        } else {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    (kept, dropped)
+}
+
+/// Fails when an installed distribution is editable or a `.pth` file points outside the venv.
+fn refuse_editable(project: &str, venv: &Path) -> Result<()> {
+    for site in site_packages(venv)? {
+        for entry in fs_err::read_dir(&site)? {
+            let path = entry?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            if name.ends_with(".pth") {
+                let text = fs_err::read_to_string(&path)?;
+                for line in text.lines().map(str::trim) {
+                    if line.is_empty()
+                        || line.starts_with('#')
+                        || line.starts_with("import ")
+                        || line.starts_with("import\t")
+                    {
+                        continue;
+                    }
+                    let target = site.join(line);
+                    let inside = normalize_path(&target).starts_with(normalize_path(venv));
+                    if !inside {
+                        return Err(Error::Editable {
+                            project: project.into(),
+                            file: path.clone(),
+                            target: line.into(),
+                        });
+                    }
+                }
+            } else if name.ends_with(".dist-info") {
+                let direct = path.join("direct_url.json");
+                if let Ok(text) = fs_err::read_to_string(&direct)
+                    && let Ok(json) = serde_json::from_str::<serde_json::Value>(&text)
+                    && json["dir_info"]["editable"] == true
+                {
+                    return Err(Error::Editable {
+                        project: project.into(),
+                        file: direct,
+                        target: json["url"].as_str().unwrap_or("?").into(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `lib/pythonX.Y/site-packages` directories of a venv.
+pub fn site_packages(venv: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in fs_err::read_dir(venv.join("lib"))? {
+        let site = entry?.path().join("site-packages");
+        if site.is_dir() {
+            out.push(site);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `path` with `.` and `..` resolved lexically.
+pub fn normalize_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Copies a tree, keeping symlinks as symlinks and modes as they are; `skip` gets paths
+/// relative to `from`.
+fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()> {
+    for entry in walkdir::WalkDir::new(from)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.path().strip_prefix(from).map_or(true, |rel| !skip(rel)))
+    {
+        let entry = entry.map_err(|e| Error::Io(e.into()))?;
+        let rel = entry.path().strip_prefix(from).expect("below the root");
+        let target = to.join(rel);
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            fs_err::create_dir_all(&target)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs_err::read_link(entry.path())?, &target)?;
+        } else {
+            fs_err::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_normalize() {
+        assert_eq!(normalize("Oslo.Config"), "oslo-config");
+        assert_eq!(normalize("python_openstackclient"), "python-openstackclient");
+        assert_eq!(normalize("a-_.b"), "a-b");
+    }
+
+    #[test]
+    fn own_pins_are_dropped_and_others_kept() {
+        let text = "# upper constraints\nnova===30.0.0\noslo.config===9.6.0\nNova===31.0.0;python_version>='3.9'\npython-novaclient===18.0.0\n";
+        let (kept, dropped) = drop_own_pins(text, &["nova".to_string()]);
+        assert_eq!(kept, "# upper constraints\noslo.config===9.6.0\npython-novaclient===18.0.0\n");
+        assert_eq!(dropped, ["nova===30.0.0", "Nova===31.0.0;python_version>='3.9'"]);
+    }
+
+    #[test]
+    fn distribution_names_come_from_the_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(
+            dir.path().join("setup.cfg"),
+            "[metadata]\nname = python-openstackclient\n[files]\nname = x\n",
+        )
+        .unwrap();
+        assert_eq!(distribution_names(dir.path(), "osc"), ["osc", "python-openstackclient"]);
+    }
+}

@@ -1,0 +1,216 @@
+//! Installer backends: uv (`uv pip install`, copies instead of links, never downloads a Python)
+//! or pip (run from a tools virtualenv kept in the cache, pointed at the bundle with
+//! `--python`). Both install into a venv that CPython's own `venv` module made, so bundles have
+//! the same layout whichever backend built them. Output goes to a log file; a failure reports
+//! the requirement it could not find, or the log's last lines.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::cache::{Cache, create_dir_atomically};
+use crate::error::{Error, Result};
+use crate::manifest::Installer;
+use crate::venv::python::Interpreter;
+
+/// How many lines of installer output a failure shows.
+const TAIL_LINES: usize = 20;
+
+/// A resolved installer backend.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// uv at this path.
+    Uv(PathBuf),
+    /// pip from the tools virtualenv whose python is at this path.
+    Pip(PathBuf),
+}
+
+/// What to install, and from where.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The project being built (for messages).
+    pub project: &'a str,
+    /// The bundle's `bin/python`.
+    pub python: &'a Path,
+    /// Requirements: the project's source tree (with extras) and its extra dependencies.
+    pub requirements: Vec<String>,
+    /// Local wheel directories.
+    pub find_links: Vec<PathBuf>,
+    /// Constraints files (already filtered).
+    pub constraints: Vec<PathBuf>,
+    /// No index, no network.
+    pub offline: bool,
+    /// Extra environment (PBR_VERSION, SOURCE_DATE_EPOCH, …).
+    pub env: Vec<(String, String)>,
+    /// Where the installer's output goes.
+    pub log: &'a Path,
+    /// wrap's cache: the installers keep their downloads and built wheels under it.
+    pub cache: &'a Cache,
+}
+
+impl Backend {
+    /// Chooses the backend `setting` names: `auto` is uv when on PATH, else pip.
+    pub fn choose(setting: Installer, cache: &Cache, python: &Interpreter) -> Result<Backend> {
+        let uv = find_on_path("uv");
+        match (setting, uv) {
+            (Installer::Uv | Installer::Auto, Some(uv)) => Ok(Backend::Uv(uv)),
+            (Installer::Uv, None) => Err(Error::UvMissing),
+            (Installer::Pip | Installer::Auto, _) => Ok(Backend::Pip(pip_tools(cache, python)?)),
+        }
+    }
+
+    /// `uv` or `pip`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Uv(_) => "uv",
+            Backend::Pip(_) => "pip",
+        }
+    }
+
+    /// The backend's version, e.g. `0.13.9`.
+    pub fn version(&self) -> Result<String> {
+        let output = match self {
+            Backend::Uv(uv) => run_captured(Command::new(uv).arg("--version"))?,
+            Backend::Pip(python) => run_captured(Command::new(python).args(["-m", "pip", "--version"]))?,
+        };
+        // "uv 0.13.9 (…)" / "pip 23.0.1 from … (python 3.11)"
+        Ok(output.split_whitespace().nth(1).unwrap_or("unknown").to_string())
+    }
+
+    /// Installs `request` into its virtualenv.
+    pub fn install(&self, request: &Request<'_>) -> Result<()> {
+        let mut cmd = match self {
+            Backend::Uv(uv) => {
+                let mut cmd = Command::new(uv);
+                cmd.args(["pip", "install", "--no-progress", "--color", "never", "--link-mode", "copy"])
+                    .args(["--no-python-downloads", "--python"])
+                    .arg(request.python)
+                    .env("UV_CACHE_DIR", request.cache.root().join("uv"));
+                if request.offline {
+                    cmd.args(["--offline", "--no-index"]);
+                }
+                cmd
+            }
+            Backend::Pip(tools) => {
+                let mut cmd = Command::new(tools);
+                cmd.args(["-m", "pip", "--python"])
+                    .arg(request.python)
+                    .args(["install", "--no-compile", "--disable-pip-version-check", "--no-input"])
+                    .args(["--progress-bar", "off"])
+                    .env("PIP_CACHE_DIR", request.cache.root().join("pip"));
+                if request.offline {
+                    cmd.arg("--no-index");
+                }
+                cmd
+            }
+        };
+        for dir in &request.find_links {
+            cmd.arg("--find-links").arg(dir);
+        }
+        for file in &request.constraints {
+            cmd.arg("--constraint").arg(file);
+        }
+        cmd.args(&request.requirements);
+        for key in ["PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV", "PIP_USER"] {
+            cmd.env_remove(key);
+        }
+        cmd.env("PYTHONDONTWRITEBYTECODE", "1").envs(request.env.iter().map(|(k, v)| (k, v)));
+        tracing::debug!(project = request.project, command = ?cmd, "installing");
+
+        let log = fs_err::File::create(request.log)?;
+        let status = cmd
+            .stdin(Stdio::null())
+            .stdout(log.file().try_clone()?)
+            .stderr(log.into_file())
+            .status()
+            .map_err(|e| Error::Command { program: self.name().into(), detail: e.to_string() })?;
+        if status.success() {
+            return Ok(());
+        }
+        let text = fs_err::read_to_string(request.log).unwrap_or_default();
+        if let Some(requirement) = missing_requirement(&text) {
+            return Err(Error::MissingRequirement {
+                project: request.project.into(),
+                requirement,
+                log: request.log.into(),
+                offline: request.offline,
+            });
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        Err(Error::InstallFailed {
+            project: request.project.into(),
+            installer: self.name(),
+            log: request.log.into(),
+            tail: lines[lines.len().saturating_sub(TAIL_LINES)..].iter().map(|l| l.to_string()).collect(),
+        })
+    }
+}
+
+/// The requirement an installer said it could not find, from its output.
+fn missing_requirement(output: &str) -> Option<String> {
+    for line in output.lines() {
+        // pip: "ERROR: No matching distribution found for shout>=1.0"
+        if let Some(rest) = line.split("No matching distribution found for ").nth(1) {
+            return Some(rest.trim().to_string());
+        }
+        // uv: "Because shout was not found in the provided package locations and …"
+        if let Some(rest) = line.split("Because ").nth(1)
+            && let Some((name, _)) = rest.split_once(" was not found in")
+        {
+            return Some(name.trim().to_string());
+        }
+    }
+    None
+}
+
+/// A tools virtualenv with pip for `python`, made once per interpreter and kept in the cache.
+fn pip_tools(cache: &Cache, python: &Interpreter) -> Result<PathBuf> {
+    let key = crate::manifest::sha256_hex(python.path.as_os_str().as_encoded_bytes());
+    let dir = cache.root().join("tools").join(format!("pip-py{}-{}", python.abi, &key[..12]));
+    if !dir.join("bin/python").exists() {
+        // Made in a temporary directory and renamed: its `bin/pip` script then names the old
+        // path, but wrap only runs `bin/python -m pip`, which finds the venv from its own place.
+        create_dir_atomically(&dir, |tmp| {
+            run_captured(Command::new(&python.path).args(["-m", "venv"]).arg(tmp)).map(drop)
+        })?;
+    }
+    Ok(dir.join("bin/python"))
+}
+
+/// Runs `cmd`, returning stdout; a failure carries stderr.
+pub fn run_captured(cmd: &mut Command) -> Result<String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Command { program: program.clone(), detail: e.to_string() })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        return Err(Error::Command { program, detail: format!("{} ({last})", output.status) });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The first executable named `name` on PATH.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH")?.to_str()?.split(':').filter(|d| !d.is_empty()).find_map(|dir| {
+        let candidate = Path::new(dir).join(name);
+        let meta = candidate.metadata().ok()?;
+        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(candidate)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_requirements_are_read_from_both_installers() {
+        let pip = "ERROR: Could not find a version that satisfies the requirement shout>=1.0 (from hello) (from versions: none)\nERROR: No matching distribution found for shout>=1.0\n";
+        assert_eq!(missing_requirement(pip).as_deref(), Some("shout>=1.0"));
+        let uv = "  × No solution found when resolving dependencies:\n  ╰─▶ Because shout was not found in the provided package locations and hello==1.1.0 depends on shout>=1.0, we can conclude that hello==1.1.0 cannot be used.\n";
+        assert_eq!(missing_requirement(uv).as_deref(), Some("shout"));
+        assert_eq!(missing_requirement("error: some other failure"), None);
+    }
+}

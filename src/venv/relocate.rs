@@ -1,0 +1,548 @@
+//! Relocation: copies a staged virtualenv into a fresh tree that runs at its final place, with
+//! no byte of the staging path left. Two targets: a fixed install path (for .deb and .rpm:
+//! absolute shebangs, activate scripts naming the path) and relocatable (for the tarball:
+//! scripts and activate find the bundle from their own location). Console scripts, activate
+//! scripts, pyvenv.cfg and the project's direct_url.json are rewritten and their RECORD entries
+//! updated; absolute symlinks into the tree become relative; any other file that still holds the
+//! staging path is an error. Bytecode is compiled last, recording the final path, in
+//! unchecked-hash mode so that it is reproducible.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::venv::build::{normalize_path, site_packages};
+use crate::venv::installer::run_captured;
+use crate::venv::python::Interpreter;
+
+/// The longest shebang line Linux executes (BINPRM_BUF_SIZE is 128, with the newline).
+const MAX_SHEBANG: usize = 127;
+
+/// Where the relocated tree will run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// At this absolute install path only.
+    Fixed(&'a str),
+    /// Anywhere: every path is found at run time.
+    Relocatable,
+}
+
+/// Where the project's source came from, written into its direct_url.json (PEP 610).
+#[derive(Debug, Clone)]
+pub struct Origin<'a> {
+    /// Git URL (a local path becomes a `file://` URL).
+    pub git: &'a str,
+    /// The ref as written.
+    pub git_ref: &'a str,
+    /// The commit.
+    pub commit: &'a str,
+}
+
+/// Relocates `staged` (the staging directory holding `venv/` and `src/`) into `out` for
+/// `target`, then byte-compiles it with `python`.
+pub fn relocate(
+    project: &str,
+    staged: &Path,
+    out: &Path,
+    target: Target<'_>,
+    python: &Interpreter,
+    origin: &Origin<'_>,
+) -> Result<()> {
+    let venv = staged.join("venv");
+    let r = Relocator {
+        project,
+        build_root: staged.to_string_lossy().into_owned(),
+        venv: venv.to_string_lossy().into_owned(),
+        target,
+        python,
+        origin,
+    };
+    // New content of rewritten files; `None` for files left out.
+    let mut rewritten: BTreeMap<PathBuf, Option<Vec<u8>>> = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(&venv).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Io(e.into()))?;
+        let rel = entry.path().strip_prefix(&venv).expect("below the venv").to_path_buf();
+        let dest = out.join(&rel);
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            fs_err::create_dir_all(&dest)?;
+            fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
+        } else if kind.is_symlink() {
+            let link = r.symlink(&rel, &fs_err::read_link(entry.path())?)?;
+            std::os::unix::fs::symlink(link, &dest)?;
+        } else {
+            let bytes = fs_err::read(entry.path())?;
+            let executable =
+                entry.metadata().map_err(|e| Error::Io(e.into()))?.permissions().mode() & 0o111 != 0;
+            let Some(new) = r.file(&rel, &bytes)? else {
+                rewritten.insert(rel, None);
+                continue;
+            };
+            if new != bytes {
+                rewritten.insert(rel.clone(), Some(new.clone()));
+            }
+            fs_err::write(&dest, &new)?;
+            let mode = if executable { 0o755 } else { 0o644 };
+            fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    update_records(out, &rewritten)?;
+    compile(out, target, python)
+}
+
+struct Relocator<'a> {
+    project: &'a str,
+    /// The staging directory: no byte of it may remain.
+    build_root: String,
+    /// The staged venv (inside `build_root`).
+    venv: String,
+    target: Target<'a>,
+    python: &'a Interpreter,
+    origin: &'a Origin<'a>,
+}
+
+impl Relocator<'_> {
+    fn fail(&self, rel: &Path, problem: &'static str) -> Error {
+        Error::Relocate { project: self.project.into(), file: rel.into(), problem }
+    }
+
+    /// The new content of the file at `rel`, or `None` to leave it out of the tree.
+    fn file(&self, rel: &Path, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+        let name = rel.file_name().unwrap_or_default().to_string_lossy();
+        let in_bin = rel.parent() == Some(Path::new("bin"));
+        let in_dist_info = rel.parent().and_then(Path::extension).is_some_and(|e| e == "dist-info");
+        if rel == Path::new(".lock") || (in_dist_info && UV_PRIVATE.contains(&name.as_ref())) {
+            // uv's own bookkeeping: a lock file and cache records with wall-clock timestamps.
+            return Ok(None);
+        }
+        let new = if rel == Path::new("pyvenv.cfg") {
+            self.pyvenv_cfg(bytes)
+        } else if in_bin && name == "activate" {
+            self.activate_sh(bytes)
+        } else if in_bin && name == "activate.fish" {
+            self.activate_fish(bytes)
+        } else if in_bin && name == "activate.csh" {
+            match self.target {
+                Target::Fixed(path) => self.replace_venv(bytes, path),
+                // csh cannot learn the path of a file it sources: a relocatable bundle has none.
+                Target::Relocatable => return Ok(None),
+            }
+        } else if in_bin && bytes.starts_with(b"#!") && first_line(bytes).contains(&self.venv) {
+            self.script(rel, bytes)?
+        } else if name == "direct_url.json" && contains(bytes, self.build_root.as_bytes()) {
+            self.direct_url()
+        } else {
+            bytes.to_vec()
+        };
+        if !contains(&new, self.build_root.as_bytes()) {
+            return Ok(Some(new));
+        }
+        if bytes.contains(&0) {
+            return Err(self.fail(rel, "is a binary file that holds the build path"));
+        }
+        match self.target {
+            Target::Relocatable => Err(self.fail(rel, "holds the build path and cannot be made relocatable")),
+            Target::Fixed(path) => {
+                let replaced = self.replace_venv(&new, path);
+                if contains(&replaced, self.build_root.as_bytes()) {
+                    Err(self.fail(rel, "holds a build path outside the virtualenv"))
+                } else {
+                    Ok(Some(replaced))
+                }
+            }
+        }
+    }
+
+    fn replace_venv(&self, bytes: &[u8], path: &str) -> Vec<u8> {
+        replace(bytes, self.venv.as_bytes(), path.as_bytes())
+    }
+
+    /// `command = … -m venv <staging>` names the build path; the rest of pyvenv.cfg does not.
+    fn pyvenv_cfg(&self, bytes: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(bytes);
+        let mut out = String::new();
+        for line in text.lines() {
+            if line.starts_with("command") && line.contains(&self.venv) {
+                match self.target {
+                    Target::Fixed(path) => out.push_str(&line.replace(&self.venv, path)),
+                    Target::Relocatable => continue,
+                }
+            } else {
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        out.into_bytes()
+    }
+
+    fn activate_sh(&self, bytes: &[u8]) -> Vec<u8> {
+        match self.target {
+            Target::Fixed(path) => self.replace_venv(bytes, path),
+            Target::Relocatable => {
+                self.replace_assignment(bytes, "VIRTUAL_ENV=", ACTIVATE_FIND_SELF.trim_end())
+            }
+        }
+    }
+
+    fn activate_fish(&self, bytes: &[u8]) -> Vec<u8> {
+        match self.target {
+            Target::Fixed(path) => self.replace_venv(bytes, path),
+            Target::Relocatable => self.replace_assignment(
+                bytes,
+                "set -gx VIRTUAL_ENV ",
+                "set -gx VIRTUAL_ENV (realpath (dirname (status --current-filename))/..)",
+            ),
+        }
+    }
+
+    /// Replaces the first line that starts with `prefix` and names the staged venv (quoted or
+    /// not, as Python versions differ) with `with`. Any other mention is left for the final
+    /// check to refuse.
+    fn replace_assignment(&self, bytes: &[u8], prefix: &str, with: &str) -> Vec<u8> {
+        let text = String::from_utf8_lossy(bytes);
+        let mut done = false;
+        let mut out = String::with_capacity(text.len() + with.len());
+        for line in text.split_inclusive('\n') {
+            if !done && line.trim_start().starts_with(prefix) && line.contains(&self.venv) {
+                out.push_str(with);
+                out.push('\n');
+                done = true;
+            } else {
+                out.push_str(line);
+            }
+        }
+        out.into_bytes()
+    }
+
+    /// A console script: its shebang names the staged interpreter.
+    fn script(&self, rel: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
+        let first = first_line(bytes);
+        let interpreter = first
+            .trim_start_matches("#!")
+            .trim()
+            .strip_prefix(&format!("{}/bin/", self.venv))
+            .filter(|name| !name.contains(char::is_whitespace) && !name.contains('/'))
+            .ok_or_else(|| self.fail(rel, "has a shebang wrap cannot rewrite"))?;
+        let header = match self.target {
+            Target::Fixed(path) => {
+                let shebang = format!("#!{path}/bin/{interpreter}");
+                if shebang.len() <= MAX_SHEBANG {
+                    shebang
+                } else {
+                    // Too long for the kernel: /bin/sh runs the interpreter, and Python reads
+                    // the second line as a string literal.
+                    format!("#!/bin/sh\n'''exec' '{path}/bin/{interpreter}' \"$0\" \"$@\"\n' '''")
+                }
+            }
+            Target::Relocatable => format!(
+                "#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/{interpreter}\" \"$0\" \"$@\"\n' '''"
+            ),
+        };
+        let rest = &bytes[first.len()..];
+        Ok([header.as_bytes(), rest].concat())
+    }
+
+    /// PEP 610 origin of the project itself: the git repository and commit it was built from.
+    fn direct_url(&self) -> Vec<u8> {
+        let url = if self.origin.git.starts_with('/') {
+            format!("file://{}", self.origin.git)
+        } else {
+            self.origin.git.to_string()
+        };
+        let json = serde_json::json!({
+            "url": url,
+            "vcs_info": {
+                "vcs": "git",
+                "requested_revision": self.origin.git_ref,
+                "commit_id": self.origin.commit,
+            },
+        });
+        json.to_string().into_bytes()
+    }
+
+    /// Where a symlink at `rel` should point in the relocated tree.
+    fn symlink(&self, rel: &Path, target: &Path) -> Result<PathBuf> {
+        let escapes = || Error::SymlinkEscapes {
+            project: self.project.into(),
+            link: rel.into(),
+            target: target.into(),
+        };
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        if target.is_absolute() {
+            if let Ok(inside) = target.strip_prefix(&self.venv) {
+                return Ok(relative_to(inside, parent));
+            }
+            // The one link allowed out of the tree: bin/pythonX.Y to the interpreter it runs on.
+            if parent == Path::new("bin")
+                && (target == self.python.path
+                    || target.canonicalize().ok() == self.python.path.canonicalize().ok())
+            {
+                return Ok(target.into());
+            }
+            return Err(escapes());
+        }
+        let resolved = normalize_path(&Path::new("/venv").join(parent).join(target));
+        if resolved.starts_with("/venv") { Ok(target.into()) } else { Err(escapes()) }
+    }
+}
+
+/// Files uv adds to a dist-info directory for its own cache; pip has no such files.
+const UV_PRIVATE: [&str; 2] = ["uv_cache.json", "uv_build.json"];
+
+/// Replaces the `VIRTUAL_ENV="<staging>"` line of bin/activate in a relocatable bundle.
+const ACTIVATE_FIND_SELF: &str = r#"# wrap: this bundle is relocatable; find it from this file's own location.
+# bash and zsh know which file they source; POSIX sh does not, so there, source
+# bin/activate from the bundle's own directory.
+if [ -n "${BASH_SOURCE:-}" ]; then
+    VIRTUAL_ENV=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+elif [ -n "${ZSH_VERSION:-}" ]; then
+    VIRTUAL_ENV=$(cd "$(dirname -- "${(%):-%x}")/.." && pwd -P)
+elif [ -f ./bin/activate ]; then
+    VIRTUAL_ENV=$(pwd -P)
+else
+    echo "activate: cannot tell where this bundle is from POSIX sh; source bin/activate from the bundle's directory" >&2
+    return 1 2>/dev/null || exit 1
+fi
+"#;
+
+/// `target` (relative to the tree root) as seen from directory `from` (also relative).
+fn relative_to(target: &Path, from: &Path) -> PathBuf {
+    let ups = from.components().count();
+    let mut out = PathBuf::new();
+    for _ in 0..ups {
+        out.push("..");
+    }
+    out.join(target)
+}
+
+fn first_line(bytes: &[u8]) -> &str {
+    let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+    std::str::from_utf8(&bytes[..end]).unwrap_or("")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Updates the RECORD entries of files whose content changed (`path,sha256=<b64>,<size>`) and
+/// drops those of files left out.
+fn update_records(out: &Path, rewritten: &BTreeMap<PathBuf, Option<Vec<u8>>>) -> Result<()> {
+    if rewritten.is_empty() {
+        return Ok(());
+    }
+    for site in site_packages(out)? {
+        let site_rel = site.strip_prefix(out).expect("below the tree").to_path_buf();
+        for entry in fs_err::read_dir(&site)? {
+            let record = entry?.path().join("RECORD");
+            if !record.is_file() {
+                continue;
+            }
+            let text = fs_err::read_to_string(&record)?;
+            let mut new = String::with_capacity(text.len());
+            for line in text.lines() {
+                // RECORD is CSV; paths with commas are quoted, so split hash and size off the end.
+                let path = line.rsplitn(3, ',').nth(2).unwrap_or(line);
+                let tree_rel = normalize_path(&site_rel.join(path.trim_matches('"')));
+                match rewritten.get(&tree_rel) {
+                    None => new.push_str(line),
+                    Some(None) => continue,
+                    Some(Some(content)) => {
+                        let digest =
+                            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(content));
+                        new.push_str(&format!("{path},sha256={digest},{}", content.len()));
+                    }
+                }
+                new.push('\n');
+            }
+            if new != text {
+                fs_err::write(&record, new)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Byte-compiles site-packages as the target will see it: source paths recorded as the install
+/// path (fixed) or relative to the bundle (relocatable); unchecked-hash pycs are reproducible.
+fn compile(out: &Path, target: Target<'_>, python: &Interpreter) -> Result<()> {
+    let mut cmd = Command::new(&python.path);
+    cmd.args(["-I", "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", "-s"])
+        .arg(out)
+        .env("SOURCE_DATE_EPOCH", "0")
+        .env_remove("PYTHONPATH");
+    if let Target::Fixed(path) = target {
+        cmd.args(["-p", path]);
+    }
+    cmd.arg(out.join("lib"));
+    run_captured(&mut cmd).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relocator<'a>(target: Target<'a>, python: &'a Interpreter, origin: &'a Origin<'a>) -> Relocator<'a> {
+        Relocator {
+            project: "hello",
+            build_root: "/cache/tmp/build-hello-X".into(),
+            venv: "/cache/tmp/build-hello-X/venv".into(),
+            target,
+            python,
+            origin,
+        }
+    }
+
+    fn python() -> Interpreter {
+        Interpreter { path: "/usr/bin/python3.11".into(), version: "3.11.2".into(), abi: "3.11".into() }
+    }
+
+    const ORIGIN: Origin<'static> =
+        Origin { git: "https://example.com/hello", git_ref: "1.1.0", commit: "abc" };
+
+    #[test]
+    fn scripts_get_fixed_or_self_locating_shebangs() {
+        let py = python();
+        let script = b"#!/cache/tmp/build-hello-X/venv/bin/python\nimport sys\n";
+        let fixed = relocator(Target::Fixed("/opt/wrap/hello"), &py, &ORIGIN);
+        assert_eq!(
+            fixed.file(Path::new("bin/hello"), script).unwrap().unwrap(),
+            b"#!/opt/wrap/hello/bin/python\nimport sys\n"
+        );
+        let long = format!("/opt/{}", "x".repeat(120));
+        let fixed = relocator(Target::Fixed(&long), &py, &ORIGIN);
+        let text = String::from_utf8(fixed.file(Path::new("bin/hello"), script).unwrap().unwrap()).unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "#!/bin/sh\n'''exec' '{long}/bin/python' \"$0\" \"$@\"\n' '''\nimport sys\n"
+            )),
+            "{text}"
+        );
+        let anywhere = relocator(Target::Relocatable, &py, &ORIGIN);
+        let text =
+            String::from_utf8(anywhere.file(Path::new("bin/hello"), script).unwrap().unwrap()).unwrap();
+        assert!(
+            text.starts_with("#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/python\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn build_paths_left_in_other_files_are_errors_or_rewritten() {
+        let py = python();
+        let data = b"prefix=/cache/tmp/build-hello-X/venv/share\n";
+        let anywhere = relocator(Target::Relocatable, &py, &ORIGIN);
+        let e = anywhere.file(Path::new("share/x.cfg"), data).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "project `hello`: `share/x.cfg` holds the build path and cannot be made relocatable"
+        );
+        let fixed = relocator(Target::Fixed("/opt/h"), &py, &ORIGIN);
+        assert_eq!(fixed.file(Path::new("share/x.cfg"), data).unwrap().unwrap(), b"prefix=/opt/h/share\n");
+        let binary = b"\0\x01/cache/tmp/build-hello-X/venv/lib\0";
+        let e = fixed.file(Path::new("lib/x.so"), binary).unwrap_err();
+        assert_eq!(e.to_string(), "project `hello`: `lib/x.so` is a binary file that holds the build path");
+        let src = b"/cache/tmp/build-hello-X/src/hello.py\n";
+        let e = fixed.file(Path::new("share/y"), src).unwrap_err();
+        assert!(e.to_string().ends_with("holds a build path outside the virtualenv"), "{e}");
+    }
+
+    #[test]
+    fn pyvenv_cfg_and_activate() {
+        let py = python();
+        let cfg = b"home = /usr/bin\nversion = 3.11.2\ncommand = /usr/bin/python3.11 -m venv --without-pip /cache/tmp/build-hello-X/venv\n";
+        let anywhere = relocator(Target::Relocatable, &py, &ORIGIN);
+        assert_eq!(
+            anywhere.file(Path::new("pyvenv.cfg"), cfg).unwrap().unwrap(),
+            b"home = /usr/bin\nversion = 3.11.2\n"
+        );
+        let fixed = relocator(Target::Fixed("/opt/h"), &py, &ORIGIN);
+        let out = fixed.file(Path::new("pyvenv.cfg"), cfg).unwrap().unwrap();
+        assert!(String::from_utf8(out).unwrap().ends_with("-m venv --without-pip /opt/h\n"));
+        for activate in [
+            &b"deactivate () {\n}\nVIRTUAL_ENV=\"/cache/tmp/build-hello-X/venv\"\nexport VIRTUAL_ENV\n"[..],
+            b"deactivate () {\n}\nVIRTUAL_ENV=/cache/tmp/build-hello-X/venv\nexport VIRTUAL_ENV\n",
+        ] {
+            let text =
+                String::from_utf8(anywhere.file(Path::new("bin/activate"), activate).unwrap().unwrap())
+                    .unwrap();
+            assert!(
+                text.contains("${BASH_SOURCE[0]}") && text.ends_with("fi\nexport VIRTUAL_ENV\n"),
+                "{text}"
+            );
+        }
+        assert_eq!(anywhere.file(Path::new("bin/activate.csh"), b"setenv VIRTUAL_ENV \"x\"").unwrap(), None);
+    }
+
+    #[test]
+    fn symlinks_stay_inside() {
+        let py = python();
+        let r = relocator(Target::Relocatable, &py, &ORIGIN);
+        assert_eq!(r.symlink(Path::new("lib64"), Path::new("lib")).unwrap(), PathBuf::from("lib"));
+        assert_eq!(
+            r.symlink(Path::new("bin/python3.11"), Path::new("/usr/bin/python3.11")).unwrap(),
+            PathBuf::from("/usr/bin/python3.11")
+        );
+        assert_eq!(
+            r.symlink(Path::new("bin/tool"), Path::new("/cache/tmp/build-hello-X/venv/lib/tool.py")).unwrap(),
+            PathBuf::from("../lib/tool.py")
+        );
+        assert!(r.symlink(Path::new("lib/x"), Path::new("/etc/passwd")).is_err());
+        assert!(r.symlink(Path::new("lib/x"), Path::new("../../../etc")).is_err());
+    }
+
+    #[test]
+    fn records_follow_rewritten_and_dropped_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let info = tmp.path().join("lib/python3.11/site-packages/hello-1.0.dist-info");
+        fs_err::create_dir_all(&info).unwrap();
+        fs_err::write(
+            info.join("RECORD"),
+            "../../../bin/hello,sha256=old,10\nhello/__init__.py,sha256=keep,3\nhello-1.0.dist-info/uv_cache.json,sha256=x,5\nhello-1.0.dist-info/RECORD,,\n",
+        )
+        .unwrap();
+        let mut changes = BTreeMap::new();
+        changes.insert(PathBuf::from("bin/hello"), Some(b"new".to_vec()));
+        changes.insert(PathBuf::from("lib/python3.11/site-packages/hello-1.0.dist-info/uv_cache.json"), None);
+        update_records(tmp.path(), &changes).unwrap();
+        assert_eq!(
+            fs_err::read_to_string(info.join("RECORD")).unwrap(),
+            "../../../bin/hello,sha256=EVB6Di9eadXfpApiob17buV-a82FxnybhDGzb_8hxDc,3\nhello/__init__.py,sha256=keep,3\nhello-1.0.dist-info/RECORD,,\n"
+        );
+    }
+
+    #[test]
+    fn direct_url_names_the_git_origin() {
+        let py = python();
+        let r = relocator(Target::Relocatable, &py, &ORIGIN);
+        let json = r
+            .file(
+                Path::new("lib/python3.11/site-packages/hello-1.1.0.dist-info/direct_url.json"),
+                b"{\"url\": \"file:///cache/tmp/build-hello-X/src\"}",
+            )
+            .unwrap()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["url"], "https://example.com/hello");
+        assert_eq!(v["vcs_info"]["commit_id"], "abc");
+    }
+}
