@@ -239,7 +239,11 @@ impl Session<'_> {
         if let Some(format) = plan.formats.iter().find(|f| **f != Format::Tar) {
             return Err(Error::FormatUnsupported { format: format.as_str() });
         }
-        let out_dir = out_dir.map_or_else(|| plan.output_dir.clone(), Path::to_path_buf);
+        // Absolute, so that the artifact paths printed on stdout work from any directory.
+        let out_dir = match out_dir {
+            Some(dir) => std::path::absolute(dir)?,
+            None => plan.output_dir.clone(),
+        };
         let settings = &self.manifest.settings;
         let pip = settings.installer == Installer::Pip
             || (settings.installer == Installer::Auto && installer::find_on_path("uv").is_none());
@@ -281,7 +285,8 @@ impl Session<'_> {
                     source_date_epoch: planned.source_date_epoch,
                 },
             )?;
-            let origin = Origin { git: &project.git.url, git_ref: &planned.git_ref, commit: &planned.commit };
+            let git = (!source::git::is_local(&project.git.url)).then_some(project.git.url.as_str());
+            let origin = Origin { git, git_ref: &planned.git_ref, commit: &planned.commit };
             let tree = staged.root().join("tar");
             relocate(&planned.name, staged.root(), &tree, Target::Relocatable, &python, &origin)?;
             let info = BuildInfo {

@@ -260,7 +260,7 @@ struct RawProject {
     #[serde(default)]
     patches: Vec<Spanned<String>>,
     #[serde(default)]
-    pip_dependencies: Vec<String>,
+    pip_dependencies: Vec<Spanned<String>>,
     #[serde(default)]
     extras: Vec<String>,
     #[serde(default)]
@@ -661,12 +661,25 @@ impl Ctx<'_> {
         }
         let patches =
             raw.patches.iter().map(|p| self.local_path("patches", p, true)).collect::<Result<_>>()?;
+        for dep in &raw.pip_dependencies {
+            // An option such as `-e path` would install something that cannot be packaged.
+            if dep.get_ref().trim_start().starts_with('-') {
+                return Err(self.at(
+                    dep,
+                    ManifestError::InvalidValue {
+                        key: "pip_dependencies".into(),
+                        value: dep.get_ref().clone(),
+                        expected: "list requirements, not installer options (editable installs cannot be packaged)",
+                    },
+                ));
+            }
+        }
         Ok(Project {
             name,
             git,
             git_ref: git_ref.clone(),
             patches,
-            pip_dependencies: raw.pip_dependencies,
+            pip_dependencies: raw.pip_dependencies.into_iter().map(Spanned::into_inner).collect(),
             extras: raw.extras,
             system_dependencies: raw.system_dependencies,
             version,

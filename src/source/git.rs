@@ -222,7 +222,7 @@ impl Mirror {
 }
 
 /// A repository on this machine: reading it is not network access, so offline mode allows it.
-fn is_local(url: &str) -> bool {
+pub fn is_local(url: &str) -> bool {
     url.starts_with('/') || url.starts_with("file://")
 }
 

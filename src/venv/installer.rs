@@ -110,7 +110,17 @@ impl Backend {
             cmd.arg("--constraint").arg(file);
         }
         cmd.args(&request.requirements);
-        for key in ["PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV", "PIP_USER"] {
+        // Wheels come from the manifest's find_links only, so a build does not depend on what
+        // the machine's environment adds; index settings (a local mirror) are left alone.
+        for key in [
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "VIRTUAL_ENV",
+            "PIP_REQUIRE_VIRTUALENV",
+            "PIP_USER",
+            "PIP_FIND_LINKS",
+            "UV_FIND_LINKS",
+        ] {
             cmd.env_remove(key);
         }
         cmd.env("PYTHONDONTWRITEBYTECODE", "1").envs(request.env.iter().map(|(k, v)| (k, v)));

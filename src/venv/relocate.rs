@@ -35,8 +35,9 @@ pub enum Target<'a> {
 /// Where the project's source came from, written into its direct_url.json (PEP 610).
 #[derive(Debug, Clone)]
 pub struct Origin<'a> {
-    /// Git URL (a local path becomes a `file://` URL).
-    pub git: &'a str,
+    /// Git URL; `None` for a repository on the build machine, whose path would tie the bundle
+    /// to the checkout it was built in (its direct_url.json is left out instead).
+    pub git: Option<&'a str>,
     /// The ref as written.
     pub git_ref: &'a str,
     /// The commit.
@@ -135,7 +136,10 @@ impl Relocator<'_> {
         } else if in_bin && bytes.starts_with(b"#!") && first_line(bytes).contains(&self.venv) {
             self.script(rel, bytes)?
         } else if name == "direct_url.json" && contains(bytes, self.build_root.as_bytes()) {
-            self.direct_url()
+            match self.direct_url() {
+                Some(json) => json,
+                None => return Ok(None),
+            }
         } else {
             bytes.to_vec()
         };
@@ -248,21 +252,16 @@ impl Relocator<'_> {
     }
 
     /// PEP 610 origin of the project itself: the git repository and commit it was built from.
-    fn direct_url(&self) -> Vec<u8> {
-        let url = if self.origin.git.starts_with('/') {
-            format!("file://{}", self.origin.git)
-        } else {
-            self.origin.git.to_string()
-        };
+    fn direct_url(&self) -> Option<Vec<u8>> {
         let json = serde_json::json!({
-            "url": url,
+            "url": self.origin.git?,
             "vcs_info": {
                 "vcs": "git",
                 "requested_revision": self.origin.git_ref,
                 "commit_id": self.origin.commit,
             },
         });
-        json.to_string().into_bytes()
+        Some(json.to_string().into_bytes())
     }
 
     /// Where a symlink at `rel` should point in the relocated tree.
@@ -417,7 +416,7 @@ mod tests {
     }
 
     const ORIGIN: Origin<'static> =
-        Origin { git: "https://example.com/hello", git_ref: "1.1.0", commit: "abc" };
+        Origin { git: Some("https://example.com/hello"), git_ref: "1.1.0", commit: "abc" };
 
     #[test]
     fn scripts_get_fixed_or_self_locating_shebangs() {
@@ -544,5 +543,12 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(v["url"], "https://example.com/hello");
         assert_eq!(v["vcs_info"]["commit_id"], "abc");
+        let local = Origin { git: None, ..ORIGIN };
+        let r = relocator(Target::Relocatable, &py, &local);
+        assert_eq!(
+            r.file(Path::new("lib/x/h.dist-info/direct_url.json"), b"file:///cache/tmp/build-hello-X/src")
+                .unwrap(),
+            None
+        );
     }
 }

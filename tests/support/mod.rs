@@ -55,8 +55,14 @@ impl Workspace {
 
     /// Runs wrap in the workspace.
     pub fn wrap(&self, args: &[&str]) -> Run {
+        self.wrap_env(args, &[])
+    }
+
+    /// Runs wrap in the workspace with extra environment variables.
+    pub fn wrap_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_wrap"))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.path())
             .env("WRAP_CACHE", self.cache())
             .env_remove("SOURCE_DATE_EPOCH")
@@ -185,4 +191,57 @@ pub fn list(dir: &Path) -> Vec<String> {
     walk(dir, dir, &mut out);
     out.sort();
     out
+}
+
+impl Workspace {
+    /// Adds `line` to the manifest's `[settings]` table.
+    pub fn setting(&self, line: &str) {
+        let text = self.manifest().replacen("[settings]\n", &format!("[settings]\n{line}\n"), 1);
+        self.write_manifest(&text);
+    }
+
+    /// Runs `wrap build --format tar --out DIR` and returns the artifact paths it printed.
+    pub fn build_tar(&self, out: &str) -> Vec<PathBuf> {
+        let stdout = self.wrap(&["build", "--format", "tar", "--out", out]).ok();
+        stdout.lines().map(PathBuf::from).collect()
+    }
+}
+
+/// Runs a program and returns its stdout, asserting success.
+pub fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str], dir: &Path) -> String {
+    let output = Command::new(program.as_ref()).args(args).current_dir(dir).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{:?} {args:?} in {}: {}\n{}",
+        program.as_ref(),
+        dir.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Every file below `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for rel in list(dir) {
+        let path = dir.join(&rel);
+        if path.is_symlink() {
+            if std::fs::read_link(&path).unwrap().to_string_lossy().contains(needle) {
+                out.push(path);
+            }
+        } else if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Unpacks a tarball into `dir` with the system's tar.
+pub fn untar(tarball: &Path, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    run("tar", &["-xzf", tarball.to_str().unwrap(), "-C", dir.to_str().unwrap()], dir);
 }

@@ -1,0 +1,188 @@
+//! `wrap build --format tar` on the offline example: the relocatable bundle runs wherever it is
+//! unpacked and after being moved, with either installer, holds no build path, and reproduces
+//! bit for bit. The fixed-path target runs at its install path.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::{Workspace, files_containing, run, untar};
+use wrap::manifest::sha256_hex;
+
+fn find<'a>(artifacts: &'a [PathBuf], prefix: &str) -> &'a Path {
+    artifacts
+        .iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} artifact in {artifacts:?}"))
+}
+
+fn bundle_runs_anywhere(installer: &str) {
+    let ws = Workspace::offline_example();
+    ws.setting(&format!("installer = \"{installer}\""));
+    let artifacts = ws.build_tar("out");
+    assert_eq!(artifacts.len(), 2, "{artifacts:?}");
+    let hello = find(&artifacts, "wrap-example-hello-1.1.0-1.linux-");
+    assert!(hello.to_string_lossy().ends_with(".tar.gz"));
+    assert!(hello.starts_with(ws.path().join("out")));
+    for artifact in &artifacts {
+        let sum = std::fs::read_to_string(format!("{}.sha256", artifact.display())).unwrap();
+        let name = artifact.file_name().unwrap().to_string_lossy();
+        assert_eq!(sum, format!("{}  {name}\n", sha256_hex(&std::fs::read(artifact).unwrap())));
+    }
+
+    // Unpacked at two places, then moved once more: it runs every time.
+    let places = ws.path().join("places");
+    untar(hello, &places.join("a"));
+    untar(hello, &places.join("b/deeper"));
+    let top = "wrap-example-hello-1.1.0";
+    std::fs::rename(places.join("a").join(top), places.join("moved")).unwrap();
+    for root in [places.join("b/deeper").join(top), places.join("moved")] {
+        let out = run(root.join("bin/hello"), &["ops"], ws.path());
+        assert_eq!(out, "Hello, ops! (patched)\n");
+        // The dependency from the wheelhouse and the second patch are there.
+        assert_eq!(run(root.join("bin/hello"), &["--loud", "ops"], ws.path()), "HELLO, OPS! (PATCHED)\n");
+        assert_eq!(run(root.join("bin/hello"), &["--region"], ws.path()), "region: RegionOne\n");
+        assert_eq!(
+            run(root.join("bin/python"), &["-m", "hello", "module"], ws.path()),
+            "Hello, module! (patched)\n"
+        );
+        // Sourcing activate in bash puts the bundle's bin first on PATH.
+        let script = format!(". '{}/bin/activate' && echo \"$PATH\" && command -v hello", root.display());
+        let out = run("bash", &["-c", &script], ws.path());
+        let mut lines = out.lines();
+        let bin = root.canonicalize().unwrap().join("bin");
+        assert!(lines.next().unwrap().starts_with(&format!("{}:", bin.display())), "{out}");
+        assert_eq!(lines.next().unwrap(), bin.join("hello").display().to_string());
+        // No byte of the build path (the staging directory lives in the cache) anywhere.
+        let leaks = files_containing(&root, &ws.cache().display().to_string());
+        assert!(leaks.is_empty(), "build path left in {leaks:?}");
+        // Bytecode is shipped.
+        assert!(root.join("lib/python3.11/site-packages/hello/__pycache__").is_dir() || python_is_not_311());
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join(".wrap/build-info.json")).unwrap())
+                .unwrap();
+        assert_eq!(info["installer"], installer);
+        assert_eq!(info["python"], format!("/usr/bin/python{}", info["python_abi"].as_str().unwrap()));
+        let dists: Vec<String> = info["distributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| format!("{}=={}", d["name"].as_str().unwrap(), d["version"].as_str().unwrap()))
+            .collect();
+        assert_eq!(dists, ["hello==1.1.0", "shout==1.0.0"]);
+    }
+    assert!(!places.join("moved/bin/activate.csh").exists(), "csh cannot relocate; it is left out");
+
+    // The pbr project reports its derived version.
+    let greet = find(&artifacts, "wrap-example-greet-0.9.0+git20260620.");
+    untar(greet, &places.join("greet"));
+    let root = std::fs::read_dir(places.join("greet")).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(run(root.join("bin/greet"), &["ops"], ws.path()), "Good morning, ops.\n");
+    let version = run(
+        root.join("bin/python"),
+        &["-c", "import importlib.metadata as m; print(m.version('greet'))"],
+        ws.path(),
+    );
+    let lock = ws.lock_text();
+    assert!(lock.contains(&format!("version = \"{}\"", version.trim())), "{version} not in {lock}");
+}
+
+fn python_is_not_311() -> bool {
+    !Path::new("/usr/bin/python3.11").exists()
+}
+
+#[test]
+fn uv_bundle_runs_anywhere() {
+    bundle_runs_anywhere("uv");
+}
+
+#[test]
+fn pip_bundle_runs_anywhere() {
+    bundle_runs_anywhere("pip");
+}
+
+#[test]
+fn two_builds_in_two_places_are_identical() {
+    let digests = |ws: &Workspace| -> Vec<String> {
+        let mut artifacts = ws.build_tar("dist");
+        artifacts.sort();
+        artifacts.iter().map(|a| sha256_hex(&std::fs::read(a).unwrap())).collect()
+    };
+    let first = Workspace::offline_example();
+    let second = Workspace::offline_example();
+    assert_ne!(first.path(), second.path());
+    let a = digests(&first);
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, digests(&second));
+    // Rebuilding in place gives the same bytes too.
+    assert_eq!(a, digests(&first));
+}
+
+#[test]
+fn the_fixed_path_target_runs_at_its_install_path() {
+    use wrap::cache::Cache;
+    use wrap::commands::{LockMode, Session};
+    use wrap::report::Json;
+    use wrap::venv::installer::Backend;
+    use wrap::venv::relocate::{Origin, Target, relocate};
+
+    let ws = Workspace::offline_example();
+    let cache = Cache::at(ws.cache());
+    let session = Session::new(&ws.path().join("wrap.toml"), cache.clone(), &Quiet, false).unwrap();
+    let checkouts = session.fetch(&LockMode::Keep, &["hello".into()]).unwrap();
+    let python = wrap::venv::python::probe(Path::new("/usr/bin/python3"), true).unwrap();
+    let backend = Backend::choose(wrap::manifest::Installer::Pip, &cache, &python).unwrap();
+    let staged = wrap::venv::build::build(
+        &cache,
+        &python,
+        &backend,
+        &wrap::venv::build::Input {
+            project: "hello",
+            checkout: &checkouts[0].path,
+            extras: &[],
+            pip_dependencies: &[],
+            constraints: &[],
+            find_links: &[ws.path().join("wheels")],
+            offline: true,
+            python_version: "1.1.0",
+            prompt: "hello",
+            source_date_epoch: 0,
+        },
+    )
+    .unwrap();
+    let origin = Origin { git: Some("https://example.com/hello"), git_ref: "1.1.0", commit: "0123" };
+    // A short install path gets a plain shebang; one past the kernel's 127 bytes the sh trampoline.
+    let short = ws.path().join("opt/hello");
+    let long = ws.path().join(format!("opt/{}/hello", "x".repeat(120)));
+    for install in [&short, &long] {
+        let target = install.to_str().unwrap();
+        relocate("hello", staged.root(), install, Target::Fixed(target), &python, &origin).unwrap();
+        let script = std::fs::read_to_string(install.join("bin/hello")).unwrap();
+        if install == &short {
+            assert!(script.starts_with(&format!("#!{target}/bin/python\n")), "{script}");
+        } else {
+            assert!(script.starts_with(&format!("#!/bin/sh\n'''exec' '{target}/bin/python'")), "{script}");
+        }
+        assert_eq!(run(install.join("bin/hello"), &["fixed"], ws.path()), "Hello, fixed! (patched)\n");
+        let activate = std::fs::read_to_string(install.join("bin/activate")).unwrap();
+        assert!(activate.contains(target), "{activate}");
+        let cfg = std::fs::read_to_string(install.join("pyvenv.cfg")).unwrap();
+        let command = cfg.lines().find(|l| l.starts_with("command = ")).unwrap();
+        assert!(command.ends_with(&format!(" -m venv --without-pip --prompt=\"hello\" {target}")), "{cfg}");
+        let leaks = files_containing(install, &staged.root().display().to_string());
+        assert!(leaks.is_empty(), "build path left in {leaks:?}");
+        let direct = install.join("lib/python3.11/site-packages/hello-1.1.0.dist-info/direct_url.json");
+        if direct.exists() {
+            let json = std::fs::read_to_string(direct).unwrap();
+            assert!(json.contains("\"commit_id\":\"0123\""), "{json}");
+        }
+    }
+    let _ = Json;
+}
+
+/// A reporter that drops everything.
+struct Quiet;
+
+impl wrap::report::Reporter for Quiet {
+    fn report(&self, _: &wrap::report::Event<'_>) {}
+}
