@@ -168,7 +168,7 @@ impl<'a> Session<'a> {
     pub fn fetch(&self, mode: &LockMode, projects: &[String]) -> Result<Vec<source::Checkout>> {
         self.check_names(projects)?;
         let lock = self.lock(mode)?;
-        self.fetch_constraints(&lock)?;
+        self.constraint_files(&lock)?;
         let mut out = Vec::new();
         for project in &self.manifest.projects {
             if !projects.is_empty() && !projects.contains(&project.name) {
@@ -201,18 +201,6 @@ impl<'a> Session<'a> {
         let plan = plan::plan(&self.manifest, &lock, inputs)?;
         self.reporter.report(&Event::Plan { plan: &plan });
         Ok(plan)
-    }
-
-    /// Makes sure every URL constraints file is in the cache with its locked content.
-    fn fetch_constraints(&self, lock: &Lock) -> Result<()> {
-        for c in &lock.constraints {
-            if let Some(Constraint::Url(url)) =
-                self.manifest.settings.constraints.iter().find(|m| m.source() == c.source)
-            {
-                source::download::ensure(&self.cache, url, &c.sha256, self.offline)?;
-            }
-        }
-        Ok(())
     }
 
     fn check_names(&self, names: &[String]) -> Result<()> {
@@ -316,7 +304,8 @@ impl Session<'_> {
         Ok(artifacts)
     }
 
-    /// Every constraints file as a local path: the manifest's own, or the cached download.
+    /// Every constraints file as a local path: the manifest's own, or the cached download
+    /// (fetched now if the cache lacks it, and checked against the lock).
     fn constraint_files(&self, lock: &Lock) -> Result<Vec<PathBuf>> {
         let mut out = Vec::new();
         for c in &self.manifest.settings.constraints {

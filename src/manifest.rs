@@ -410,6 +410,9 @@ pub fn check_install_path(project: &str, path: &str) -> Result<(), ManifestError
     } else if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
         // Shebang lines split on white space: an interpreter path with a space cannot run.
         Some("contains white space")
+    } else if path.chars().any(|c| "'\"$`\\".contains(c)) {
+        // Scripts quote the path for /bin/sh; these characters would need escaping there.
+        Some("contains a quote, `$`, a backquote or a backslash")
     } else if SYSTEM_DIRS.contains(&path.trim_end_matches('/')) || path == "/" {
         Some("is a system directory")
     } else {
@@ -764,6 +767,8 @@ mod tests {
         assert_eq!(e, "wrap.toml:5:16: project `hello`: install_path `opt/x` is not absolute");
         let e = err(&format!("{ONE}install_path = \"/opt/../etc/x\"\n"));
         assert!(e.ends_with("contains `..`"), "{e}");
+        let e = err(&format!("{ONE}install_path = \"/opt/it's\"\n"));
+        assert!(e.ends_with("contains a quote, `$`, a backquote or a backslash"), "{e}");
         let e = err(&format!("{ONE}install_path = \"/usr\"\n"));
         assert!(e.ends_with("is a system directory"), "{e}");
         let e = err(&format!("{ONE}patches = [\"../x.patch\"]\n"));
