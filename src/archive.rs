@@ -3,29 +3,58 @@
 //! executables, 0644 for other files, 0777 for symlinks), one fixed mtime, and a gzip header
 //! without timestamp or file name.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-/// Appends every entry of `tree` below `prefix` (e.g. `hello-1.1.0`) to `builder`.
+/// What was archived for one entry of a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Path relative to the tree.
+    pub rel: PathBuf,
+    /// Directory, file or symlink.
+    pub kind: Kind,
+    /// Bytes (files only).
+    pub size: u64,
+    /// md5 of the content (files only, when asked for).
+    pub md5: Option<[u8; 16]>,
+}
+
+/// Kinds of tree entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A directory.
+    Dir,
+    /// A regular file.
+    File,
+    /// A symbolic link.
+    Symlink,
+}
+
+/// Appends every entry of `tree` to `builder` as `<prefix>/<path>` (directories end in `/`;
+/// `prefix` `.` gives dpkg's `./usr/` form), except paths `skip` rejects, and lists them.
 pub fn append_tree<W: Write>(
     builder: &mut tar::Builder<W>,
     tree: &Path,
     prefix: &str,
     mtime: u64,
-) -> Result<()> {
-    for entry in walkdir::WalkDir::new(tree).sort_by_file_name() {
+    md5: bool,
+    skip: &dyn Fn(&Path) -> bool,
+) -> Result<Vec<Listed>> {
+    let mut listed = Vec::new();
+    let walk = walkdir::WalkDir::new(tree).sort_by_file_name().into_iter();
+    for entry in walk.filter_entry(|e| e.path().strip_prefix(tree).map_or(true, |rel| !skip(rel))) {
         let entry = entry.map_err(|e| Error::Io(e.into()))?;
-        let rel = entry.path().strip_prefix(tree).expect("below the tree");
-        let name = if rel.as_os_str().is_empty() {
-            Path::new(prefix).to_path_buf()
-        } else {
-            Path::new(prefix).join(rel)
-        };
+        let rel = entry.path().strip_prefix(tree).expect("below the tree").to_path_buf();
+        let mut name = prefix.as_bytes().to_vec();
+        if !rel.as_os_str().is_empty() {
+            name.push(b'/');
+            name.extend_from_slice(rel.as_os_str().as_encoded_bytes());
+        }
         let mut header = tar::Header::new_gnu();
         header.set_mtime(mtime);
         header.set_uid(0);
@@ -34,24 +63,101 @@ pub fn append_tree<W: Write>(
         header.set_groupname("root").map_err(Error::Io)?;
         let kind = entry.file_type();
         if kind.is_dir() {
+            name.push(b'/');
             header.set_entry_type(tar::EntryType::Directory);
             header.set_mode(0o755);
             header.set_size(0);
-            builder.append_data(&mut header, &name, std::io::empty())?;
+            append_named(builder, &mut header, &name, None, std::io::empty())?;
+            listed.push(Listed { rel, kind: Kind::Dir, size: 0, md5: None });
         } else if kind.is_symlink() {
+            let target = fs_err::read_link(entry.path())?;
             header.set_entry_type(tar::EntryType::Symlink);
             header.set_mode(0o777);
             header.set_size(0);
-            builder.append_link(&mut header, &name, fs_err::read_link(entry.path())?)?;
+            append_named(
+                builder,
+                &mut header,
+                &name,
+                Some(target.as_os_str().as_encoded_bytes()),
+                std::io::empty(),
+            )?;
+            listed.push(Listed { rel, kind: Kind::Symlink, size: 0, md5: None });
         } else {
             let meta = entry.metadata().map_err(|e| Error::Io(e.into()))?;
             header.set_entry_type(tar::EntryType::Regular);
             header.set_mode(if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 });
             header.set_size(meta.len());
-            builder.append_data(&mut header, &name, fs_err::File::open(entry.path())?)?;
+            let file = fs_err::File::open(entry.path())?;
+            let digest = if md5 {
+                let mut reader = Md5Reader { inner: file, hasher: md5::Md5::new() };
+                append_named(builder, &mut header, &name, None, &mut reader)?;
+                Some(reader.hasher.finalize().into())
+            } else {
+                append_named(builder, &mut header, &name, None, file)?;
+                None
+            };
+            listed.push(Listed { rel, kind: Kind::File, size: meta.len(), md5: digest });
         }
     }
+    Ok(listed)
+}
+
+/// Appends one entry named `name` (and linking to `link`) exactly as given: tar's path
+/// handling would drop a leading `./` and a trailing `/`, which dpkg's own archives have. Names
+/// past the 100 bytes of the header go in GNU long-name records, as GNU tar writes them.
+pub fn append_named<W: Write>(
+    builder: &mut tar::Builder<W>,
+    header: &mut tar::Header,
+    name: &[u8],
+    link: Option<&[u8]>,
+    data: impl Read,
+) -> Result<()> {
+    fn long(builder: &mut tar::Builder<impl Write>, kind: tar::EntryType, value: &[u8]) -> Result<()> {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(kind);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_size(value.len() as u64 + 1);
+        h.set_cksum();
+        builder.append(&h, value.chain(&[0u8][..]))?;
+        Ok(())
+    }
+    let old = header.as_old_mut();
+    if name.len() > old.name.len() {
+        long(builder, tar::EntryType::GNULongName, name)?;
+    }
+    let old = header.as_old_mut();
+    let n = name.len().min(old.name.len());
+    old.name = [0; 100];
+    old.name[..n].copy_from_slice(&name[..n]);
+    if let Some(link) = link {
+        if link.len() > old.linkname.len() {
+            long(builder, tar::EntryType::GNULongLink, link)?;
+        }
+        let old = header.as_old_mut();
+        let n = link.len().min(old.linkname.len());
+        old.linkname = [0; 100];
+        old.linkname[..n].copy_from_slice(&link[..n]);
+    }
+    header.set_cksum();
+    builder.append(header, data)?;
     Ok(())
+}
+
+struct Md5Reader<R> {
+    inner: R,
+    hasher: md5::Md5,
+}
+
+impl<R: Read> Read for Md5Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// A gzip encoder whose header holds no timestamp and no name.
@@ -92,6 +198,80 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// A payload compressor: gzip, or multi-threaded xz or zstd. The output depends on the level
+/// and the block sizes, never on the number of threads, so it is reproducible on any machine.
+pub enum Encoder<W: Write> {
+    /// gzip without timestamp.
+    Gzip(flate2::write::GzEncoder<W>),
+    /// xz, multi-threaded.
+    Xz(liblzma::write::XzEncoder<W>),
+    /// zstd, multi-threaded.
+    Zstd(zstd::Encoder<'static, W>),
+}
+
+impl<W: Write> Encoder<W> {
+    /// A compressor of kind `compression` writing to `out`.
+    pub fn new(compression: crate::manifest::Compression, out: W) -> Result<Self> {
+        use crate::manifest::Compression;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        Ok(match compression {
+            Compression::Gzip => Encoder::Gzip(gzip(out)),
+            Compression::Xz => {
+                let stream = liblzma::stream::MtStreamBuilder::new()
+                    .preset(6)
+                    .threads(threads)
+                    .check(liblzma::stream::Check::Crc64)
+                    .encoder()
+                    .map_err(|e| Error::Io(e.into()))?;
+                Encoder::Xz(liblzma::write::XzEncoder::new_stream(out, stream))
+            }
+            Compression::Zstd => {
+                let mut encoder = zstd::Encoder::new(out, 19)?;
+                encoder.multithread(threads)?;
+                encoder.include_checksum(true)?;
+                Encoder::Zstd(encoder)
+            }
+        })
+    }
+
+    /// Finishes the stream and returns the writer.
+    pub fn finish(self) -> Result<W> {
+        Ok(match self {
+            Encoder::Gzip(e) => e.finish()?,
+            Encoder::Xz(e) => e.finish()?,
+            Encoder::Zstd(e) => e.finish()?,
+        })
+    }
+
+    /// File name extension: `gz`, `xz`, `zst`.
+    pub fn extension(compression: crate::manifest::Compression) -> &'static str {
+        use crate::manifest::Compression;
+        match compression {
+            Compression::Gzip => "gz",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zst",
+        }
+    }
+}
+
+impl<W: Write> Write for Encoder<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Encoder::Gzip(e) => e.write(buf),
+            Encoder::Xz(e) => e.write(buf),
+            Encoder::Zstd(e) => e.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Encoder::Gzip(e) => e.flush(),
+            Encoder::Xz(e) => e.flush(),
+            Encoder::Zstd(e) => e.flush(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,7 +285,7 @@ mod tests {
                 let e = e.unwrap();
                 let h = e.header();
                 (
-                    e.path().unwrap().to_string_lossy().into_owned(),
+                    String::from_utf8(e.path_bytes().into_owned()).unwrap(),
                     h.mode().unwrap(),
                     h.uid().unwrap(),
                     h.mtime().unwrap(),
@@ -127,17 +307,17 @@ mod tests {
         std::os::unix::fs::symlink("a.txt", tree.join("link")).unwrap();
         let build = || {
             let mut builder = tar::Builder::new(gzip(Vec::new()));
-            append_tree(&mut builder, &tree, "pkg-1.0", 1_700_000_000).unwrap();
+            append_tree(&mut builder, &tree, "pkg-1.0", 1_700_000_000, false, &|_| false).unwrap();
             builder.into_inner().unwrap().finish().unwrap()
         };
         let bytes = build();
         assert_eq!(&bytes[4..8], &[0, 0, 0, 0], "gzip mtime must be zero");
         let got = entries(&bytes);
         let expect = [
-            ("pkg-1.0", 0o755),
+            ("pkg-1.0/", 0o755),
             ("pkg-1.0/a.txt", 0o644),
-            ("pkg-1.0/b", 0o755),
-            ("pkg-1.0/b/c", 0o755),
+            ("pkg-1.0/b/", 0o755),
+            ("pkg-1.0/b/c/", 0o755),
             ("pkg-1.0/b/c/run", 0o755),
             ("pkg-1.0/link", 0o777),
         ];
@@ -149,5 +329,45 @@ mod tests {
         // Touching the files changes nothing.
         fs_err::write(tree.join("a.txt"), "a").unwrap();
         assert_eq!(build(), bytes);
+    }
+
+    #[test]
+    fn dpkg_names_long_names_md5_and_skips() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deep = format!("usr/{}/{}", "d".repeat(60), "e".repeat(60));
+        fs_err::create_dir_all(tmp.path().join(&deep)).unwrap();
+        fs_err::write(tmp.path().join(&deep).join("f"), "hello").unwrap();
+        fs_err::create_dir_all(tmp.path().join("skip/me")).unwrap();
+        let long_target = format!("/{}", "t".repeat(150));
+        std::os::unix::fs::symlink(&long_target, tmp.path().join("usr/l")).unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        let listed =
+            append_tree(&mut builder, tmp.path(), ".", 5, true, &|rel| rel.starts_with("skip")).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let names: Vec<(String, Option<String>)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let link = e.link_name_bytes().map(|l| String::from_utf8(l.into_owned()).unwrap());
+                (String::from_utf8(e.path_bytes().into_owned()).unwrap(), link)
+            })
+            .collect();
+        let want = [
+            "./".to_string(),
+            "./usr/".into(),
+            format!("./usr/{}/", "d".repeat(60)),
+            format!("./{deep}/"),
+            format!("./{deep}/f"),
+            "./usr/l".into(),
+        ];
+        assert_eq!(names.iter().map(|n| n.0.clone()).collect::<Vec<_>>(), want);
+        assert_eq!(names[5].1.as_deref(), Some(long_target.as_str()));
+        let file = listed.iter().find(|l| l.kind == Kind::File).unwrap();
+        // md5("hello")
+        let hex: String = file.md5.unwrap().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(file.size, 5);
     }
 }

@@ -3,18 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::build;
 use crate::cache::Cache;
 use crate::error::{Error, Result, short};
 use crate::lock::{self, Lock, LockedFile, LockedProject};
 use crate::manifest::{Constraint, Format, Installer, Manifest};
-use crate::package::{Artifact, tarball};
+use crate::package::Artifact;
 use crate::plan::{self, BuildPlan, PlanInputs};
-use crate::provenance::{self, BuildInfo};
 use crate::report::{Event, Reporter};
 use crate::source;
 use crate::venv;
 use crate::venv::installer::{self, Backend};
-use crate::venv::relocate::{Origin, Target, relocate};
 
 /// What every command works with.
 pub struct Session<'a> {
@@ -224,7 +223,7 @@ impl Session<'_> {
     ) -> Result<Vec<Artifact>> {
         let lock = self.lock(mode)?;
         let plan = plan::plan(&self.manifest, &lock, inputs)?;
-        if let Some(format) = plan.formats.iter().find(|f| **f != Format::Tar) {
+        if let Some(format) = plan.formats.iter().find(|f| **f == Format::Rpm) {
             return Err(Error::FormatUnsupported { format: format.as_str() });
         }
         // Absolute, so that the artifact paths printed on stdout work from any directory.
@@ -237,69 +236,31 @@ impl Session<'_> {
             || (settings.installer == Installer::Auto && installer::find_on_path("uv").is_none());
         let python = venv::python::probe(&settings.python, pip)?;
         let backend = Backend::choose(settings.installer, &self.cache, &python)?;
-        let installer_version = backend.version()?;
+        let tools = build::Tools { installer_version: backend.version()?, python, backend };
         let constraints = self.constraint_files(&lock)?;
         let find_links: Vec<PathBuf> = settings.find_links.iter().map(|f| f.abs.clone()).collect();
-
         let mut artifacts = Vec::new();
         for planned in &plan.projects {
             let project = self.manifest.project(&planned.name).expect("planned from the manifest");
             let locked = lock.project(&planned.name).expect("the lock covers every project");
             let checkout = source::checkout(&self.cache, project, locked, self.offline)?;
-            self.reporter.status(
-                "Building",
-                format!(
-                    "{} {} (Python {}, {} {installer_version})",
-                    planned.name,
-                    planned.version,
-                    python.version,
-                    backend.name()
-                ),
-            );
-            let staged = venv::build::build(
-                &self.cache,
-                &python,
-                &backend,
-                &venv::build::Input {
-                    project: &planned.name,
-                    checkout: &checkout.path,
-                    extras: &project.extras,
-                    pip_dependencies: &project.pip_dependencies,
-                    constraints: &constraints,
-                    find_links: &find_links,
-                    offline: self.offline,
-                    python_version: &locked.version,
-                    prompt: &planned.package_name,
-                    source_date_epoch: planned.source_date_epoch,
-                },
-            )?;
-            let git = (!source::git::is_local(&project.git.url)).then_some(project.git.url.as_str());
-            let origin = Origin { git, git_ref: &planned.git_ref, commit: &planned.commit };
-            let tree = staged.root().join("tar");
-            relocate(&planned.name, staged.root(), &tree, Target::Relocatable, &python, &origin)?;
-            let info = BuildInfo {
-                wrap_version: env!("CARGO_PKG_VERSION"),
-                manifest_sha256: self.manifest.sha256.clone(),
-                project: planned.name.clone(),
-                package: format!("{} {}-{}", planned.package_name, planned.version, planned.release),
-                version: planned.version.clone(),
-                git: planned.git.clone(),
-                git_ref: planned.git_ref.clone(),
-                commit: planned.commit.clone(),
-                patches: planned.patches.clone(),
-                constraints: lock.constraints.clone(),
-                python_version: python.version.clone(),
-                python_abi: python.abi.clone(),
-                python: python.path.display().to_string(),
-                installer: backend.name().into(),
-                installer_version: installer_version.clone(),
-                distributions: provenance::installed(&tree)?,
+            let job = build::Job {
+                manifest: &self.manifest,
+                lock: &lock,
+                project,
+                locked,
+                planned,
+                checkout: &checkout.path,
+                constraints: &constraints,
+                find_links: &find_links,
+                offline: self.offline,
+                formats: &plan.formats,
+                out_dir: &out_dir,
             };
-            provenance::write(&tree, &info)?;
-            let artifact = tarball::write(&tree, planned, &out_dir)?;
-            self.reporter.status("Finished", format!("{} -> {}", planned.name, artifact.path.display()));
-            self.reporter.report(&Event::Artifact { artifact: &artifact });
-            artifacts.push(artifact);
+            for artifact in build::build(&self.cache, &tools, &job, self.reporter)? {
+                self.reporter.report(&Event::Artifact { artifact: &artifact });
+                artifacts.push(artifact);
+            }
         }
         Ok(artifacts)
     }

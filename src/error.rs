@@ -276,6 +276,14 @@ pub enum Error {
     #[error("project `{project}`: symlink `{}` -> `{}` leads out of the bundle", link.display(), target.display())]
     SymlinkEscapes { project: String, link: PathBuf, target: PathBuf },
 
+    /// A service named in the manifest that the bundle has no console script for.
+    #[error("project `{project}`: service `{script}` is not a console script of the bundle")]
+    ServiceMissing { project: String, script: String },
+
+    /// A package file that is not what it claims, or is cut short.
+    #[error("`{}` is not a valid {format} package: {problem}", path.display())]
+    BadPackage { path: PathBuf, format: &'static str, problem: String },
+
     /// A format this wrap cannot write yet.
     #[error("format `{format}` is not implemented yet")]
     FormatUnsupported { format: &'static str },
@@ -333,7 +341,9 @@ impl Error {
             | Self::Editable { .. }
             | Self::Relocate { .. }
             | Self::SymlinkEscapes { .. }
-            | Self::FormatUnsupported { .. } => 1,
+            | Self::FormatUnsupported { .. }
+            | Self::ServiceMissing { .. }
+            | Self::BadPackage { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
             | Self::Git { .. }
@@ -409,6 +419,9 @@ impl Error {
                 "the file holds the build path in a form wrap cannot rewrite; report the distribution that ships it".into(),
             ),
             Self::FormatUnsupported { .. } => Some("build with `--format tar` for now".into()),
+            Self::ServiceMissing { .. } => {
+                Some("`services` lists console scripts of the project (files in the bundle's bin/)".into())
+            }
             _ => None,
         }
     }

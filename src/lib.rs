@@ -8,6 +8,7 @@
 //! one [`error::Error`] enum.
 
 pub mod archive;
+pub mod build;
 pub mod cache;
 pub mod cli;
 pub mod commands;

@@ -35,6 +35,19 @@ impl Format {
     }
 }
 
+/// Compression of a package's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// gzip: the default, and the only one lintian's Debian profile accepts in a .deb.
+    #[default]
+    Gzip,
+    /// xz (multi-threaded).
+    Xz,
+    /// zstd (multi-threaded).
+    Zstd,
+}
+
 /// Which tool installs packages into the virtualenv.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -176,6 +189,16 @@ pub struct Settings {
     pub formats: Option<Vec<Format>>,
     /// Where artifacts go (absolute).
     pub output_dir: PathBuf,
+    /// Payload compression of .deb and .rpm.
+    pub compression: Compression,
+    /// Debian epoch, when the version scheme changed.
+    pub epoch: Option<u32>,
+    /// Debian section.
+    pub section: String,
+    /// Debian priority.
+    pub priority: String,
+    /// Stable path template pointing at the newest installed version.
+    pub link_path: Option<Template>,
 }
 
 /// One `[[project]]`, validated.
@@ -201,8 +224,29 @@ pub struct Project {
     pub package_name: Option<Template>,
     /// Overrides the settings install path template.
     pub install_path: Option<Template>,
+    /// Overrides the settings stable path template.
+    pub link_path: Option<Template>,
+    /// System user (and group) the package creates if absent.
+    pub user: Option<String>,
+    /// Console scripts to install systemd units for (installed, not started).
+    pub services: Vec<String>,
+    /// Extra package relations, as written (Debian syntax).
+    pub relations: Relations,
     /// Line of the project's table in the manifest, for errors found later.
     pub line: usize,
+}
+
+/// Package relations the manifest adds to the computed ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relations {
+    /// Recommends.
+    pub recommends: Vec<String>,
+    /// Provides.
+    pub provides: Vec<String>,
+    /// Conflicts.
+    pub conflicts: Vec<String>,
+    /// Replaces.
+    pub replaces: Vec<String>,
 }
 
 /// A validated manifest.
@@ -248,6 +292,12 @@ struct RawSettings {
     maintainer: Option<Spanned<String>>,
     formats: Option<Vec<Format>>,
     output_dir: Option<Spanned<String>>,
+    #[serde(default)]
+    compression: Compression,
+    epoch: Option<u32>,
+    section: Option<String>,
+    priority: Option<String>,
+    link_path: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +318,18 @@ struct RawProject {
     version: Option<Spanned<String>>,
     package_name: Option<Spanned<String>>,
     install_path: Option<Spanned<String>>,
+    link_path: Option<Spanned<String>>,
+    user: Option<Spanned<String>>,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    recommends: Vec<String>,
+    #[serde(default)]
+    provides: Vec<String>,
+    #[serde(default)]
+    conflicts: Vec<String>,
+    #[serde(default)]
+    replaces: Vec<String>,
 }
 
 /// Default package name template.
@@ -431,6 +493,45 @@ pub fn check_install_path(project: &str, path: &str) -> Result<(), ManifestError
 pub fn is_valid_version(v: &str) -> bool {
     v.starts_with(|c: char| c.is_ascii_digit())
         && v.chars().all(|c| c.is_ascii_alphanumeric() || ".+~".contains(c))
+}
+
+/// A name adduser and useradd both take for a system user.
+fn is_valid_user(name: &str) -> bool {
+    name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+impl Project {
+    /// The stable path: the project's or settings' `link_path`, else the install path template
+    /// without its `{version}` when it has one (`/opt/os/{name}-{version}` → `/opt/os/{name}`),
+    /// else none (one version at a time needs no stable path).
+    pub fn link_path(&self, settings: &Settings, version: &str) -> Option<String> {
+        if let Some(t) = self.link_path.as_ref().or(settings.link_path.as_ref()) {
+            return Some(t.render(&self.name, version));
+        }
+        let install = self.install_path_template(settings);
+        if !install.parts.contains(&Part::Version) {
+            return None;
+        }
+        let mut out = String::new();
+        for part in &install.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Name => out.push_str(&self.name),
+                Part::Version => {
+                    // Drop the separator that led into the version, and the version.
+                    while out.ends_with(['-', '_', '.']) {
+                        out.pop();
+                    }
+                }
+            }
+        }
+        while out.contains("//") {
+            out = out.replace("//", "/");
+        }
+        Some(out.trim_end_matches('/').to_string())
+    }
 }
 
 /// Hex sha256 of `bytes`.
@@ -605,6 +706,11 @@ impl Ctx<'_> {
             maintainer: raw.maintainer.map(Spanned::into_inner),
             formats: raw.formats,
             output_dir,
+            compression: raw.compression,
+            epoch: raw.epoch,
+            section: raw.section.unwrap_or_else(|| "misc".into()),
+            priority: raw.priority.unwrap_or_else(|| "optional".into()),
+            link_path: raw.link_path.as_ref().map(|t| self.template("settings.link_path", t)).transpose()?,
         })
     }
 
@@ -664,6 +770,20 @@ impl Ctx<'_> {
         }
         let patches =
             raw.patches.iter().map(|p| self.local_path("patches", p, true)).collect::<Result<_>>()?;
+        let user = match &raw.user {
+            Some(u) if !is_valid_user(u.get_ref()) => {
+                return Err(self.at(
+                    u,
+                    ManifestError::InvalidValue {
+                        key: "user".into(),
+                        value: u.get_ref().clone(),
+                        expected: "a system user name: lowercase letters, digits, `-` and `_`, starting with a letter",
+                    },
+                ));
+            }
+            Some(u) => Some(u.get_ref().clone()),
+            None => None,
+        };
         for dep in &raw.pip_dependencies {
             // An option such as `-e path` would install something that cannot be packaged.
             if dep.get_ref().trim_start().starts_with('-') {
@@ -688,6 +808,15 @@ impl Ctx<'_> {
             version,
             package_name,
             install_path,
+            link_path: raw.link_path.as_ref().map(|t| self.template("link_path", t)).transpose()?,
+            user,
+            services: raw.services,
+            relations: Relations {
+                recommends: raw.recommends,
+                provides: raw.provides,
+                conflicts: raw.conflicts,
+                replaces: raw.replaces,
+            },
             line,
         })
     }
@@ -784,6 +913,23 @@ mod tests {
         assert!(e.contains("Name <email@example.com>"), "{e}");
         let e = err(&format!("[settings]\nversion = \"1.0-2\"\n{ONE}"));
         assert!(e.contains("`settings.version` = `1.0-2` is not valid"), "{e}");
+    }
+
+    #[test]
+    fn stable_paths_drop_the_version() {
+        let m =
+            parse(&format!("[settings]\ninstall_path = \"/opt/os/{{name}}-{{version}}\"\n{ONE}")).unwrap();
+        assert_eq!(m.projects[0].link_path(&m.settings, "1.0").as_deref(), Some("/opt/os/hello"));
+        let m = parse(&format!("[settings]\ninstall_path = \"/opt/{{version}}/{{name}}\"\n{ONE}")).unwrap();
+        assert_eq!(m.projects[0].link_path(&m.settings, "1.0").as_deref(), Some("/opt/hello"));
+        let m = parse(ONE).unwrap();
+        assert_eq!(m.projects[0].link_path(&m.settings, "1.0"), None);
+        let m = parse(&format!("{ONE}link_path = \"/srv/{{name}}\"\nuser = \"hello\"\nservices = [\"hello\"]\nrecommends = [\"jq\"]\n")).unwrap();
+        assert_eq!(m.projects[0].link_path(&m.settings, "1.0").as_deref(), Some("/srv/hello"));
+        assert_eq!(m.projects[0].relations.recommends, ["jq"]);
+        assert!(
+            err(&format!("{ONE}user = \"Hello World\"\n")).contains("`user` = `Hello World` is not valid")
+        );
     }
 
     #[test]

@@ -137,7 +137,7 @@ fn uv_asked_for_but_missing() {
 #[test]
 fn formats_not_written_yet_are_refused_before_building() {
     let ws = Workspace::offline_example();
-    let run = ws.wrap(&["build", "--format", "deb"]);
-    assert_eq!(run.fails(1), "error: format `deb` is not implemented yet");
+    let run = ws.wrap(&["build", "--format", "rpm"]);
+    assert_eq!(run.fails(1), "error: format `rpm` is not implemented yet");
     assert!(!ws.path().join("dist").exists());
 }

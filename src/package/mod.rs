@@ -2,6 +2,10 @@
 //! file into the output directory atomically (temporary file, then rename), with a `.sha256`
 //! file beside it. For now: the relocatable tarball ([`tarball`]).
 
+pub mod deb;
+pub mod depends;
+pub mod layout;
+pub mod spec;
 pub mod tarball;
 
 use std::path::{Path, PathBuf};

@@ -23,7 +23,7 @@ pub fn write(tree: &Path, project: &PlannedProject, out_dir: &Path) -> Result<Ar
     let tmp = temp_file_in(out_dir)?;
     let mut builder = tar::Builder::new(gzip(Hashing::new(std::io::BufWriter::new(tmp.as_file()))));
     let prefix = format!("{}-{}", project.package_name, project.version);
-    append_tree(&mut builder, tree, &prefix, project.source_date_epoch.max(0) as u64)?;
+    append_tree(&mut builder, tree, &prefix, project.source_date_epoch.max(0) as u64, false, &|_| false)?;
     let (mut out, sha256, size) = builder.into_inner()?.finish()?.finish();
     out.flush()?;
     drop(out);

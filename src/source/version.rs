@@ -56,7 +56,7 @@ pub fn derived(nearest_tag_version: Option<&str>, commit_time: i64, commit_hex: 
 }
 
 /// UTC calendar date of a Unix time (proleptic Gregorian; Howard Hinnant's days-to-civil).
-fn civil_date(unix: i64) -> (i64, u32, u32) {
+pub fn civil_date(unix: i64) -> (i64, u32, u32) {
     let days = unix.div_euclid(86_400);
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

@@ -137,7 +137,7 @@ pub fn normalize(name: &str) -> String {
 
 /// The names the project may be pinned under: the manifest's name and the distribution name
 /// its pyproject.toml or setup.cfg declares, normalized.
-fn distribution_names(src: &Path, project: &str) -> Vec<String> {
+pub fn distribution_names(src: &Path, project: &str) -> Vec<String> {
     let mut names = vec![normalize(project)];
     if let Ok(text) = fs_err::read_to_string(src.join("pyproject.toml"))
         && let Ok(value) = text.parse::<toml::Table>()

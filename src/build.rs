@@ -1,0 +1,285 @@
+//! One project's build, after its sources are fetched: the staged virtualenv, then per format a
+//! relocated tree and an artifact. The tarball gets the relocatable tree; .deb (and .rpm) get a
+//! package root with the bundle at its install path, staged once and shared.
+
+use std::path::{Path, PathBuf};
+
+use crate::cache::Cache;
+use crate::error::Result;
+use crate::lock::{Lock, LockedProject};
+use crate::manifest::{Format, Manifest, Project};
+use crate::package::depends;
+use crate::package::layout::{self, Layout, bundle_dir};
+use crate::package::spec::{Alternative, PackageSpec, alternative_priority, describe};
+use crate::package::{Artifact, deb, tarball};
+use crate::plan::PlannedProject;
+use crate::provenance::{self, BuildInfo};
+use crate::report::Reporter;
+use crate::source::git::is_local;
+use crate::venv;
+use crate::venv::build::{Staged, distribution_names, normalize};
+use crate::venv::installer::Backend;
+use crate::venv::python::Interpreter;
+use crate::venv::relocate::{Origin, Target, relocate};
+
+/// The interpreter and installer every project of a build uses.
+pub struct Tools {
+    /// The interpreter.
+    pub python: Interpreter,
+    /// The installer backend.
+    pub backend: Backend,
+    /// Its version.
+    pub installer_version: String,
+}
+
+/// What one project's build needs.
+pub struct Job<'a> {
+    /// The manifest.
+    pub manifest: &'a Manifest,
+    /// The lock.
+    pub lock: &'a Lock,
+    /// The project.
+    pub project: &'a Project,
+    /// Its pin.
+    pub locked: &'a LockedProject,
+    /// Its plan.
+    pub planned: &'a PlannedProject,
+    /// Its patched checkout.
+    pub checkout: &'a Path,
+    /// Constraints files.
+    pub constraints: &'a [PathBuf],
+    /// Wheel directories.
+    pub find_links: &'a [PathBuf],
+    /// No network.
+    pub offline: bool,
+    /// Formats to write.
+    pub formats: &'a [Format],
+    /// Where artifacts go.
+    pub out_dir: &'a Path,
+}
+
+/// Builds `job`'s virtualenv and writes its artifacts.
+pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Vec<Artifact>> {
+    let planned = job.planned;
+    let project = job.project;
+    reporter.status(
+        "Building",
+        format!(
+            "{} {} (Python {}, {} {})",
+            planned.name,
+            planned.version,
+            tools.python.version,
+            tools.backend.name(),
+            tools.installer_version
+        ),
+    );
+    let staged = venv::build::build(
+        cache,
+        &tools.python,
+        &tools.backend,
+        &venv::build::Input {
+            project: &planned.name,
+            checkout: job.checkout,
+            extras: &project.extras,
+            pip_dependencies: &project.pip_dependencies,
+            constraints: job.constraints,
+            find_links: job.find_links,
+            offline: job.offline,
+            python_version: &job.locked.version,
+            prompt: &planned.package_name,
+            source_date_epoch: planned.source_date_epoch,
+        },
+    )?;
+    let git = (!is_local(&project.git.url)).then_some(project.git.url.as_str());
+    let origin = Origin { git, git_ref: &planned.git_ref, commit: &planned.commit };
+    let mut artifacts = Vec::new();
+    for format in job.formats {
+        reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
+        let artifact = match format {
+            Format::Tar => {
+                let tree = staged.root().join("tar");
+                relocate(&planned.name, staged.root(), &tree, Target::Relocatable, &tools.python, &origin)?;
+                provenance::write(&tree, &build_info(job, tools, &tree)?)?;
+                tarball::write(&tree, planned, job.out_dir)?
+            }
+            Format::Deb => {
+                let spec = package_spec(job, tools, &staged, &origin)?;
+                let (depends, unresolved) = deb::depends(&spec);
+                for problem in unresolved {
+                    reporter.warn(format!("project `{}`: {problem}", planned.name));
+                }
+                deb::write(&spec, &depends, job.manifest.settings.compression, job.out_dir)?
+            }
+            Format::Rpm => unreachable!("refused before building"),
+        };
+        reporter.status("Finished", format!("{} -> {}", planned.name, artifact.path.display()));
+        artifacts.push(artifact);
+    }
+    Ok(artifacts)
+}
+
+fn build_info(job: &Job<'_>, tools: &Tools, tree: &Path) -> Result<BuildInfo> {
+    let planned = job.planned;
+    Ok(BuildInfo {
+        wrap_version: env!("CARGO_PKG_VERSION"),
+        manifest_sha256: job.manifest.sha256.clone(),
+        project: planned.name.clone(),
+        package: format!("{} {}-{}", planned.package_name, planned.version, planned.release),
+        version: planned.version.clone(),
+        git: planned.git.clone(),
+        git_ref: planned.git_ref.clone(),
+        commit: planned.commit.clone(),
+        patches: planned.patches.clone(),
+        constraints: job.lock.constraints.clone(),
+        python_version: tools.python.version.clone(),
+        python_abi: tools.python.abi.clone(),
+        python: tools.python.path.display().to_string(),
+        installer: tools.backend.name().into(),
+        installer_version: tools.installer_version.clone(),
+        distributions: provenance::installed(tree)?,
+    })
+}
+
+/// Stages the package root (once per build, shared by .deb and .rpm) and describes it.
+fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'_>) -> Result<PackageSpec> {
+    let (planned, project, settings) = (job.planned, job.project, &job.manifest.settings);
+    let root = staged.root().join("package");
+    let bundle = bundle_dir(&root, &planned.install_path);
+    if !bundle.exists() {
+        relocate(
+            &planned.name,
+            staged.root(),
+            &bundle,
+            Target::Fixed(&planned.install_path),
+            &tools.python,
+            origin,
+        )?;
+        provenance::write(&bundle, &build_info(job, tools, &bundle)?)?;
+    }
+    let names = distribution_names(job.checkout, &planned.name);
+    let metadata = provenance::installed_metadata(&bundle)?;
+    let own = metadata.iter().find(|m| names.contains(&normalize(&m.name)));
+    let what = format!(
+        "This package bundles {} {} and its Python dependencies in a virtualenv at {}, built by wrap from {} at commit {}.",
+        planned.name,
+        planned.version,
+        planned.install_path,
+        planned.git,
+        &planned.commit[..12]
+    );
+    let (summary, description) = describe(&planned.name, own, &what);
+    let alternative = project.link_path(settings, &planned.version).map(|link| Alternative {
+        name: link.trim_start_matches('/').replace('/', "-"),
+        link,
+        path: planned.install_path.clone(),
+        priority: alternative_priority(&planned.version),
+    });
+    let patches: Vec<&str> = planned.patches.iter().map(|p| p.source.as_str()).collect();
+    let origin_text = format!(
+        "Built by wrap {} from {} {} at commit {}{}.",
+        env!("CARGO_PKG_VERSION"),
+        planned.git,
+        planned.git_ref,
+        planned.commit,
+        if patches.is_empty() { String::new() } else { format!(", with patches {}", patches.join(", ")) }
+    );
+    let license = own.and_then(|m| m.license.clone());
+    let common = license.as_deref().and_then(common_license).map_or(String::new(), |(name, file)| {
+        format!("\nOn Debian systems, the complete text of the {name} can be found in\n/usr/share/common-licenses/{file}.\n")
+    });
+    let copyright = format!(
+        "{package}: {summary}\n\n{what}\n\nCopyright: the authors of {name} and of each bundled Python distribution.\n\nLicense: {name} is distributed under {license}; each bundled distribution under its own\nlicense, as its metadata in {path}/lib/python{abi}/site-packages/*.dist-info states.\nThe bundled distributions are listed in {path}/.wrap/build-info.json.\n{common}",
+        package = planned.package_name,
+        name = planned.name,
+        license = license.as_deref().unwrap_or("the terms stated in its source"),
+        path = planned.install_path,
+        abi = tools.python.abi,
+    );
+    let run_path =
+        project.link_path(settings, &planned.version).unwrap_or_else(|| planned.install_path.clone());
+    let laid = if root.join("usr/share/doc").join(&planned.package_name).exists() {
+        None
+    } else {
+        Some(layout::stage(&Layout {
+            root: &root,
+            project: &planned.name,
+            package: &planned.package_name,
+            checkout: job.checkout,
+            install_path: &planned.install_path,
+            run_path: &run_path,
+            services: &project.services,
+            user: project.user.as_deref(),
+            summary: &summary,
+            homepage: own.and_then(|m| m.home_page.as_deref()),
+            copyright: &copyright,
+        })?)
+    };
+    let laid = laid.unwrap_or_default();
+    Ok(PackageSpec {
+        name: planned.package_name.clone(),
+        version: planned.version.clone(),
+        release: planned.release.clone(),
+        epoch: settings.epoch,
+        maintainer: settings.maintainer.clone().unwrap_or_else(|| DEFAULT_MAINTAINER.into()),
+        summary,
+        description,
+        homepage: own.and_then(|m| m.home_page.clone()),
+        license,
+        section: settings.section.clone(),
+        priority: settings.priority.clone(),
+        requirements: depends::scan(&bundle, &tools.python.abi)?,
+        system_dependencies: project.system_dependencies.clone(),
+        relations: project.relations.clone(),
+        install_path: planned.install_path.clone(),
+        alternative,
+        user: project.user.clone(),
+        units: laid.units,
+        conffiles: laid.conffiles,
+        root,
+        mtime: planned.source_date_epoch.max(0) as u64,
+        origin: origin_text,
+    })
+}
+
+/// The name and /usr/share/common-licenses file of a license Debian ships the text of.
+fn common_license(license: &str) -> Option<(&'static str, &'static str)> {
+    let l = license.trim();
+    let table: [(&[&str], &str, &str); 9] = [
+        (
+            &["Apache-2.0", "Apache 2.0", "Apache License 2.0", "Apache License, Version 2.0", "ASL 2.0"],
+            "Apache License 2.0",
+            "Apache-2.0",
+        ),
+        (
+            &["GPL-2.0", "GPL-2.0-only", "GPL-2.0-or-later", "GPLv2", "GPLv2+"],
+            "GNU General Public License version 2",
+            "GPL-2",
+        ),
+        (
+            &["GPL-3.0", "GPL-3.0-only", "GPL-3.0-or-later", "GPLv3", "GPLv3+"],
+            "GNU General Public License version 3",
+            "GPL-3",
+        ),
+        (
+            &["LGPL-2.1", "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPLv2.1", "LGPLv2+"],
+            "GNU Lesser General Public License version 2.1",
+            "LGPL-2.1",
+        ),
+        (
+            &["LGPL-3.0", "LGPL-3.0-only", "LGPL-3.0-or-later", "LGPLv3", "LGPLv3+"],
+            "GNU Lesser General Public License version 3",
+            "LGPL-3",
+        ),
+        (&["MPL-2.0"], "Mozilla Public License 2.0", "MPL-2.0"),
+        (&["CC0-1.0"], "CC0 1.0 Universal license", "CC0-1.0"),
+        (&["Artistic-1.0", "Artistic"], "Artistic License", "Artistic"),
+        (&["BSD-3-Clause", "BSD"], "BSD License", "BSD"),
+    ];
+    table
+        .iter()
+        .find(|(names, _, _)| names.iter().any(|n| n.eq_ignore_ascii_case(l)))
+        .map(|(_, name, file)| (*name, *file))
+}
+
+/// Maintainer when the manifest names none.
+pub const DEFAULT_MAINTAINER: &str = "wrap <wrap@localhost>";

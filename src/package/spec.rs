@@ -1,0 +1,228 @@
+//! The one package model both writers (deb.rs, and the rpm writer) read: names, versions,
+//! descriptions, computed requirements, relations, the staged filesystem root with its
+//! conffiles, and the operators' service bits (stable path, system user, systemd units).
+//! Metadata is computed here once; the writers only format it.
+
+use std::path::PathBuf;
+
+use crate::manifest::Relations;
+use crate::package::depends::Requirement;
+use crate::provenance::Metadata;
+
+/// A stable path managed with alternatives, pointing at the newest installed version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternative {
+    /// Alternatives group name.
+    pub name: String,
+    /// The stable path (the link).
+    pub link: String,
+    /// This version's install path (the target).
+    pub path: String,
+    /// Higher wins; derived from the version so that the newest is chosen.
+    pub priority: u32,
+}
+
+/// Everything a package writer needs.
+#[derive(Debug, Clone)]
+pub struct PackageSpec {
+    /// Package name.
+    pub name: String,
+    /// Upstream version as planned (PEP 440 style for pre-releases).
+    pub version: String,
+    /// Release / Debian revision.
+    pub release: String,
+    /// Debian epoch.
+    pub epoch: Option<u32>,
+    /// `Name <email>`.
+    pub maintainer: String,
+    /// One-line synopsis.
+    pub summary: String,
+    /// Extended description: paragraphs separated by blank lines, unwrapped.
+    pub description: String,
+    /// Project home page.
+    pub homepage: Option<String>,
+    /// The project's license, as its metadata states it.
+    pub license: Option<String>,
+    /// Debian section.
+    pub section: String,
+    /// Debian priority.
+    pub priority: String,
+    /// Computed requirements (Python, glibc, libraries).
+    pub requirements: Vec<Requirement>,
+    /// The manifest's system_dependencies.
+    pub system_dependencies: Vec<String>,
+    /// Recommends, Provides, Conflicts, Replaces from the manifest.
+    pub relations: Relations,
+    /// Where the bundle is installed.
+    pub install_path: String,
+    /// Stable path, when the install path is versioned.
+    pub alternative: Option<Alternative>,
+    /// System user to create.
+    pub user: Option<String>,
+    /// systemd unit files shipped (absolute paths).
+    pub units: Vec<String>,
+    /// Files under /etc (absolute paths): kept across upgrades.
+    pub conffiles: Vec<String>,
+    /// The staged filesystem root holding every file of the package.
+    pub root: PathBuf,
+    /// Timestamp of every entry.
+    pub mtime: u64,
+    /// What went in: for changelogs and copyright files.
+    pub origin: String,
+}
+
+impl PackageSpec {
+    /// The upstream version with PEP 440 pre-releases marked by `~`, which sorts them before
+    /// the release in both dpkg and rpm: `11.0.0rc1` → `11.0.0~rc1`, `1.0.dev3` → `1.0~dev3`.
+    pub fn upstream_version(&self) -> String {
+        tilde_prereleases(&self.version)
+    }
+
+    /// `[epoch:]upstream-release`, as dpkg writes it.
+    pub fn deb_version(&self) -> String {
+        let epoch = self.epoch.map(|e| format!("{e}:")).unwrap_or_default();
+        format!("{epoch}{}-{}", self.upstream_version(), self.release)
+    }
+}
+
+fn tilde_prereleases(version: &str) -> String {
+    let (public, local) = match version.split_once('+') {
+        Some((p, l)) => (p, Some(l)),
+        None => (version, None),
+    };
+    let mut out = String::with_capacity(version.len() + 2);
+    let bytes = public.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &public[i..];
+        let after_digit = i > 0 && bytes[i - 1].is_ascii_digit();
+        let marker = ["rc", "a", "b", ".dev", "dev"]
+            .into_iter()
+            .find(|m| rest.starts_with(m) && rest[m.len()..].starts_with(|c: char| c.is_ascii_digit()));
+        match marker {
+            Some(m) if after_digit => {
+                out.push('~');
+                out.push_str(m.trim_start_matches('.'));
+                i += m.len();
+            }
+            _ => {
+                out.push(bytes[i] as char);
+                i += 1;
+            }
+        }
+    }
+    if let Some(local) = local {
+        out.push('+');
+        out.push_str(local);
+    }
+    out
+}
+
+/// Alternatives priority from a version: the newest version gets the highest number
+/// (`10.2.1` → 10002001). Parts past the third, and pre-release markers, do not count.
+pub fn alternative_priority(version: &str) -> u32 {
+    let mut parts = version.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
+    let mut take = |cap: u64| parts.next().and_then(|p| p.parse::<u64>().ok()).unwrap_or(0).min(cap);
+    let (major, minor, patch) = (take(2146), take(999), take(999));
+    (major * 1_000_000 + minor * 1_000 + patch) as u32
+}
+
+/// A synopsis and an extended description from the project's metadata: the summary, then the
+/// first paragraphs of its long description that are prose (not headings, badges or markup),
+/// then what the package holds.
+pub fn describe(project: &str, meta: Option<&Metadata>, what: &str) -> (String, String) {
+    let summary = meta
+        .and_then(|m| m.summary.clone())
+        .unwrap_or_else(|| format!("{project} and its Python dependencies"));
+    let mut summary = summary.trim().trim_end_matches('.').to_string();
+    if summary.chars().count() > 79 {
+        summary = summary.chars().take(76).collect::<String>() + "...";
+    }
+    let mut paragraphs: Vec<String> = Vec::new();
+    if let Some(text) = meta.and_then(|m| m.description.as_deref()) {
+        for para in text.split("\n\n") {
+            let lines: Vec<&str> = para.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let Some(first) = lines.first() else { continue };
+            let heading = first.starts_with('#')
+                || lines.iter().any(|l| l.len() > 2 && l.chars().all(|c| "=-~^*#".contains(c)));
+            let markup = [".. ", "[!", "|", "<", "```", ":"].iter().any(|m| first.starts_with(m));
+            if heading || markup || !first.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            paragraphs.push(lines.join(" "));
+            if paragraphs.len() == 2 {
+                break;
+            }
+        }
+    }
+    paragraphs.push(what.to_string());
+    (summary, paragraphs.join("\n\n"))
+}
+
+/// Word-wraps `text` at `width` columns (longer words stand alone on their line).
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prereleases_sort_before_releases() {
+        assert_eq!(tilde_prereleases("11.0.0rc1"), "11.0.0~rc1");
+        assert_eq!(tilde_prereleases("1.0a2"), "1.0~a2");
+        assert_eq!(tilde_prereleases("1.0.dev3"), "1.0~dev3");
+        assert_eq!(tilde_prereleases("10.2.1"), "10.2.1");
+        assert_eq!(tilde_prereleases("10.3.0+git20261122.abcdef012345"), "10.3.0+git20261122.abcdef012345");
+        assert_eq!(tilde_prereleases("2.0b1+git20261122.ab12"), "2.0~b1+git20261122.ab12");
+    }
+
+    #[test]
+    fn priorities_follow_versions() {
+        assert_eq!(alternative_priority("10.2.1"), 10_002_001);
+        assert!(alternative_priority("1.10.0") > alternative_priority("1.9.9"));
+        assert!(alternative_priority("2026.1.0") > alternative_priority("31.0.0"));
+        assert_eq!(alternative_priority("0.9.0+git20260620.d907fde28e93"), 9_000);
+    }
+
+    #[test]
+    fn descriptions_skip_markup() {
+        let meta = Metadata {
+            summary: Some("Says hello.".into()),
+            description: Some(
+                "# hello\n\n[![badge](x)](y)\n\nA tiny command-line\nprogram.\n\nUsage\n=====\n\nRun it."
+                    .into(),
+            ),
+            ..Metadata::default()
+        };
+        let (summary, description) = describe("hello", Some(&meta), "Bundled by wrap.");
+        assert_eq!(summary, "Says hello");
+        assert_eq!(description, "A tiny command-line program.\n\nRun it.\n\nBundled by wrap.");
+        let (summary, description) = describe("hello", None, "Bundled by wrap.");
+        assert_eq!(
+            (summary.as_str(), description.as_str()),
+            ("hello and its Python dependencies", "Bundled by wrap.")
+        );
+    }
+
+    #[test]
+    fn words_wrap() {
+        assert_eq!(wrap_words("aa bb cc dd", 5), ["aa bb", "cc dd"]);
+        assert_eq!(wrap_words("averyveryverylongword x", 5), ["averyveryverylongword", "x"]);
+    }
+}
