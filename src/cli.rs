@@ -90,6 +90,11 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Show a built artifact (.deb or .tar.gz): fields, files, provenance; verify its digests.
+    Inspect {
+        /// The artifact.
+        file: PathBuf,
+    },
 }
 
 /// Flags that shape a build plan.

@@ -57,6 +57,11 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             let inputs = plan_inputs(args)?;
             session(args.source.offline)?.plan(&mode(args.source.locked), &inputs).map(drop)
         }
+        Command::Inspect { file } => {
+            let inspection = wrap::package::inspect::inspect(file)?;
+            reporter.report(&wrap::report::Event::Inspected { inspection: &inspection });
+            Ok(())
+        }
         Command::Build { plan, out } => {
             let inputs = plan_inputs(plan)?;
             session(plan.source.offline)?.build(&mode(plan.source.locked), &inputs, out.as_deref()).map(drop)

@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use crate::package::Artifact;
+use crate::package::inspect::{Inspection, mode_string};
 use crate::plan::BuildPlan;
 
 /// Something worth telling the user.
@@ -33,6 +34,8 @@ pub enum Event<'a> {
     Plan { plan: &'a BuildPlan },
     /// An artifact was written.
     Artifact { artifact: &'a Artifact },
+    /// What `wrap inspect` read back.
+    Inspected { inspection: &'a Inspection },
 }
 
 /// Receives events; implementations decide how they look.
@@ -85,6 +88,7 @@ impl Reporter for Human {
             }
             Event::Plan { plan } => write_plan(&mut out, plan),
             Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
+            Event::Inspected { inspection } => write_inspection(&mut out, inspection),
             _ => Ok(()),
         };
     }
@@ -120,6 +124,31 @@ fn write_plan(out: &mut impl Write, plan: &BuildPlan) -> std::io::Result<()> {
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
     Ok(())
+}
+
+fn write_inspection(out: &mut impl Write, i: &Inspection) -> std::io::Result<()> {
+    writeln!(out, "{} ({})", i.path.display(), i.format)?;
+    for (key, value) in &i.fields {
+        writeln!(out, "{key}: {value}")?;
+    }
+    if !i.conffiles.is_empty() {
+        writeln!(out, "\nconffiles:")?;
+        for c in &i.conffiles {
+            writeln!(out, "  {c}")?;
+        }
+    }
+    writeln!(out, "\nfiles ({}):", i.files.len())?;
+    for f in &i.files {
+        let link = f.link.as_deref().map(|l| format!(" -> {l}")).unwrap_or_default();
+        writeln!(out, "  {} {:>10}  {}{link}", mode_string(f.kind, f.mode), f.size, f.path)?;
+    }
+    for (name, value) in [("build-info.json", &i.build_info), ("sbom.cdx.json", &i.sbom)] {
+        if let Some(value) = value {
+            let text = serde_json::to_string_pretty(value).unwrap_or_default();
+            writeln!(out, "\n{name}:\n{text}")?;
+        }
+    }
+    writeln!(out, "\nverified: {} digest(s), all matching", i.verified)
 }
 
 /// One JSON object per line on stdout.

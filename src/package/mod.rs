@@ -4,6 +4,7 @@
 
 pub mod deb;
 pub mod depends;
+pub mod inspect;
 pub mod layout;
 pub mod spec;
 pub mod tarball;

@@ -1,0 +1,286 @@
+//! `wrap inspect`: reads an artifact back — a .deb or a tarball bundle — and reports its
+//! metadata fields, its files with modes and sizes, and the provenance wrap put in it, verifying
+//! every digest on the way (md5sums for a .deb, the `.sha256` file beside an artifact). Streams
+//! the file, so memory stays flat; anything corrupt or cut short is an error.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use md5::Digest as _;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::manifest::sha256_hex;
+
+/// One file of a package.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileInfo {
+    /// Path as stored.
+    pub path: String,
+    /// Permission bits.
+    pub mode: u32,
+    /// Bytes.
+    pub size: u64,
+    /// `d`, `-` or `l`.
+    pub kind: char,
+    /// Symlink target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// What `wrap inspect` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The file.
+    pub path: PathBuf,
+    /// `deb` or `tar`.
+    pub format: &'static str,
+    /// Metadata fields in file order (a .deb's control file).
+    pub fields: Vec<(String, String)>,
+    /// Configuration files.
+    pub conffiles: Vec<String>,
+    /// Every entry.
+    pub files: Vec<FileInfo>,
+    /// `.wrap/build-info.json`, when present.
+    pub build_info: Option<serde_json::Value>,
+    /// `.wrap/sbom.cdx.json`, when present.
+    pub sbom: Option<serde_json::Value>,
+    /// How many digests were checked (all matched, or inspect fails).
+    pub verified: usize,
+}
+
+/// Inspects the artifact at `path`.
+pub fn inspect(path: &Path) -> Result<Inspection> {
+    let bad = |format, problem: String| Error::BadPackage { path: path.into(), format, problem };
+    let mut head = [0u8; 8];
+    let mut file = fs_err::File::open(path)?;
+    let n = file.read(&mut head)?;
+    let mut inspection = if n == 8 && &head == b"!<arch>\n" {
+        inspect_deb(path).map_err(|e| match e {
+            Error::Io(io) => bad("deb", io.to_string()),
+            other => other,
+        })?
+    } else if n >= 2 && head[..2] == [0x1f, 0x8b] {
+        inspect_tarball(path).map_err(|e| match e {
+            Error::Io(io) => bad("tarball", io.to_string()),
+            other => other,
+        })?
+    } else {
+        return Err(bad("wrap", "it is neither a .deb nor a .tar.gz".into()));
+    };
+    let mut sum = path.as_os_str().to_owned();
+    sum.push(".sha256");
+    if let Ok(text) = fs_err::read_to_string(&sum) {
+        let expected = text.split_whitespace().next().unwrap_or("");
+        let actual = sha256_hex(&fs_err::read(path)?);
+        if expected != actual {
+            return Err(bad(
+                inspection.format,
+                format!("sha256 {actual} does not match its .sha256 file ({expected})"),
+            ));
+        }
+        inspection.verified += 1;
+    }
+    Ok(inspection)
+}
+
+fn decompressor<'a>(name: &str, reader: impl Read + 'a) -> Result<Box<dyn Read + 'a>> {
+    Ok(match name.rsplit('.').next() {
+        Some("gz") => Box::new(flate2::read::GzDecoder::new(reader)),
+        Some("xz") => Box::new(liblzma::read::XzDecoder::new(reader)),
+        Some("zst") => Box::new(zstd::Decoder::new(reader)?),
+        Some("tar") => Box::new(reader),
+        _ => return Err(Error::Io(std::io::Error::other(format!("unknown member `{name}`")))),
+    })
+}
+
+fn inspect_deb(path: &Path) -> Result<Inspection> {
+    let bad = |problem: String| Error::BadPackage { path: path.into(), format: "deb", problem };
+    let mut archive = ar::Archive::new(fs_err::File::open(path)?.into_file());
+    let mut next = |what: &str| -> Result<(String, Vec<u8>)> {
+        let mut entry = archive.next_entry().ok_or_else(|| bad(format!("it ends before its {what}")))??;
+        let name = String::from_utf8_lossy(entry.header().identifier()).trim_end_matches('/').to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes)?;
+        if (bytes.len() as u64) < entry.header().size() {
+            return Err(bad(format!("member `{name}` is cut short")));
+        }
+        Ok((name, bytes))
+    };
+    let (name, version) = next("debian-binary")?;
+    if name != "debian-binary" || version != b"2.0\n" {
+        return Err(bad("its first member is not debian-binary 2.0".into()));
+    }
+    let (control_name, control_bytes) = next("control member")?;
+    if !control_name.starts_with("control.tar") {
+        return Err(bad(format!("expected control.tar.*, found `{control_name}`")));
+    }
+    let mut control = String::new();
+    let mut md5sums: BTreeMap<String, String> = BTreeMap::new();
+    let mut conffiles = Vec::new();
+    let mut tar = tar::Archive::new(decompressor(&control_name, &control_bytes[..])?);
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).trim_start_matches("./").to_string();
+        let mut text = String::new();
+        entry.read_to_string(&mut text)?;
+        match name.as_str() {
+            "control" => control = text,
+            "md5sums" => {
+                for line in text.lines() {
+                    if let Some((sum, file)) = line.split_once("  ") {
+                        md5sums.insert(file.to_string(), sum.to_string());
+                    }
+                }
+            }
+            "conffiles" => conffiles = text.lines().map(str::to_string).collect(),
+            _ => {}
+        }
+    }
+    if control.is_empty() {
+        return Err(bad("it has no control file".into()));
+    }
+    // The data member can be large: stream it instead of reading it into memory.
+    let entry = archive.next_entry().ok_or_else(|| bad("it ends before its data member".into()))??;
+    let data_name = String::from_utf8_lossy(entry.header().identifier()).trim_end_matches('/').to_string();
+    if !data_name.starts_with("data.tar") {
+        return Err(bad(format!("expected data.tar.*, found `{data_name}`")));
+    }
+    let mut tar = tar::Archive::new(decompressor(&data_name, entry)?);
+    let mut files = Vec::new();
+    let mut extras = Extras::default();
+    let mut verified = 0;
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let info = file_info(&entry)?;
+        let rel = info.path.trim_start_matches("./").to_string();
+        if info.kind == '-' {
+            let hex = extras.read(&rel, &mut entry)?;
+            if let Some(expected) = md5sums.remove(&rel) {
+                if expected != hex {
+                    return Err(bad(format!("md5sum mismatch for `{rel}`")));
+                }
+                verified += 1;
+            }
+        }
+        files.push(info);
+    }
+    if let Some(missing) = md5sums.keys().next() {
+        return Err(bad(format!("`{missing}` is in md5sums but not in the data")));
+    }
+    Ok(Inspection {
+        path: path.into(),
+        format: "deb",
+        fields: parse_fields(&control),
+        conffiles,
+        files,
+        build_info: extras.build_info,
+        sbom: extras.sbom,
+        verified,
+    })
+}
+
+fn inspect_tarball(path: &Path) -> Result<Inspection> {
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(fs_err::File::open(path)?));
+    let mut files = Vec::new();
+    let mut extras = Extras::default();
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let info = file_info(&entry)?;
+        if info.kind == '-' {
+            extras.read(&info.path, &mut entry)?;
+        }
+        files.push(info);
+    }
+    Ok(Inspection {
+        path: path.into(),
+        format: "tar",
+        fields: Vec::new(),
+        conffiles: Vec::new(),
+        files,
+        build_info: extras.build_info,
+        sbom: extras.sbom,
+        verified: 0,
+    })
+}
+
+/// The provenance files, picked up while the data streams by.
+#[derive(Default)]
+struct Extras {
+    build_info: Option<serde_json::Value>,
+    sbom: Option<serde_json::Value>,
+}
+
+impl Extras {
+    /// Reads one file's content, keeping it when it is a provenance file; returns its md5.
+    fn read(&mut self, rel: &str, entry: &mut impl Read) -> Result<String> {
+        let keep = rel.ends_with("/.wrap/build-info.json") || rel.ends_with("/.wrap/sbom.cdx.json");
+        let mut hasher = md5::Md5::new();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            let n = entry.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&chunk[..n]);
+            if keep {
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+        if keep {
+            let value = serde_json::from_slice(&buf).ok();
+            if rel.ends_with("build-info.json") {
+                self.build_info = value;
+            } else {
+                self.sbom = value;
+            }
+        }
+        Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+fn file_info<R: Read>(entry: &tar::Entry<'_, R>) -> Result<FileInfo> {
+    let header = entry.header();
+    let kind = match header.entry_type() {
+        tar::EntryType::Directory => 'd',
+        tar::EntryType::Symlink => 'l',
+        _ => '-',
+    };
+    Ok(FileInfo {
+        path: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
+        mode: header.mode()?,
+        size: header.size()?,
+        kind,
+        link: entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned()),
+    })
+}
+
+/// `Key: value` fields with continuation lines folded in.
+fn parse_fields(text: &str) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = fields.last_mut() {
+                last.1.push('\n');
+                last.1.push_str(line);
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            fields.push((k.to_string(), v.trim().to_string()));
+        }
+    }
+    fields
+}
+
+/// `drwxr-xr-x` for a kind and mode.
+pub fn mode_string(kind: char, mode: u32) -> String {
+    let mut s = String::from(kind);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
