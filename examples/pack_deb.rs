@@ -1,0 +1,64 @@
+//! Benchmark helper: packages an existing directory tree as a .deb with wrap's writer, the way
+//! `wrap build` does after relocation. Used by bench/deb.sh to compare wrap with dpkg-deb and nfpm
+//! on the same tree.
+//!
+//! Usage: pack_deb TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd]
+
+use std::path::PathBuf;
+
+use wrap::manifest::{Compression, Relations};
+use wrap::package::deb;
+use wrap::package::depends::Requirement;
+use wrap::package::spec::PackageSpec;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 4 {
+        return Err("usage: pack_deb TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd]".into());
+    }
+    let (tree, install_path, out) = (PathBuf::from(&args[1]), args[2].clone(), PathBuf::from(&args[3]));
+    let compression = match args.get(4).map(String::as_str) {
+        None | Some("gzip") => Compression::Gzip,
+        Some("xz") => Compression::Xz,
+        Some("zstd") => Compression::Zstd,
+        Some(other) => return Err(format!("unknown compression {other}").into()),
+    };
+    // The writer archives a package root; the tree is its install path inside it.
+    let root = tree.parent().ok_or("TREE needs a parent")?.join("pack-root");
+    let _ = std::fs::remove_dir_all(&root);
+    let target = root.join(install_path.trim_start_matches('/'));
+    std::fs::create_dir_all(target.parent().ok_or("INSTALL_PATH needs a parent")?)?;
+    std::fs::rename(&tree, &target)?;
+    let spec = PackageSpec {
+        name: "wrap-bench".into(),
+        version: "1.0.0".into(),
+        release: "1".into(),
+        epoch: None,
+        maintainer: "wrap bench <bench@example.invalid>".into(),
+        summary: "A benchmark tree".into(),
+        description: "A large virtualenv packaged to measure the writer.".into(),
+        homepage: None,
+        license: None,
+        section: "misc".into(),
+        priority: "optional".into(),
+        requirements: vec![Requirement::Python("3.11".into())],
+        system_dependencies: vec![],
+        relations: Relations::default(),
+        install_path: install_path.clone(),
+        alternative: None,
+        user: None,
+        units: vec![],
+        conffiles: vec![],
+        root: root.clone(),
+        mtime: 1_700_000_000,
+        origin: "Benchmark.".into(),
+    };
+    let (depends, _) = deb::depends(&spec);
+    let result = deb::write(&spec, &depends, compression, &out);
+    // Put the tree back where it was, whatever happened.
+    std::fs::rename(&target, &tree)?;
+    let artifact = result?;
+    use std::io::Write;
+    writeln!(std::io::stdout(), "{}", artifact.path.display())?;
+    Ok(())
+}
