@@ -93,6 +93,8 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
     let git = (!is_local(&project.git.url)).then_some(project.git.url.as_str());
     let origin = Origin { git, git_ref: &planned.git_ref, commit: &planned.commit };
     let mut artifacts = Vec::new();
+    // The package root and its model, made once and shared by the package formats.
+    let mut package: Option<PackageSpec> = None;
     for format in job.formats {
         reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
         let artifact = match format {
@@ -103,12 +105,17 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                 tarball::write(&tree, planned, job.out_dir)?
             }
             Format::Deb => {
-                let spec = package_spec(job, tools, &staged, &origin)?;
+                let spec = match package.take() {
+                    Some(spec) => spec,
+                    None => package_spec(job, tools, &staged, &origin)?,
+                };
                 let (depends, unresolved) = deb::depends(&spec);
                 for problem in unresolved {
                     reporter.warn(format!("project `{}`: {problem}", planned.name));
                 }
-                deb::write(&spec, &depends, job.manifest.settings.compression, job.out_dir)?
+                let artifact = deb::write(&spec, &depends, job.manifest.settings.compression, job.out_dir)?;
+                package = Some(spec);
+                artifact
             }
             Format::Rpm => unreachable!("refused before building"),
         };
@@ -140,7 +147,7 @@ fn build_info(job: &Job<'_>, tools: &Tools, tree: &Path) -> Result<BuildInfo> {
     })
 }
 
-/// Stages the package root (once per build, shared by .deb and .rpm) and describes it.
+/// Stages the package root (the bundle at its install path, etc, docs, units) and describes it.
 fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'_>) -> Result<PackageSpec> {
     let (planned, project, settings) = (job.planned, job.project, &job.manifest.settings);
     let root = staged.root().join("package");
@@ -197,24 +204,19 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
     );
     let run_path =
         project.link_path(settings, &planned.version).unwrap_or_else(|| planned.install_path.clone());
-    let laid = if root.join("usr/share/doc").join(&planned.package_name).exists() {
-        None
-    } else {
-        Some(layout::stage(&Layout {
-            root: &root,
-            project: &planned.name,
-            package: &planned.package_name,
-            checkout: job.checkout,
-            install_path: &planned.install_path,
-            run_path: &run_path,
-            services: &project.services,
-            user: project.user.as_deref(),
-            summary: &summary,
-            homepage: own.and_then(|m| m.home_page.as_deref()),
-            copyright: &copyright,
-        })?)
-    };
-    let laid = laid.unwrap_or_default();
+    let laid = layout::stage(&Layout {
+        root: &root,
+        project: &planned.name,
+        package: &planned.package_name,
+        checkout: job.checkout,
+        install_path: &planned.install_path,
+        run_path: &run_path,
+        services: &project.services,
+        user: project.user.as_deref(),
+        summary: &summary,
+        homepage: own.and_then(|m| m.home_page.as_deref()),
+        copyright: &copyright,
+    })?;
     Ok(PackageSpec {
         name: planned.package_name.clone(),
         version: planned.version.clone(),

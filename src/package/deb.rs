@@ -14,7 +14,7 @@ use crate::manifest::{Compression, Format};
 use crate::package::depends::Requirement;
 use crate::package::layout::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
-use crate::package::{Artifact, write_checksum};
+use crate::package::{Artifact, place};
 use crate::source::version::civil_date;
 
 /// The host's dpkg architecture.
@@ -212,10 +212,7 @@ pub fn write(
     let (mut writer, sha256, size) = ar.into_inner()?.finish();
     writer.flush()?;
     drop(writer);
-    out.as_file().sync_all()?;
-    out.persist(&path).map_err(|e| e.error)?;
-    write_checksum(&path, &sha256)?;
-    Ok(Artifact { project: spec.name.clone(), format: Format::Deb, path, size, sha256 })
+    place(out, path, sha256, size, &spec.name, Format::Deb)
 }
 
 /// control.tar.gz: control, md5sums, conffiles and maintainer scripts.
@@ -265,7 +262,7 @@ fn entry_header(mtime: u64, kind: tar::EntryType, mode: u32, size: u64) -> tar::
     header
 }
 
-/// Debian-only files: changelog.Debian.gz and the lintian overrides. The rpm writer skips them.
+/// Debian-only files: changelog.Debian.gz and the lintian overrides.
 fn write_extras(spec: &PackageSpec) -> Result<()> {
     let doc = spec.root.join("usr/share/doc").join(&spec.name);
     fs_err::create_dir_all(&doc)?;
@@ -286,11 +283,6 @@ fn write_extras(spec: &PackageSpec) -> Result<()> {
     Ok(())
 }
 
-/// Paths, relative to the root, that only the .deb carries.
-pub fn deb_only(package: &str) -> [String; 2] {
-    [format!("usr/share/doc/{package}/changelog.Debian.gz"), format!("usr/share/lintian/overrides/{package}")]
-}
-
 /// `Sun, 14 Feb 2026 09:30:00 +0000`.
 fn rfc2822(unix: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -306,11 +298,6 @@ fn rfc2822(unix: i64) -> String {
         secs % 3600 / 60,
         secs % 60
     )
-}
-
-/// Checks that `bytes` starts like a .deb; used by inspect.
-pub fn looks_like_deb(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"!<arch>\n")
 }
 
 #[cfg(test)]

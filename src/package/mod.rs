@@ -32,6 +32,23 @@ pub struct Artifact {
     pub sha256: String,
 }
 
+/// Puts a fully written (and flushed) temporary file in place as `path`, writes its `.sha256`
+/// beside it, and describes it. Until this rename, the output directory holds no partial file
+/// under an artifact's name.
+pub fn place(
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+    sha256: String,
+    size: u64,
+    project: &str,
+    format: Format,
+) -> Result<Artifact> {
+    tmp.as_file().sync_all()?;
+    tmp.persist(&path).map_err(|e| e.error)?;
+    write_checksum(&path, &sha256)?;
+    Ok(Artifact { project: project.into(), format, path, size, sha256 })
+}
+
 /// Writes `<artifact>.sha256` in `sha256sum` format.
 pub fn write_checksum(path: &Path, sha256: &str) -> Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();

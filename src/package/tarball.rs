@@ -8,7 +8,7 @@ use crate::archive::{Hashing, append_tree, gzip};
 use crate::cache::temp_file_in;
 use crate::error::Result;
 use crate::manifest::Format;
-use crate::package::{Artifact, host_arch, write_checksum};
+use crate::package::{Artifact, host_arch, place};
 use crate::plan::PlannedProject;
 
 /// The tarball's file name.
@@ -27,8 +27,5 @@ pub fn write(tree: &Path, project: &PlannedProject, out_dir: &Path) -> Result<Ar
     let (mut out, sha256, size) = builder.into_inner()?.finish()?.finish();
     out.flush()?;
     drop(out);
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path).map_err(|e| e.error)?;
-    write_checksum(&path, &sha256)?;
-    Ok(Artifact { project: project.name.clone(), format: Format::Tar, path, size, sha256 })
+    place(tmp, path, sha256, size, &project.name, Format::Tar)
 }
