@@ -11,7 +11,7 @@ use crate::manifest::{Format, Manifest, Project};
 use crate::package::depends;
 use crate::package::layout::{self, Layout, bundle_dir};
 use crate::package::spec::{Alternative, PackageSpec, alternative_priority, describe};
-use crate::package::{Artifact, deb, tarball};
+use crate::package::{Artifact, deb, rpm, tarball};
 use crate::plan::PlannedProject;
 use crate::provenance::{self, BuildInfo};
 use crate::report::Reporter;
@@ -104,20 +104,22 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                 provenance::write(&tree, &build_info(job, tools, &tree)?)?;
                 tarball::write(&tree, planned, job.out_dir)?
             }
-            Format::Deb => {
-                let spec = match package.take() {
-                    Some(spec) => spec,
-                    None => package_spec(job, tools, &staged, &origin)?,
-                };
-                let (depends, unresolved) = deb::depends(&spec);
-                for problem in unresolved {
-                    reporter.warn(format!("project `{}`: {problem}", planned.name));
+            Format::Deb | Format::Rpm => {
+                if package.is_none() {
+                    package = Some(package_spec(job, tools, &staged, &origin)?);
                 }
-                let artifact = deb::write(&spec, &depends, job.manifest.settings.compression, job.out_dir)?;
-                package = Some(spec);
-                artifact
+                let spec = package.as_ref().expect("made above");
+                let compression = job.manifest.settings.compression;
+                if *format == Format::Deb {
+                    let (depends, unresolved) = deb::depends(spec);
+                    for problem in unresolved {
+                        reporter.warn(format!("project `{}`: {problem}", planned.name));
+                    }
+                    deb::write(spec, &depends, compression, job.out_dir)?
+                } else {
+                    rpm::write(spec, spec.rpm_system_dependencies(), compression, job.out_dir)?
+                }
             }
-            Format::Rpm => unreachable!("refused before building"),
         };
         reporter.status("Finished", format!("{} -> {}", planned.name, artifact.path.display()));
         artifacts.push(artifact);
@@ -175,6 +177,8 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
         &planned.commit[..12]
     );
     let (summary, description) = describe(&planned.name, own, &what);
+    // The project's home page, else where its source lives (when that is not this machine).
+    let homepage = own.and_then(|m| m.home_page.clone()).or_else(|| origin.git.map(str::to_string));
     let alternative = project.link_path(settings, &planned.version).map(|link| Alternative {
         name: link.trim_start_matches('/').replace('/', "-"),
         link,
@@ -225,12 +229,13 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
         maintainer: settings.maintainer.clone().unwrap_or_else(|| DEFAULT_MAINTAINER.into()),
         summary,
         description,
-        homepage: own.and_then(|m| m.home_page.clone()),
+        homepage,
         license,
         section: settings.section.clone(),
         priority: settings.priority.clone(),
         requirements: depends::scan(&bundle, &tools.python.abi)?,
         system_dependencies: project.system_dependencies.clone(),
+        rpm_system_dependencies: project.rpm_system_dependencies.clone(),
         relations: project.relations.clone(),
         install_path: planned.install_path.clone(),
         alternative,

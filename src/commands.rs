@@ -7,7 +7,7 @@ use crate::build;
 use crate::cache::Cache;
 use crate::error::{Error, Result, short};
 use crate::lock::{self, Lock, LockedFile, LockedProject};
-use crate::manifest::{Constraint, Format, Installer, Manifest};
+use crate::manifest::{Constraint, Installer, Manifest};
 use crate::package::Artifact;
 use crate::plan::{self, BuildPlan, PlanInputs};
 use crate::report::{Event, Reporter};
@@ -223,9 +223,6 @@ impl Session<'_> {
     ) -> Result<Vec<Artifact>> {
         let lock = self.lock(mode)?;
         let plan = plan::plan(&self.manifest, &lock, inputs)?;
-        if let Some(format) = plan.formats.iter().find(|f| **f == Format::Rpm) {
-            return Err(Error::FormatUnsupported { format: format.as_str() });
-        }
         // Absolute, so that the artifact paths printed on stdout work from any directory.
         let out_dir = match out_dir {
             Some(dir) => std::path::absolute(dir)?,

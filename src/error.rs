@@ -284,9 +284,9 @@ pub enum Error {
     #[error("`{}` is not a valid {format} package: {problem}", path.display())]
     BadPackage { path: PathBuf, format: &'static str, problem: String },
 
-    /// A format this wrap cannot write yet.
-    #[error("format `{format}` is not implemented yet")]
-    FormatUnsupported { format: &'static str },
+    /// The rpm crate refused to build a package.
+    #[error("cannot write the rpm of `{package}`: {detail}")]
+    Rpm { package: String, detail: String },
 
     /// A subprocess that could not be started or failed unexpectedly.
     #[error("`{program}` failed: {detail}")]
@@ -341,7 +341,6 @@ impl Error {
             | Self::Editable { .. }
             | Self::Relocate { .. }
             | Self::SymlinkEscapes { .. }
-            | Self::FormatUnsupported { .. }
             | Self::ServiceMissing { .. }
             | Self::BadPackage { .. } => 1,
             Self::Unreachable { .. }
@@ -351,6 +350,7 @@ impl Error {
             | Self::Interpreter { .. }
             | Self::UvMissing
             | Self::Command { .. }
+            | Self::Rpm { .. }
             | Self::NoCacheDir
             | Self::Io(_) => 2,
         }
@@ -418,7 +418,6 @@ impl Error {
             Self::Relocate { .. } => Some(
                 "the file holds the build path in a form wrap cannot rewrite; report the distribution that ships it".into(),
             ),
-            Self::FormatUnsupported { .. } => Some("build with `--format tar` for now".into()),
             Self::ServiceMissing { .. } => {
                 Some("`services` lists console scripts of the project (files in the bundle's bin/)".into())
             }

@@ -232,6 +232,8 @@ pub struct Project {
     pub services: Vec<String>,
     /// Extra package relations, as written (Debian syntax).
     pub relations: Relations,
+    /// `[project.rpm] system_dependencies`: the RPM names, where they differ from Debian's.
+    pub rpm_system_dependencies: Option<Vec<String>>,
     /// Line of the project's table in the manifest, for errors found later.
     pub line: usize,
 }
@@ -330,6 +332,14 @@ struct RawProject {
     conflicts: Vec<String>,
     #[serde(default)]
     replaces: Vec<String>,
+    rpm: Option<RawRpm>,
+}
+
+/// `[project.rpm]`: what differs in RPM distributions.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRpm {
+    system_dependencies: Option<Vec<String>>,
 }
 
 /// Default package name template.
@@ -817,6 +827,7 @@ impl Ctx<'_> {
                 conflicts: raw.conflicts,
                 replaces: raw.replaces,
             },
+            rpm_system_dependencies: raw.rpm.and_then(|r| r.system_dependencies),
             line,
         })
     }

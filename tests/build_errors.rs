@@ -133,11 +133,3 @@ fn uv_asked_for_but_missing() {
     let run = ws.wrap_env(&["build", "--format", "tar"], &[("PATH", "/usr/bin:/bin")]);
     assert_eq!(run.fails(2), "error: installer `uv` was asked for but `uv` is not on PATH");
 }
-
-#[test]
-fn formats_not_written_yet_are_refused_before_building() {
-    let ws = Workspace::offline_example();
-    let run = ws.wrap(&["build", "--format", "rpm"]);
-    assert_eq!(run.fails(1), "error: format `rpm` is not implemented yet");
-    assert!(!ws.path().join("dist").exists());
-}

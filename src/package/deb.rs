@@ -320,6 +320,7 @@ mod tests {
             priority: "optional".into(),
             requirements: vec![Requirement::Python("3.11".into()), Requirement::Glibc("2.17".into())],
             system_dependencies: vec!["libvirt0".into()],
+            rpm_system_dependencies: None,
             relations: Relations { recommends: vec!["jq".into()], ..Relations::default() },
             install_path: "/opt/wrap-test/hello-1.1.0".into(),
             alternative: None,

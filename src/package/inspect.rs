@@ -1,4 +1,4 @@
-//! `wrap inspect`: reads an artifact back — a .deb or a tarball bundle — and reports its
+//! `wrap inspect`: reads an artifact back — a .deb, an .rpm or a tarball bundle — and reports its
 //! metadata fields, its files with modes and sizes, and the provenance wrap put in it, verifying
 //! every digest on the way (md5sums for a .deb, the `.sha256` file beside an artifact). Streams
 //! the file, so memory stays flat; anything corrupt or cut short is an error.
@@ -61,13 +61,15 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
             Error::Io(io) => bad("deb", io.to_string()),
             other => other,
         })?
+    } else if n >= 4 && head[..4] == [0xed, 0xab, 0xee, 0xdb] {
+        inspect_rpm(path)?
     } else if n >= 2 && head[..2] == [0x1f, 0x8b] {
         inspect_tarball(path).map_err(|e| match e {
             Error::Io(io) => bad("tarball", io.to_string()),
             other => other,
         })?
     } else {
-        return Err(bad("wrap", "it is neither a .deb nor a .tar.gz".into()));
+        return Err(bad("wrap", "it is neither a .deb, an .rpm nor a .tar.gz".into()));
     };
     let mut sum = path.as_os_str().to_owned();
     sum.push(".sha256");
@@ -179,6 +181,121 @@ fn inspect_deb(path: &Path) -> Result<Inspection> {
         sbom: extras.sbom,
         verified,
     })
+}
+
+fn inspect_rpm(path: &Path) -> Result<Inspection> {
+    let bad = |problem: String| Error::BadPackage { path: path.into(), format: "rpm", problem };
+    let rpm_err = |e: rpm::Error| bad(e.to_string());
+    let mut package = rpm::Package::open(path).map_err(rpm_err)?;
+    package.verify_digests().map_err(rpm_err)?;
+    let meta = &package.metadata;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut field = |key: &str, value: Option<String>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            fields.push((key.to_string(), v));
+        }
+    };
+    field("Name", meta.get_name().ok().map(str::to_string));
+    field("Epoch", meta.get_epoch().ok().map(|e| e.to_string()));
+    field("Version", meta.get_version().ok().map(str::to_string));
+    field("Release", meta.get_release().ok().map(str::to_string));
+    field("Architecture", meta.get_arch().ok().map(str::to_string));
+    field("Summary", meta.get_summary().ok().map(str::to_string));
+    field("License", meta.get_license().ok().map(str::to_string));
+    field("URL", meta.get_url().ok().map(str::to_string));
+    field("Group", meta.get_group().ok().map(str::to_string));
+    field("Packager", meta.get_packager().ok().map(str::to_string));
+    field("Build Host", meta.get_build_host().ok().map(str::to_string));
+    let deps =
+        |list: std::result::Result<Vec<rpm::Dependency>, rpm::Error>| {
+            list.ok().map(|deps| {
+                deps.iter()
+                    .filter(|d| !d.name.starts_with("rpmlib("))
+                    .map(|d| {
+                        if d.version.is_empty() {
+                            d.name.clone()
+                        } else {
+                            format!("{} {}", d.name, d.version)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+        };
+    field("Requires", deps(meta.get_requires()));
+    field("Recommends", deps(meta.get_recommends()));
+    field("Provides", deps(meta.get_provides()));
+    field("Conflicts", deps(meta.get_conflicts()));
+    field("Obsoletes", deps(meta.get_obsoletes()));
+    field("Description", meta.get_description().ok().map(str::to_string));
+    let entries = meta.get_file_entries().map_err(rpm_err)?;
+    // verify_digests checked the header, the payload and, through it, every file's digest.
+    let verified = 1 + entries.iter().filter(|e| e.file_type() == rpm::FileType::Regular).count();
+    let mut files = Vec::new();
+    let mut conffiles = Vec::new();
+    for entry in &entries {
+        let kind = match entry.file_type() {
+            rpm::FileType::Dir => 'd',
+            rpm::FileType::SymbolicLink => 'l',
+            _ => '-',
+        };
+        let path = entry.path().display().to_string();
+        if entry.flags().contains(rpm::FileFlags::CONFIG) {
+            conffiles.push(path.clone());
+        }
+        let size = if kind == '-' { entry.size() as u64 } else { 0 };
+        files.push(FileInfo { path, mode: u32::from(entry.permissions()), size, kind, link: None });
+    }
+    drop(entries);
+    // The payload is a newc cpio archive: read the provenance files from it.
+    package.decompress_payload().map_err(rpm_err)?;
+    let mut extras = Extras::default();
+    for (name, data) in cpio_entries(&package.payload).map_err(bad)? {
+        if name.ends_with("/.wrap/build-info.json") || name.ends_with("/.wrap/sbom.cdx.json") {
+            extras.read(&name, &mut &data[..])?;
+        }
+    }
+    Ok(Inspection {
+        path: path.into(),
+        format: "rpm",
+        fields,
+        conffiles,
+        files,
+        build_info: extras.build_info,
+        sbom: extras.sbom,
+        verified,
+    })
+}
+
+/// Entries of an uncompressed newc ("070701") cpio archive: name and content.
+fn cpio_entries(data: &[u8]) -> std::result::Result<Vec<(String, &[u8])>, String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let field = |bytes: &[u8], i: usize| -> std::result::Result<usize, String> {
+        let hex = std::str::from_utf8(&bytes[6 + i * 8..14 + i * 8]).map_err(|e| e.to_string())?;
+        usize::from_str_radix(hex, 16).map_err(|e| e.to_string())
+    };
+    while at + 110 <= data.len() {
+        let header = &data[at..at + 110];
+        if &header[..6] != b"070701" && &header[..6] != b"070702" {
+            return Err(format!("payload entry at byte {at} is not a newc cpio header"));
+        }
+        let (size, name_size) = (field(header, 6)?, field(header, 11)?);
+        let name_start = at + 110;
+        let name_end = name_start + name_size.saturating_sub(1);
+        let data_start = (name_start + name_size).div_ceil(4) * 4;
+        let data_end = data_start + size;
+        if data_end > data.len() {
+            return Err("the payload is cut short".into());
+        }
+        let name = String::from_utf8_lossy(&data[name_start..name_end]).into_owned();
+        if name == "TRAILER!!!" {
+            break;
+        }
+        out.push((name, &data[data_start..data_end]));
+        at = data_end.div_ceil(4) * 4;
+    }
+    Ok(out)
 }
 
 fn inspect_tarball(path: &Path) -> Result<Inspection> {

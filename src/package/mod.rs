@@ -6,6 +6,7 @@ pub mod deb;
 pub mod depends;
 pub mod inspect;
 pub mod layout;
+pub mod rpm;
 pub mod spec;
 pub mod tarball;
 

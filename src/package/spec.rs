@@ -51,6 +51,8 @@ pub struct PackageSpec {
     pub requirements: Vec<Requirement>,
     /// The manifest's system_dependencies.
     pub system_dependencies: Vec<String>,
+    /// The manifest's `[project.rpm] system_dependencies`, where RPM names differ.
+    pub rpm_system_dependencies: Option<Vec<String>>,
     /// Recommends, Provides, Conflicts, Replaces from the manifest.
     pub relations: Relations,
     /// Where the bundle is installed.
@@ -176,6 +178,13 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+impl PackageSpec {
+    /// System dependencies as RPM distributions name them.
+    pub fn rpm_system_dependencies(&self) -> &[String] {
+        self.rpm_system_dependencies.as_deref().unwrap_or(&self.system_dependencies)
+    }
 }
 
 #[cfg(test)]

@@ -1,21 +1,22 @@
-//! Benchmark helper: packages an existing directory tree as a .deb with wrap's writer, the way
-//! `wrap build` does after relocation. Used by bench/deb.sh to compare wrap with dpkg-deb and nfpm
-//! on the same tree.
+//! Benchmark helper: packages an existing directory tree as a .deb or .rpm with wrap's writers,
+//! the way `wrap build` does after relocation. Used by bench/packages.sh to compare wrap with
+//! dpkg-deb and nfpm on the same tree.
 //!
-//! Usage: pack_deb TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd]
+//! Usage: pack deb|rpm TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd]
 
 use std::path::PathBuf;
 
 use wrap::manifest::{Compression, Relations};
-use wrap::package::deb;
 use wrap::package::depends::Requirement;
 use wrap::package::spec::PackageSpec;
+use wrap::package::{deb, rpm};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() < 4 {
-        return Err("usage: pack_deb TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd]".into());
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.len() < 5 || !["deb", "rpm"].contains(&args[1].as_str()) {
+        return Err("usage: pack deb|rpm TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd]".into());
     }
+    let format = args.remove(1);
     let (tree, install_path, out) = (PathBuf::from(&args[1]), args[2].clone(), PathBuf::from(&args[3]));
     let compression = match args.get(4).map(String::as_str) {
         None | Some("gzip") => Compression::Gzip,
@@ -43,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         priority: "optional".into(),
         requirements: vec![Requirement::Python("3.11".into())],
         system_dependencies: vec![],
+        rpm_system_dependencies: None,
         relations: Relations::default(),
         install_path: install_path.clone(),
         alternative: None,
@@ -53,8 +55,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mtime: 1_700_000_000,
         origin: "Benchmark.".into(),
     };
-    let (depends, _) = deb::depends(&spec);
-    let result = deb::write(&spec, &depends, compression, &out);
+    let result = if format == "deb" {
+        let (depends, _) = deb::depends(&spec);
+        deb::write(&spec, &depends, compression, &out)
+    } else {
+        rpm::write(&spec, spec.rpm_system_dependencies(), compression, &out)
+    };
     // Put the tree back where it was, whatever happened.
     std::fs::rename(&target, &tree)?;
     let artifact = result?;

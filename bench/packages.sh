@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Benchmark: one real virtualenv (python-openstackclient from PyPI) packaged as a gzip .deb by
-# wrap's writer, by `dpkg-deb -Zgzip --root-owner-group -b` and by nfpm, in one run. Reports wall
-# time, size and peak memory (median of 3 runs each, warm page cache) and wrap's ratios against
-# the targets of the .deb issue.
+# Benchmark: one real virtualenv (python-openstackclient from PyPI) packaged, in one run, as a
+# gzip .deb by wrap's writer, by `dpkg-deb -Zgzip --root-owner-group -b` and by nfpm, and as a
+# gzip .rpm by wrap and by nfpm. Reports wall time, size and peak memory (median of 3 runs each,
+# warm page cache) and wrap's ratios against the targets of the .deb and .rpm issues.
 #
-# Usage: bench/deb.sh [WORKDIR]   (needs network to PyPI the first time; WORKDIR is reused)
+# Usage: bench/packages.sh [WORKDIR]   (needs network to PyPI the first time; WORKDIR is reused)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(realpath -m "${1:-$root/target/bench}")
 mkdir -p "$work"
 runs=3
 
-cargo build --quiet --release --example pack_deb --manifest-path "$root/Cargo.toml"
-pack="$root/target/release/examples/pack_deb"
+cargo build --quiet --release --example pack --manifest-path "$root/Cargo.toml"
+pack="$root/target/release/examples/pack"
 
 # The tree: a real virtualenv, built once.
 tree="$work/venv"
@@ -38,7 +38,7 @@ if [ ! -d "$dpkg_root/opt/wrap-bench" ]; then
 fi
 cat > "$work/nfpm.yaml" <<YAML
 name: wrap-bench
-arch: $(dpkg --print-architecture)
+arch: $(uname -m)
 version: 1.0.0
 maintainer: bench <bench@example.invalid>
 description: bench
@@ -67,17 +67,17 @@ measure() {
     peak[$name]=$(printf '%s\n' "${peaks[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
     size[$name]=$(stat -c %s $out)
 }
-measure wrap "$work/out-wrap/*.deb" "$pack" "$tree" /opt/wrap-bench "$work/out-wrap" gzip
+measure wrap-deb "$work/out-wrap-deb/*.deb" "$pack" deb "$tree" /opt/wrap-bench "$work/out-wrap-deb" gzip
 measure dpkg-deb "$work/out-dpkg-deb/*.deb" dpkg-deb -Zgzip --root-owner-group -b "$dpkg_root" "$work/out-dpkg-deb/bench.deb"
-measure nfpm "$work/out-nfpm/*.deb" "$work/tools/bin/nfpm" package -p deb -f "$work/nfpm.yaml" -t "$work/out-nfpm/"
+measure nfpm-deb "$work/out-nfpm-deb/*.deb" "$work/tools/bin/nfpm" package -p deb -f "$work/nfpm.yaml" -t "$work/out-nfpm-deb/"
+measure wrap-rpm "$work/out-wrap-rpm/*.rpm" "$pack" rpm "$tree" /opt/wrap-bench "$work/out-wrap-rpm" gzip
+measure nfpm-rpm "$work/out-nfpm-rpm/*.rpm" "$work/tools/bin/nfpm" package -p rpm -f "$work/nfpm.yaml" -t "$work/out-nfpm-rpm/"
 
 echo "tree: python-openstackclient 8.2.0 virtualenv, ${size_mb} MB, ${files} files; $(nproc) cores; median of $runs"
 printf '%-10s %8s %12s %10s\n' tool "wall s" "size bytes" "peak MiB"
-for t in wrap dpkg-deb nfpm; do
+for t in wrap-deb dpkg-deb nfpm-deb wrap-rpm nfpm-rpm; do
     printf '%-10s %8s %12s %10s\n' "$t" "${wall[$t]}" "${size[$t]}" "$(( ${peak[$t]} / 1024 ))"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "wrap/dpkg-deb wall: $(ratio "${wall[wrap]}" "${wall[dpkg-deb]}") (target <= 0.25)"
-echo "wrap/nfpm wall:     $(ratio "${wall[wrap]}" "${wall[nfpm]}") (target <= 0.25)"
-echo "wrap/dpkg-deb size: $(ratio "${size[wrap]}" "${size[dpkg-deb]}") (target <= 1.05)"
-echo "wrap peak memory:   $(( ${peak[wrap]} / 1024 )) MiB (target <= 64)"
+echo ".deb: wrap/dpkg-deb wall $(ratio "${wall[wrap-deb]}" "${wall[dpkg-deb]}") (target <= 0.25), wrap/nfpm wall $(ratio "${wall[wrap-deb]}" "${wall[nfpm-deb]}") (<= 0.25), wrap/dpkg-deb size $(ratio "${size[wrap-deb]}" "${size[dpkg-deb]}") (<= 1.05), wrap peak $(( ${peak[wrap-deb]} / 1024 )) MiB (<= 64)"
+echo ".rpm: wrap/nfpm wall $(ratio "${wall[wrap-rpm]}" "${wall[nfpm-rpm]}") (target <= 0.7), wrap/nfpm size $(ratio "${size[wrap-rpm]}" "${size[nfpm-rpm]}") (<= 1.05), wrap peak $(( ${peak[wrap-rpm]} / 1024 )) MiB (<= 64)"
