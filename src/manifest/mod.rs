@@ -1,0 +1,387 @@
+//! `wrap.toml`: reads the manifest, rejects unknown keys and bad values with their line and column,
+//! and hands on a validated [`Manifest`] whose local paths are resolved against the manifest's
+//! directory and whose templates are parsed. Nothing here touches git or the network.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Location, Result};
+
+mod parse;
+mod rules;
+mod template;
+
+pub use rules::{check_install_path, check_package_name, is_valid_version};
+use template::Part;
+pub use template::Template;
+
+/// Package formats wrap writes.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Debian package.
+    Deb,
+    /// RPM package.
+    Rpm,
+    /// Relocatable tarball bundle.
+    Tar,
+}
+
+impl Format {
+    /// The lowercase name used in manifests, flags and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deb => "deb",
+            Self::Rpm => "rpm",
+            Self::Tar => "tar",
+        }
+    }
+}
+
+/// Compression of a package's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// gzip: the default, and the only one lintian's Debian profile accepts in a .deb.
+    #[default]
+    Gzip,
+    /// xz (multi-threaded).
+    Xz,
+    /// zstd (multi-threaded).
+    Zstd,
+}
+
+/// Which tool installs packages into the virtualenv.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Installer {
+    /// uv when it is on PATH, else pip.
+    #[default]
+    Auto,
+    /// Astral's uv.
+    Uv,
+    /// The interpreter's own pip.
+    Pip,
+}
+
+/// A file or directory inside the manifest's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPath {
+    /// As written in the manifest, relative to its directory.
+    pub rel: String,
+    /// Absolute.
+    pub abs: PathBuf,
+}
+
+/// A pip constraints file: local, or fetched over https.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constraint {
+    /// A file in the manifest's tree.
+    File(LocalPath),
+    /// An https URL.
+    Url(String),
+}
+
+impl Constraint {
+    /// The path or URL as written; the lock file keys constraints by it.
+    pub fn source(&self) -> &str {
+        match self {
+            Self::File(p) => &p.rel,
+            Self::Url(u) => u,
+        }
+    }
+}
+
+/// Where a project's git repository lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSource {
+    /// As written in the manifest (and recorded in the lock).
+    pub written: String,
+    /// What git is given: the URL, or the absolute path of a local repository.
+    pub url: String,
+}
+
+/// `[settings]`, validated, with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Overrides every project's derived version.
+    pub version: Option<String>,
+    /// Package release/iteration.
+    pub release: String,
+    /// Package name template.
+    pub package_name: Template,
+    /// Install path template.
+    pub install_path: Template,
+    /// Interpreter the virtualenv is built on.
+    pub python: PathBuf,
+    /// Installer backend.
+    pub installer: Installer,
+    /// pip constraints, in order.
+    pub constraints: Vec<Constraint>,
+    /// Local wheel directories.
+    pub find_links: Vec<LocalPath>,
+    /// Never touch the network.
+    pub offline: bool,
+    /// `Name <email>` for package metadata.
+    pub maintainer: Option<String>,
+    /// Formats to build; `None` means the host's native format.
+    pub formats: Option<Vec<Format>>,
+    /// Where artifacts go (absolute).
+    pub output_dir: PathBuf,
+    /// Payload compression of .deb and .rpm.
+    pub compression: Compression,
+    /// Debian epoch, when the version scheme changed.
+    pub epoch: Option<u32>,
+    /// Debian section.
+    pub section: String,
+    /// Debian priority.
+    pub priority: String,
+    /// Stable path template pointing at the newest installed version.
+    pub link_path: Option<Template>,
+}
+
+/// One `[[project]]`, validated.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Unique name, the `{name}` of templates.
+    pub name: String,
+    /// Repository.
+    pub git: GitSource,
+    /// Tag, branch or full commit id.
+    pub git_ref: String,
+    /// Patch queue, applied in order.
+    pub patches: Vec<LocalPath>,
+    /// Extra requirements installed into the virtualenv.
+    pub pip_dependencies: Vec<String>,
+    /// Extras of the project itself.
+    pub extras: Vec<String>,
+    /// System packages the installed package depends on.
+    pub system_dependencies: Vec<String>,
+    /// Overrides the derived and the settings version.
+    pub version: Option<String>,
+    /// Overrides the settings package name template.
+    pub package_name: Option<Template>,
+    /// Overrides the settings install path template.
+    pub install_path: Option<Template>,
+    /// Overrides the settings stable path template.
+    pub link_path: Option<Template>,
+    /// System user (and group) the package creates if absent.
+    pub user: Option<String>,
+    /// Console scripts to install systemd units for (installed, not started).
+    pub services: Vec<String>,
+    /// Extra package relations, as written (Debian syntax).
+    pub relations: Relations,
+    /// `[project.rpm] system_dependencies`: the RPM names, where they differ from Debian's.
+    pub rpm_system_dependencies: Option<Vec<String>>,
+    /// Line of the project's table in the manifest, for errors found later.
+    pub line: usize,
+}
+
+/// Package relations the manifest adds to the computed ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relations {
+    /// Recommends.
+    pub recommends: Vec<String>,
+    /// Provides.
+    pub provides: Vec<String>,
+    /// Conflicts.
+    pub conflicts: Vec<String>,
+    /// Replaces.
+    pub replaces: Vec<String>,
+}
+
+/// A validated manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The manifest file as the user named it.
+    pub path: PathBuf,
+    /// The manifest's directory, absolute.
+    pub dir: PathBuf,
+    /// sha256 of the manifest's bytes.
+    pub sha256: String,
+    /// `[settings]`.
+    pub settings: Settings,
+    /// `[[project]]` tables in manifest order.
+    pub projects: Vec<Project>,
+}
+
+/// Default package name template.
+pub const DEFAULT_PACKAGE_NAME: &str = "{name}";
+/// Default install path template.
+pub const DEFAULT_INSTALL_PATH: &str = "/opt/wrap/{name}";
+/// Default interpreter.
+pub const DEFAULT_PYTHON: &str = "/usr/bin/python3";
+/// Version used to check templates before the real version is known.
+const PROBE_VERSION: &str = "0.0.0";
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let text = match fs_err::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::ManifestMissing { path: path.into() });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let abs = std::path::absolute(path)?;
+        let dir = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+        Self::parse(path, &dir, &text)
+    }
+
+    /// Validates manifest `text`; `path` names it in errors, `dir` anchors relative paths.
+    pub fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
+        parse::parse(path, dir, text)
+    }
+
+    /// The project called `name`.
+    pub fn project(&self, name: &str) -> Option<&Project> {
+        self.projects.iter().find(|p| p.name == name)
+    }
+
+    /// A location at a project's table, for errors found after loading.
+    pub fn location(&self, project: &Project) -> Location {
+        Location { file: self.path.clone(), line: Some(project.line), col: None }
+    }
+}
+
+impl Project {
+    /// The package name template that applies to this project.
+    pub fn package_name_template<'a>(&'a self, settings: &'a Settings) -> &'a Template {
+        self.package_name.as_ref().unwrap_or(&settings.package_name)
+    }
+
+    /// The install path template that applies to this project.
+    pub fn install_path_template<'a>(&'a self, settings: &'a Settings) -> &'a Template {
+        self.install_path.as_ref().unwrap_or(&settings.install_path)
+    }
+}
+
+impl Project {
+    /// The stable path: the project's or settings' `link_path`, else the install path template
+    /// without its `{version}` when it has one (`/opt/os/{name}-{version}` → `/opt/os/{name}`),
+    /// else none (one version at a time needs no stable path).
+    pub fn link_path(&self, settings: &Settings, version: &str) -> Option<String> {
+        if let Some(t) = self.link_path.as_ref().or(settings.link_path.as_ref()) {
+            return Some(t.render(&self.name, version));
+        }
+        let install = self.install_path_template(settings);
+        if !install.parts.contains(&Part::Version) {
+            return None;
+        }
+        let mut out = String::new();
+        for part in &install.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Name => out.push_str(&self.name),
+                Part::Version => {
+                    // Drop the separator that led into the version, and the version.
+                    while out.ends_with(['-', '_', '.']) {
+                        out.pop();
+                    }
+                }
+            }
+        }
+        while out.contains("//") {
+            out = out.replace("//", "/");
+        }
+        Some(out.trim_end_matches('/').to_string())
+    }
+}
+
+/// Hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest> {
+        Manifest::parse(Path::new("wrap.toml"), Path::new("/nonexistent/dir"), text)
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    const ONE: &str = "[[project]]\nname = \"hello\"\ngit = \"https://example.com/hello\"\nref = \"1.0.0\"\n";
+
+    #[test]
+    fn defaults_fill_in() {
+        let m = parse(ONE).unwrap();
+        assert_eq!(m.settings.release, "1");
+        assert_eq!(m.settings.python, PathBuf::from("/usr/bin/python3"));
+        assert_eq!(m.settings.installer, Installer::Auto);
+        assert_eq!(m.settings.output_dir, PathBuf::from("/nonexistent/dir/dist"));
+        let p = &m.projects[0];
+        assert_eq!(p.line, 1);
+        assert_eq!(p.package_name_template(&m.settings).render("hello", "1"), "hello");
+        assert_eq!(p.install_path_template(&m.settings).render("hello", "1"), "/opt/wrap/hello");
+        assert_eq!(p.git.url, "https://example.com/hello");
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        assert!(
+            err("[settings]\nrelease = \n").starts_with("wrap.toml:2:"),
+            "{}",
+            err("[settings]\nrelease = \n")
+        );
+        let e = err(&format!("{ONE}colour = \"red\"\n"));
+        assert!(e.starts_with("wrap.toml:5:1: unknown field `colour`"), "{e}");
+        let e = err("[[project]]\nname = \"a\"\ngit = \"x\"\n");
+        assert!(e.contains("missing field `ref`"), "{e}");
+    }
+
+    #[test]
+    fn rejects_bad_values_at_their_line() {
+        let e = err(&format!("[settings]\npackage_name = \"os-{{nam}}\"\n{ONE}"));
+        assert_eq!(e, "wrap.toml:2:16: `settings.package_name` uses unknown placeholder `{nam}`");
+        let e = err(&ONE.replace("hello\"", "Hello_World\""));
+        assert!(e.contains("package name `Hello_World` is not valid"), "{e}");
+        let e = err(&format!("{ONE}install_path = \"opt/x\"\n"));
+        assert_eq!(e, "wrap.toml:5:16: project `hello`: install_path `opt/x` is not absolute");
+        let e = err(&format!("{ONE}install_path = \"/opt/../etc/x\"\n"));
+        assert!(e.ends_with("contains `..`"), "{e}");
+        let e = err(&format!("{ONE}install_path = \"/opt/it's\"\n"));
+        assert!(e.ends_with("contains a quote, `$`, a backquote or a backslash"), "{e}");
+        let e = err(&format!("{ONE}install_path = \"/usr\"\n"));
+        assert!(e.ends_with("is a system directory"), "{e}");
+        let e = err(&format!("{ONE}patches = [\"../x.patch\"]\n"));
+        assert_eq!(e, "wrap.toml:5:12: `patches` path `../x.patch` leaves the manifest's directory");
+        let e = err(&format!("{ONE}patches = [\"/etc/passwd\"]\n"));
+        assert!(e.contains("leaves the manifest's directory"), "{e}");
+        let e = err(&format!("{ONE}{ONE}"));
+        assert_eq!(e, "wrap.toml:5: duplicate project `hello` (first defined on line 1)");
+        assert_eq!(err("[settings]\n"), "wrap.toml: the manifest names no project");
+        let e = err(&format!("[settings]\nconstraints = [\"http://x/c.txt\"]\n{ONE}"));
+        assert!(e.contains("https:// URL"), "{e}");
+        let e = err(&format!("[settings]\nmaintainer = \"ops\"\n{ONE}"));
+        assert!(e.contains("Name <email@example.com>"), "{e}");
+        let e = err(&format!("[settings]\nversion = \"1.0-2\"\n{ONE}"));
+        assert!(e.contains("`settings.version` = `1.0-2` is not valid"), "{e}");
+    }
+
+    #[test]
+    fn stable_paths_drop_the_version() {
+        let m =
+            parse(&format!("[settings]\ninstall_path = \"/opt/os/{{name}}-{{version}}\"\n{ONE}")).unwrap();
+        assert_eq!(m.projects[0].link_path(&m.settings, "1.0").as_deref(), Some("/opt/os/hello"));
+        let m = parse(&format!("[settings]\ninstall_path = \"/opt/{{version}}/{{name}}\"\n{ONE}")).unwrap();
+        assert_eq!(m.projects[0].link_path(&m.settings, "1.0").as_deref(), Some("/opt/hello"));
+        let m = parse(ONE).unwrap();
+        assert_eq!(m.projects[0].link_path(&m.settings, "1.0"), None);
+        let m = parse(&format!("{ONE}link_path = \"/srv/{{name}}\"\nuser = \"hello\"\nservices = [\"hello\"]\nrecommends = [\"jq\"]\n")).unwrap();
+        assert_eq!(m.projects[0].link_path(&m.settings, "1.0").as_deref(), Some("/srv/hello"));
+        assert_eq!(m.projects[0].relations.recommends, ["jq"]);
+        assert!(
+            err(&format!("{ONE}user = \"Hello World\"\n")).contains("`user` = `Hello World` is not valid")
+        );
+    }
+}
