@@ -4,17 +4,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use support::{Workspace, files_containing, run, untar};
+use support::{Workspace, files_containing, find, run, untar};
 use wrap::manifest::sha256_hex;
-
-fn find<'a>(artifacts: &'a [PathBuf], prefix: &str) -> &'a Path {
-    artifacts
-        .iter()
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix} artifact in {artifacts:?}"))
-}
 
 fn bundle_runs_anywhere(installer: &str) {
     let ws = Workspace::offline_example();

@@ -11,23 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use support::{Workspace, run};
+use support::{Workspace, find, run};
 use wrap::manifest::sha256_hex;
 
 /// Tests that change the machine's dpkg database run one at a time.
 static DPKG: Mutex<()> = Mutex::new(());
-
-fn build_debs(ws: &Workspace) -> Vec<PathBuf> {
-    let stdout = ws.wrap(&["build", "--format", "deb", "--out", "out"]).ok();
-    stdout.lines().map(PathBuf::from).collect()
-}
-
-fn find<'a>(artifacts: &'a [PathBuf], prefix: &str) -> &'a Path {
-    artifacts
-        .iter()
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in {artifacts:?}"))
-}
 
 fn tool(program: &str, args: &[&str]) -> std::process::Output {
     Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"))
@@ -51,7 +39,7 @@ fn example_with_services() -> Workspace {
 #[test]
 fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     let ws = example_with_services();
-    let debs = build_debs(&ws);
+    let debs = ws.build_format("deb", "out");
     assert_eq!(debs.len(), 2, "{debs:?}");
     let greet = find(&debs, "wrap-example-greet_0.9.0+git20260620.");
     let hello = find(&debs, "wrap-example-hello_1.1.0-1_");
@@ -119,7 +107,7 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
 #[test]
 fn the_same_input_gives_the_same_deb() {
     let digests = |ws: &Workspace| -> Vec<String> {
-        let mut debs = build_debs(ws);
+        let mut debs = ws.build_format("deb", "out");
         debs.sort();
         debs.iter().map(|d| sha256_hex(&std::fs::read(d).unwrap())).collect()
     };
@@ -142,7 +130,7 @@ fn the_same_input_gives_the_same_deb() {
         let (x, y) = (digests(&a), digests(&b));
         assert_eq!(x, y, "{compression}");
         assert_ne!(x, first);
-        let debs = build_debs(&a);
+        let debs = a.build_format("deb", "out");
         let listing = text(&tool("dpkg-deb", &["--contents", debs[0].to_str().unwrap()]));
         assert!(listing.contains("/bin/hello") || listing.contains("/bin/greet"), "{listing}");
     }
@@ -151,7 +139,7 @@ fn the_same_input_gives_the_same_deb() {
 #[test]
 fn corrupt_and_truncated_debs_are_refused_by_inspect() {
     let ws = Workspace::offline_example();
-    let debs = build_debs(&ws);
+    let debs = ws.build_format("deb", "out");
     let bytes = std::fs::read(&debs[0]).unwrap();
     let truncated = ws.path().join("truncated.deb");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
@@ -230,7 +218,7 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
         &text_[end..]
     );
     ws.write_manifest(&with_versions);
-    let debs = build_debs(&ws);
+    let debs = ws.build_format("deb", "out");
     let hello_11 = find(&debs, "wrap-test-hello-1.1.0_").to_path_buf();
     let greet_1 = find(&debs, "wrap-test-greet_").to_path_buf();
     ws.write_manifest(&with_versions.replace("ref = \"1.1.0\"", "ref = \"1.0.0\""));

@@ -8,20 +8,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{Workspace, run};
+use support::{Workspace, find, run};
 use wrap::manifest::sha256_hex;
-
-fn build_rpms(ws: &Workspace, out: &str) -> Vec<PathBuf> {
-    let stdout = ws.wrap(&["build", "--format", "rpm", "--out", out]).ok();
-    stdout.lines().map(PathBuf::from).collect()
-}
-
-fn find<'a>(artifacts: &'a [PathBuf], prefix: &str) -> &'a Path {
-    artifacts
-        .iter()
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in {artifacts:?}"))
-}
 
 fn rpm(args: &[&str]) -> String {
     let out = Command::new("rpm").args(args).output().unwrap();
@@ -44,7 +32,7 @@ fn example_with_services() -> Workspace {
 #[test]
 fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
     let ws = example_with_services();
-    let rpms = build_rpms(&ws, "out");
+    let rpms = ws.build_format("rpm", "out");
     assert_eq!(rpms.len(), 2, "{rpms:?}");
     let greet = find(&rpms, "wrap-example-greet-0.9.0+git20260620.");
     let hello = find(&rpms, "wrap-example-hello-1.1.0-1.");
@@ -137,7 +125,7 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
 #[test]
 fn the_same_input_gives_the_same_rpm() {
     let digests = |ws: &Workspace| -> Vec<String> {
-        let mut rpms = build_rpms(ws, "out");
+        let mut rpms = ws.build_format("rpm", "out");
         rpms.sort();
         rpms.iter().map(|p| sha256_hex(&std::fs::read(p).unwrap())).collect()
     };
@@ -151,7 +139,7 @@ fn the_same_input_gives_the_same_rpm() {
     let zstd = digests(&a);
     assert_eq!(zstd, digests(&b));
     assert_ne!(zstd, first);
-    let rpms = build_rpms(&a, "out");
+    let rpms = a.build_format("rpm", "out");
     assert!(rpm(&["-K", rpms[0].to_str().unwrap()]).contains("digests OK"));
 }
 
@@ -171,7 +159,7 @@ fn rpms_install_side_by_side_into_a_temporary_root_upgrade_and_erase() {
         "ref = \"main\"\npackage_name = \"wrap-test-greet\"\ninstall_path = \"/opt/wrap-test/greet\"",
     );
     ws.write_manifest(&text);
-    let first = build_rpms(&ws, "out11");
+    let first = ws.build_format("rpm", "out11");
     let hello_11 = find(&first, "wrap-test-hello-1.1.0-1.").to_path_buf();
     let greet_1 = find(&first, "wrap-test-greet-").to_path_buf();
     ws.write_manifest(&text.replace("ref = \"1.1.0\"", "ref = \"1.0.0\""));

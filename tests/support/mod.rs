@@ -202,7 +202,12 @@ impl Workspace {
 
     /// Runs `wrap build --format tar --out DIR` and returns the artifact paths it printed.
     pub fn build_tar(&self, out: &str) -> Vec<PathBuf> {
-        let stdout = self.wrap(&["build", "--format", "tar", "--out", out]).ok();
+        self.build_format("tar", out)
+    }
+
+    /// Runs `wrap build --format FORMAT --out DIR` and returns the artifact paths it printed.
+    pub fn build_format(&self, format: &str, out: &str) -> Vec<PathBuf> {
+        let stdout = self.wrap(&["build", "--format", format, "--out", out]).ok();
         stdout.lines().map(PathBuf::from).collect()
     }
 }
@@ -244,4 +249,12 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
 pub fn untar(tarball: &Path, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     run("tar", &["-xzf", tarball.to_str().unwrap(), "-C", dir.to_str().unwrap()], dir);
+}
+
+/// The artifact whose file name starts with `prefix`.
+pub fn find<'a>(artifacts: &'a [PathBuf], prefix: &str) -> &'a Path {
+    artifacts
+        .iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} artifact in {artifacts:?}"))
 }
