@@ -89,6 +89,12 @@ pub enum Command {
         /// Output directory (default: the manifest's `output_dir`).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Projects built at once (default: the number of cores).
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
+        /// Start no further project after one fails.
+        #[arg(long)]
+        fail_fast: bool,
     },
     /// Show a built artifact (.deb or .tar.gz): fields, files, provenance; verify its digests.
     Inspect {

@@ -1,7 +1,10 @@
 //! The commands: each runs the stages in order — manifest, lock, sources, plan — and reports what
 //! it did through the [`Reporter`]. `main` parses flags into these calls.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use crate::build;
 use crate::cache::Cache;
@@ -9,11 +12,95 @@ use crate::error::{Error, Result, short};
 use crate::lock::{self, Lock, LockedFile, LockedProject};
 use crate::manifest::{Constraint, Installer, Manifest};
 use crate::package::Artifact;
-use crate::plan::{self, BuildPlan, PlanInputs};
-use crate::report::{Event, Reporter};
+use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject};
+use crate::report::{Event, Failure, Outcome, Reporter, Status};
 use crate::source;
 use crate::venv;
 use crate::venv::installer::{self, Backend};
+
+/// How `wrap build` runs.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Output directory instead of the manifest's.
+    pub out: Option<PathBuf>,
+    /// Projects built at once.
+    pub jobs: usize,
+    /// Stop starting projects after the first failure.
+    pub fail_fast: bool,
+}
+
+/// Runs `build_one` over `projects`, `options.jobs` at a time, in plan order of start; returns
+/// one outcome per project, in plan order.
+fn run_parallel<F>(
+    projects: &[PlannedProject],
+    options: &BuildOptions,
+    reporter: &dyn Reporter,
+    build_one: F,
+) -> Vec<Outcome>
+where
+    F: Fn(&PlannedProject) -> Result<Vec<Artifact>> + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; projects.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.clamp(1, projects.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= projects.len() || stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let planned = &projects[i];
+                    let started = Instant::now();
+                    let result = build_one(planned);
+                    let seconds = started.elapsed().as_secs_f64();
+                    let outcome = match result {
+                        Ok(artifacts) => Outcome {
+                            project: planned.name.clone(),
+                            status: Status::Ok,
+                            reason: None,
+                            seconds,
+                            artifacts,
+                            exit_code: 0,
+                        },
+                        Err(e) => {
+                            let failure = Failure::new(Some(&planned.name), &e);
+                            reporter.report(&Event::Error { failure: &failure });
+                            if options.fail_fast {
+                                stop.store(true, Ordering::SeqCst);
+                            }
+                            Outcome {
+                                project: planned.name.clone(),
+                                status: Status::Failed,
+                                reason: Some(failure.message),
+                                seconds,
+                                artifacts: Vec::new(),
+                                exit_code: failure.exit_code,
+                            }
+                        }
+                    };
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results
+        .into_iter()
+        .zip(projects)
+        .map(|(outcome, planned)| {
+            outcome.unwrap_or_else(|| Outcome {
+                project: planned.name.clone(),
+                status: Status::Skipped,
+                reason: None,
+                seconds: 0.0,
+                artifacts: Vec::new(),
+                exit_code: 0,
+            })
+        })
+        .collect()
+}
 
 /// What every command works with.
 pub struct Session<'a> {
@@ -214,17 +301,19 @@ impl<'a> Session<'a> {
 }
 
 impl Session<'_> {
-    /// `wrap build`: every planned project into every planned format.
+    /// `wrap build`: every planned project into every planned format, `options.jobs` projects at
+    /// a time. A project that fails does not stop the others unless `options.fail_fast`; the
+    /// summary lists every project, and the artifacts are reported in plan order at the end.
     pub fn build(
         &self,
         mode: &LockMode,
         inputs: &PlanInputs,
-        out_dir: Option<&Path>,
+        options: &BuildOptions,
     ) -> Result<Vec<Artifact>> {
         let lock = self.lock(mode)?;
         let plan = plan::plan(&self.manifest, &lock, inputs)?;
         // Absolute, so that the artifact paths printed on stdout work from any directory.
-        let out_dir = match out_dir {
+        let out_dir = match &options.out {
             Some(dir) => std::path::absolute(dir)?,
             None => plan.output_dir.clone(),
         };
@@ -236,8 +325,8 @@ impl Session<'_> {
         let tools = build::Tools { installer_version: backend.version()?, python, backend };
         let constraints = self.constraint_files(&lock)?;
         let find_links: Vec<PathBuf> = settings.find_links.iter().map(|f| f.abs.clone()).collect();
-        let mut artifacts = Vec::new();
-        for planned in &plan.projects {
+
+        let build_one = |planned: &PlannedProject| -> Result<Vec<Artifact>> {
             let project = self.manifest.project(&planned.name).expect("planned from the manifest");
             let locked = lock.project(&planned.name).expect("the lock covers every project");
             let checkout = source::checkout(&self.cache, project, locked, self.offline)?;
@@ -254,10 +343,25 @@ impl Session<'_> {
                 formats: &plan.formats,
                 out_dir: &out_dir,
             };
-            for artifact in build::build(&self.cache, &tools, &job, self.reporter)? {
-                self.reporter.report(&Event::Artifact { artifact: &artifact });
-                artifacts.push(artifact);
+            build::build(&self.cache, &tools, &job, self.reporter)
+        };
+        let outcomes = run_parallel(&plan.projects, options, self.reporter, build_one);
+
+        let mut artifacts = Vec::new();
+        for outcome in &outcomes {
+            for artifact in &outcome.artifacts {
+                self.reporter.report(&Event::Artifact { artifact });
+                artifacts.push(artifact.clone());
             }
+        }
+        self.reporter.report(&Event::Summary { projects: &outcomes });
+        let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.status == Status::Failed).collect();
+        if let Some(first) = failed.first() {
+            return Err(Error::BuildFailed {
+                failed: failed.iter().map(|o| o.project.clone()).collect(),
+                total: outcomes.len(),
+                exit_code: first.exit_code,
+            });
         }
         Ok(artifacts)
     }

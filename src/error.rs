@@ -292,6 +292,10 @@ pub enum Error {
     #[error("`{program}` failed: {detail}")]
     Command { program: String, detail: String },
 
+    /// Some projects of a build failed; each one's error was reported as it happened.
+    #[error("{} of {total} project(s) failed: {}", failed.len(), failed.join(", "))]
+    BuildFailed { failed: Vec<String>, total: usize, exit_code: i32 },
+
     /// No cache directory could be chosen.
     #[error("cannot choose a cache directory: set WRAP_CACHE, XDG_CACHE_HOME or HOME")]
     NoCacheDir,
@@ -322,6 +326,7 @@ impl Error {
     /// Exit code: 1 when the user's input is at fault, 2 for the environment or internal faults.
     pub fn exit_code(&self) -> i32 {
         match self {
+            Self::BuildFailed { exit_code, .. } => *exit_code,
             Self::Manifest { .. }
             | Self::ManifestMissing { .. }
             | Self::LockSyntax { .. }
@@ -417,6 +422,9 @@ impl Error {
             }
             Self::Relocate { .. } => Some(
                 "the file holds the build path in a form wrap cannot rewrite; report the distribution that ships it".into(),
+            ),
+            Self::BuildFailed { .. } => Some(
+                "each project's error is shown above; the projects that succeeded have their artifacts written".into(),
             ),
             Self::ServiceMissing { .. } => {
                 Some("`services` lists console scripts of the project (files in the bundle's bin/)".into())

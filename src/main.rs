@@ -3,14 +3,13 @@
 
 use std::process::ExitCode;
 
-use anstyle::{AnsiColor, Style};
 use clap::Parser;
 use wrap::cache::Cache;
 use wrap::cli::{Cli, ColorWhen, Command, MessageFormat, PlanArgs};
-use wrap::commands::{LockMode, Session};
+use wrap::commands::{BuildOptions, LockMode, Session};
 use wrap::error::{Error, Result};
 use wrap::plan::PlanInputs;
-use wrap::report::{Human, Json, Reporter};
+use wrap::report::{Event, Failure, Human, Json, Reporter};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,7 +36,7 @@ fn main() -> ExitCode {
     match run(&cli, reporter.as_ref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            print_error(&e, cli.message_format);
+            reporter.report(&Event::Error { failure: &Failure::new(None, &e) });
             ExitCode::from(e.exit_code() as u8)
         }
     }
@@ -59,12 +58,18 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
         }
         Command::Inspect { file } => {
             let inspection = wrap::package::inspect::inspect(file)?;
-            reporter.report(&wrap::report::Event::Inspected { inspection: &inspection });
+            reporter.report(&Event::Inspected { inspection: &inspection });
             Ok(())
         }
-        Command::Build { plan, out } => {
+        Command::Build { plan, out, jobs, fail_fast } => {
             let inputs = plan_inputs(plan)?;
-            session(plan.source.offline)?.build(&mode(plan.source.locked), &inputs, out.as_deref()).map(drop)
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let options = BuildOptions {
+                out: out.clone(),
+                jobs: jobs.map_or(cores, usize::from),
+                fail_fast: *fail_fast,
+            };
+            session(plan.source.offline)?.build(&mode(plan.source.locked), &inputs, &options).map(drop)
         }
     }
 }
@@ -88,40 +93,5 @@ fn source_date_epoch() -> Result<Option<i64>> {
             expected: "a Unix time in seconds",
         }),
         _ => Ok(None),
-    }
-}
-
-fn print_error(e: &Error, format: MessageFormat) {
-    use std::io::Write;
-    let mut causes = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        causes.push(s.to_string());
-        source = s.source();
-    }
-    let hint = e.hint();
-    if format == MessageFormat::Json {
-        let json = serde_json::json!({
-            "event": "error",
-            "message": e.to_string(),
-            "causes": causes,
-            "hint": hint,
-            "details": e.details(),
-            "exit_code": e.exit_code(),
-        });
-        let _ = writeln!(std::io::stdout(), "{json}");
-    }
-    let red = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
-    let cyan = Style::new().fg_color(Some(AnsiColor::Cyan.into())).bold();
-    let mut err = anstream::stderr().lock();
-    let _ = writeln!(err, "{red}error{red:#}: {e}");
-    for line in e.details() {
-        let _ = writeln!(err, "  | {line}");
-    }
-    for c in causes {
-        let _ = writeln!(err, "  caused by: {c}");
-    }
-    if let Some(h) = hint {
-        let _ = writeln!(err, "{cyan}hint{cyan:#}: {h}");
     }
 }

@@ -36,6 +36,83 @@ pub enum Event<'a> {
     Artifact { artifact: &'a Artifact },
     /// What `wrap inspect` read back.
     Inspected { inspection: &'a Inspection },
+    /// Something failed: a project of a build, or the command.
+    Error {
+        /// The failure.
+        #[serde(flatten)]
+        failure: &'a Failure,
+    },
+    /// The end of a build: every project's outcome.
+    Summary { projects: &'a [Outcome] },
+}
+
+/// An error flattened for output: message, causes, installer output, hint and exit code.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// The project, when one failed in a build of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// The one-line message.
+    pub message: String,
+    /// Each underlying error.
+    pub causes: Vec<String>,
+    /// Extra lines (an installer's last output lines).
+    pub details: Vec<String>,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// The exit code it maps to.
+    pub exit_code: i32,
+}
+
+impl Failure {
+    /// Flattens `error`, failed in `project` if given.
+    pub fn new(project: Option<&str>, error: &crate::error::Error) -> Failure {
+        let mut causes = Vec::new();
+        let mut source = std::error::Error::source(error);
+        while let Some(s) = source {
+            causes.push(s.to_string());
+            source = s.source();
+        }
+        Failure {
+            project: project.map(str::to_string),
+            message: error.to_string(),
+            causes,
+            details: error.details().to_vec(),
+            hint: error.hint(),
+            exit_code: error.exit_code(),
+        }
+    }
+}
+
+/// How one project of a build ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Built; its artifacts are written.
+    Ok,
+    /// Failed; the reason says why.
+    Failed,
+    /// Not started, because another project failed under `--fail-fast`.
+    Skipped,
+}
+
+/// One project's line of a build summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Project name.
+    pub project: String,
+    /// How it ended.
+    pub status: Status,
+    /// The one-line error, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Wall time of its build.
+    pub seconds: f64,
+    /// What it wrote: path, format, size, sha256.
+    pub artifacts: Vec<Artifact>,
+    /// The exit code its failure maps to (0 when it did not fail).
+    #[serde(skip)]
+    pub exit_code: i32,
 }
 
 /// Receives events; implementations decide how they look.
@@ -62,6 +139,24 @@ pub struct Human {
 
 const VERB: Style = AnsiColor::Green.on_default().bold();
 const WARN: Style = AnsiColor::Yellow.on_default().bold();
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const HINT: Style = AnsiColor::Cyan.on_default().bold();
+
+/// `error: …`, the installer's lines, `caused by: …` lines and the hint, on stderr: errors are
+/// shown whatever the output mode.
+fn write_failure(err: &mut impl Write, failure: &Failure) -> std::io::Result<()> {
+    writeln!(err, "{ERROR}error{ERROR:#}: {}", failure.message)?;
+    for line in &failure.details {
+        writeln!(err, "  | {line}")?;
+    }
+    for cause in &failure.causes {
+        writeln!(err, "  caused by: {cause}")?;
+    }
+    if let Some(hint) = &failure.hint {
+        writeln!(err, "{HINT}hint{HINT:#}: {hint}")?;
+    }
+    Ok(())
+}
 
 impl Reporter for Human {
     fn report(&self, event: &Event<'_>) {
@@ -89,9 +184,23 @@ impl Reporter for Human {
             Event::Plan { plan } => write_plan(&mut out, plan),
             Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
             Event::Inspected { inspection } => write_inspection(&mut out, inspection),
+            Event::Error { failure } => write_failure(&mut err, failure),
+            Event::Summary { projects } if !self.quiet => write_summary(&mut err, projects),
             _ => Ok(()),
         };
     }
+}
+
+fn write_summary(err: &mut impl Write, projects: &[Outcome]) -> std::io::Result<()> {
+    for o in projects {
+        let what = match o.status {
+            Status::Ok => format!("ok in {:.1}s, {} artifact(s)", o.seconds, o.artifacts.len()),
+            Status::Failed => format!("failed in {:.1}s: {}", o.seconds, o.reason.as_deref().unwrap_or("")),
+            Status::Skipped => "skipped after a failure (--fail-fast)".into(),
+        };
+        writeln!(err, "{VERB}{:>12}{VERB:#} {}: {what}", "Summary", o.project)?;
+    }
+    Ok(())
 }
 
 fn write_plan(out: &mut impl Write, plan: &BuildPlan) -> std::io::Result<()> {
@@ -158,5 +267,8 @@ impl Reporter for Json {
     fn report(&self, event: &Event<'_>) {
         let line = serde_json::to_string(event).expect("events serialize");
         let _ = writeln!(std::io::stdout().lock(), "{line}");
+        if let Event::Error { failure } = event {
+            let _ = write_failure(&mut anstream::stderr().lock(), failure);
+        }
     }
 }
