@@ -101,7 +101,7 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
             Format::Tar => {
                 let tree = staged.root().join("tar");
                 relocate(&planned.name, staged.root(), &tree, Target::Relocatable, &tools.python, &origin)?;
-                provenance::write(&tree, &build_info(job, tools, &tree)?)?;
+                provenance::write(&tree, &build_info(job, tools, &tree)?, planned.source_date_epoch)?;
                 tarball::write(&tree, planned, job.out_dir)?
             }
             Format::Deb | Format::Rpm => {
@@ -163,7 +163,7 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
             &tools.python,
             origin,
         )?;
-        provenance::write(&bundle, &build_info(job, tools, &bundle)?)?;
+        provenance::write(&bundle, &build_info(job, tools, &bundle)?, planned.source_date_epoch)?;
     }
     let names = distribution_names(job.checkout, &planned.name);
     let metadata = provenance::installed_metadata(&bundle)?;

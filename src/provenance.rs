@@ -1,7 +1,9 @@
 //! Provenance written into every bundle as `<install_path>/.wrap/build-info.json`: where the
 //! source came from (git URL, ref, commit, patches), what built it (interpreter and its ABI,
-//! installer, wrap), and every installed Python distribution with its version. Sorted and free
-//! of timestamps, so it never breaks reproducibility.
+//! installer, wrap), and every installed Python distribution with its version; and
+//! `<install_path>/.wrap/sbom.cdx.json`, a CycloneDX 1.5 SBOM of those distributions (purl
+//! `pkg:pypi/<name>@<version>`, license where the metadata states one). Both are sorted and carry
+//! no time but the source date, so they never break reproducibility.
 
 use std::path::Path;
 
@@ -142,19 +144,145 @@ pub fn installed(tree: &Path) -> Result<Vec<Distribution>> {
     Ok(out)
 }
 
-/// Writes `.wrap/build-info.json` into `tree`.
-pub fn write(tree: &Path, info: &BuildInfo) -> Result<()> {
+/// Writes `.wrap/build-info.json` and `.wrap/sbom.cdx.json` into `tree` (a virtualenv).
+pub fn write(tree: &Path, info: &BuildInfo, source_date_epoch: i64) -> Result<()> {
     let dir = tree.join(".wrap");
     fs_err::create_dir_all(&dir)?;
-    let mut json = serde_json::to_string_pretty(info).expect("build info serializes");
-    json.push('\n');
-    fs_err::write(dir.join("build-info.json"), json)?;
+    let pretty =
+        |value: &serde_json::Value| serde_json::to_string_pretty(value).expect("JSON serializes") + "\n";
+    let info_json = serde_json::to_value(info).expect("build info serializes");
+    fs_err::write(dir.join("build-info.json"), pretty(&info_json))?;
+    let sbom = sbom(info, &installed_metadata(tree)?, source_date_epoch);
+    fs_err::write(dir.join("sbom.cdx.json"), pretty(&sbom))?;
     Ok(())
+}
+
+/// `pkg:pypi/<normalized name>@<version>` (the purl spec lowercases PyPI names, `_` → `-`).
+pub fn purl(name: &str, version: &str) -> String {
+    format!("pkg:pypi/{}@{version}", crate::venv::build::normalize(name))
+}
+
+/// Whether `text` reads as an SPDX license expression: identifiers (letters, digits, `.-`, an
+/// optional `+`) joined by AND, OR or WITH, parentheses allowed. `MIT`, `Apache-2.0 OR MIT` are;
+/// `BSD License (3 clause)` is not.
+fn is_spdx_expression(text: &str) -> bool {
+    let spaced = text.replace('(', " ( ").replace(')', " ) ");
+    let mut want_id = true;
+    for token in spaced.split_whitespace().filter(|t| *t != "(" && *t != ")") {
+        let is_op = matches!(token, "AND" | "OR" | "WITH");
+        let is_id = !is_op
+            && token.trim_end_matches('+').chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && !token.is_empty();
+        if (want_id && !is_id) || (!want_id && !is_op) {
+            return false;
+        }
+        want_id = !want_id;
+    }
+    !want_id
+}
+
+/// The CycloneDX 1.5 document of a bundle: the project as the metadata component, every
+/// installed distribution as a library component.
+pub fn sbom(info: &BuildInfo, installed: &[Metadata], source_date_epoch: i64) -> serde_json::Value {
+    let (y, m, d) = crate::source::version::civil_date(source_date_epoch);
+    let secs = source_date_epoch.rem_euclid(86_400);
+    let timestamp =
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60);
+    let components: Vec<serde_json::Value> = installed
+        .iter()
+        .map(|dist| {
+            let purl = purl(&dist.name, &dist.version);
+            let mut component = serde_json::json!({
+                "type": "library",
+                "bom-ref": purl,
+                "name": dist.name,
+                "version": dist.version,
+                "purl": purl,
+            });
+            if let Some(license) = &dist.license {
+                // An SPDX expression is an expression; anything else is a license name.
+                component["licenses"] = if is_spdx_expression(license) {
+                    serde_json::json!([{ "expression": license }])
+                } else {
+                    serde_json::json!([{ "license": { "name": license } }])
+                };
+            }
+            component
+        })
+        .collect();
+    serde_json::json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
+        "metadata": {
+            "timestamp": timestamp,
+            "tools": { "components": [{ "type": "application", "name": "wrap", "version": info.wrap_version }] },
+            "component": {
+                "type": "application",
+                "bom-ref": format!("wrap:{}", info.package),
+                "name": info.project,
+                "version": info.version,
+                "externalReferences": [{ "type": "vcs", "url": info.git, "comment": format!("{} at {}", info.git_ref, info.commit) }],
+            },
+        },
+        "components": components,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sbom_lists_every_distribution_with_purl_and_license() {
+        let info = BuildInfo {
+            wrap_version: "0.1.0",
+            manifest_sha256: String::new(),
+            project: "hello".into(),
+            package: "hello 1.1.0-1".into(),
+            version: "1.1.0".into(),
+            git: "https://example.com/hello".into(),
+            git_ref: "1.1.0".into(),
+            commit: "abc".into(),
+            patches: vec![],
+            constraints: vec![],
+            python_version: "3.11.2".into(),
+            python_abi: "3.11".into(),
+            python: "/usr/bin/python3.11".into(),
+            installer: "uv".into(),
+            installer_version: "0.13.9".into(),
+            distributions: vec![],
+        };
+        let dists = [
+            Metadata {
+                name: "Oslo.Config".into(),
+                version: "9.6.0".into(),
+                license: Some("Apache-2.0".into()),
+                ..Metadata::default()
+            },
+            Metadata {
+                name: "shout".into(),
+                version: "1.0.0".into(),
+                license: Some("BSD License (3 clause)".into()),
+                ..Metadata::default()
+            },
+            Metadata { name: "nolicense".into(), version: "2".into(), ..Metadata::default() },
+        ];
+        let bom = sbom(&info, &dists, 1_771_061_400);
+        assert_eq!(bom["bomFormat"], "CycloneDX");
+        assert_eq!(bom["specVersion"], "1.5");
+        assert_eq!(bom["metadata"]["timestamp"], "2026-02-14T09:30:00Z");
+        assert_eq!(bom["metadata"]["component"]["name"], "hello");
+        let c = bom["components"].as_array().unwrap();
+        assert_eq!(c[0]["purl"], "pkg:pypi/oslo-config@9.6.0");
+        assert_eq!(c[0]["licenses"][0]["expression"], "Apache-2.0");
+        assert_eq!(c[1]["licenses"][0]["license"]["name"], "BSD License (3 clause)");
+        assert!(c[2].get("licenses").is_none());
+        assert!(is_spdx_expression("Apache-2.0 OR (MIT AND BSD-3-Clause)"));
+        assert!(is_spdx_expression("GPL-2.0+ WITH Classpath-exception-2.0"));
+        assert!(!is_spdx_expression("BSD License (3 clause)"));
+        assert!(!is_spdx_expression("MIT OR"));
+    }
 
     #[test]
     fn metadata_headers_and_body() {

@@ -63,6 +63,19 @@ fn bundle_runs_anywhere(installer: &str) {
             .map(|d| format!("{}=={}", d["name"].as_str().unwrap(), d["version"].as_str().unwrap()))
             .collect();
         assert_eq!(dists, ["hello==1.1.0", "shout==1.0.0"]);
+        let sbom: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join(".wrap/sbom.cdx.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            (sbom["bomFormat"].as_str(), sbom["specVersion"].as_str()),
+            (Some("CycloneDX"), Some("1.5"))
+        );
+        assert_eq!(sbom["metadata"]["component"]["name"], "hello");
+        assert_eq!(sbom["metadata"]["timestamp"], "2026-02-14T09:30:00Z"); // hello 1.1.0's commit time
+        let purls: Vec<&str> =
+            sbom["components"].as_array().unwrap().iter().map(|c| c["purl"].as_str().unwrap()).collect();
+        assert_eq!(purls, ["pkg:pypi/hello@1.1.0", "pkg:pypi/shout@1.0.0"]);
+        assert_eq!(sbom["components"][0]["licenses"][0]["expression"], "Apache-2.0");
     }
     assert!(!places.join("moved/bin/activate.csh").exists(), "csh cannot relocate; it is left out");
 

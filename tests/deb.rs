@@ -73,6 +73,8 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     assert!(inspect["inspection"]["verified"].as_u64().unwrap() > 10);
     assert_eq!(inspect["inspection"]["conffiles"], serde_json::json!(["/etc/greet/greet.conf"]));
     assert_eq!(inspect["inspection"]["build_info"]["project"], "greet");
+    let purl = inspect["inspection"]["sbom"]["components"][0]["purl"].as_str().unwrap();
+    assert!(purl.starts_with("pkg:pypi/greet@0.9.0+git20260620."), "{purl}");
 
     // dpkg-deb --contents lists the same entries, modes and sizes as wrap inspect.
     let contents = text(&tool("dpkg-deb", &["--contents", greet.to_str().unwrap()]));

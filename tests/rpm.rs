@@ -109,6 +109,8 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
     assert_eq!(listed, paths);
     assert_eq!(inspection["inspection"]["conffiles"], serde_json::json!(["/etc/greet/greet.conf"]));
     assert_eq!(inspection["inspection"]["build_info"]["project"], "greet");
+    assert_eq!(inspection["inspection"]["sbom"]["specVersion"], "1.5");
+    assert_eq!(inspection["inspection"]["sbom"]["metadata"]["component"]["name"], "greet");
 
     // rpmlint: nothing beyond the documented filters.
     let filters = support::root().join("packaging/rpm/rpmlint.toml");
