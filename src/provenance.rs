@@ -185,9 +185,8 @@ fn is_spdx_expression(text: &str) -> bool {
 /// installed distribution as a library component.
 pub fn sbom(info: &BuildInfo, installed: &[Metadata], source_date_epoch: i64) -> serde_json::Value {
     let (y, m, d) = crate::source::version::civil_date(source_date_epoch);
-    let secs = source_date_epoch.rem_euclid(86_400);
-    let timestamp =
-        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60);
+    let (hh, mm, ss) = crate::source::version::time_of_day(source_date_epoch);
+    let timestamp = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z");
     let components: Vec<serde_json::Value> = installed
         .iter()
         .map(|dist| {

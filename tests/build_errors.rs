@@ -59,16 +59,7 @@ fn interpreter_without_venv() {
 #[test]
 fn project_that_fails_to_build_shows_the_log_tail() {
     let ws = Workspace::offline_example();
-    std::fs::create_dir_all(ws.path().join("patches/greet")).unwrap();
-    std::fs::write(
-        ws.path().join("patches/greet/0001-break.patch"),
-        "diff --git a/setup.py b/setup.py\n--- a/setup.py\n+++ b/setup.py\n@@ -1,3 +1,4 @@\n import setuptools\n \n+raise SystemExit(\"greet is broken on purpose\")\n setuptools.setup(setup_requires=[\"pbr\"], pbr=True)\n",
-    )
-    .unwrap();
-    let text = ws
-        .manifest()
-        .replace("ref = \"main\"", "ref = \"main\"\npatches = [\"patches/greet/0001-break.patch\"]");
-    ws.write_manifest(&text);
+    ws.break_greet();
     let run = build(&ws);
     let e = run.fails(1);
     let log = ws.cache().join("logs/greet.log");

@@ -10,16 +10,7 @@ use wrap::manifest::sha256_hex;
 /// The offline example with greet broken by a patch that makes its build fail.
 fn with_broken_greet() -> Workspace {
     let ws = Workspace::offline_example();
-    std::fs::create_dir_all(ws.path().join("patches/greet")).unwrap();
-    std::fs::write(
-        ws.path().join("patches/greet/0001-break.patch"),
-        "diff --git a/setup.py b/setup.py\n--- a/setup.py\n+++ b/setup.py\n@@ -1,3 +1,4 @@\n import setuptools\n \n+raise SystemExit(\"greet is broken on purpose\")\n setuptools.setup(setup_requires=[\"pbr\"], pbr=True)\n",
-    )
-    .unwrap();
-    let text = ws
-        .manifest()
-        .replace("ref = \"main\"", "ref = \"main\"\npatches = [\"patches/greet/0001-break.patch\"]");
-    ws.write_manifest(&text);
+    ws.break_greet();
     ws
 }
 

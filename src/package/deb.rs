@@ -15,7 +15,7 @@ use crate::package::depends::Requirement;
 use crate::package::layout::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
 use crate::package::{Artifact, place};
-use crate::source::version::civil_date;
+use crate::source::version::{civil_date, time_of_day};
 
 /// The host's dpkg architecture.
 pub fn host_arch() -> &'static str {
@@ -289,15 +289,9 @@ fn rfc2822(unix: i64) -> String {
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let (y, m, d) = civil_date(unix);
-    let secs = unix.rem_euclid(86_400);
+    let (hh, mm, ss) = time_of_day(unix);
     let weekday = DAYS[unix.div_euclid(86_400).rem_euclid(7) as usize];
-    format!(
-        "{weekday}, {d:02} {} {y} {:02}:{:02}:{:02} +0000",
-        MONTHS[m as usize - 1],
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{weekday}, {d:02} {} {y} {hh:02}:{mm:02}:{ss:02} +0000", MONTHS[m as usize - 1])
 }
 
 #[cfg(test)]

@@ -55,6 +55,12 @@ pub fn derived(nearest_tag_version: Option<&str>, commit_time: i64, commit_hex: 
     format!("{base}+git{y:04}{m:02}{d:02}.{}", &commit_hex[..12.min(commit_hex.len())])
 }
 
+/// UTC time of day of a Unix time: hours, minutes, seconds.
+pub fn time_of_day(unix: i64) -> (u32, u32, u32) {
+    let secs = unix.rem_euclid(86_400) as u32;
+    (secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
 /// UTC calendar date of a Unix time (proleptic Gregorian; Howard Hinnant's days-to-civil).
 pub fn civil_date(unix: i64) -> (i64, u32, u32) {
     let days = unix.div_euclid(86_400);
@@ -100,6 +106,8 @@ mod tests {
         assert_eq!(civil_date(951_782_400), (2000, 2, 29));
         assert_eq!(civil_date(1_709_164_800), (2024, 2, 29));
         assert_eq!(civil_date(-86_400), (1969, 12, 31));
+        assert_eq!(time_of_day(1_771_061_400), (9, 30, 0));
+        assert_eq!(time_of_day(-1), (23, 59, 59));
     }
 
     #[test]
