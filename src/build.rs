@@ -14,7 +14,7 @@ use crate::package::spec::{Alternative, PackageSpec, alternative_priority, descr
 use crate::package::{Artifact, deb, rpm, tarball};
 use crate::plan::PlannedProject;
 use crate::provenance::{self, BuildInfo};
-use crate::report::Reporter;
+use crate::report::{Reporter, Stage};
 use crate::source::git::is_local;
 use crate::venv;
 use crate::venv::build::{Staged, distribution_names, normalize};
@@ -30,6 +30,35 @@ pub struct Tools {
     pub backend: Backend,
     /// Its version.
     pub installer_version: String,
+}
+
+impl Tools {
+    /// What of the tools can change an artifact: wrap itself (its version, and the executable's
+    /// size and time, so that a rebuilt wrap does not reuse its predecessor's artifacts), the
+    /// interpreter and the installer.
+    pub fn fingerprint(&self) -> String {
+        let exe = std::env::current_exe()
+            .and_then(std::fs::metadata)
+            .map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                format!("{} {}.{}", m.len(), m.mtime(), m.mtime_nsec())
+            })
+            .unwrap_or_default();
+        format!(
+            "wrap {} ({exe}); python {} {} at {}; {} {}",
+            env!("CARGO_PKG_VERSION"),
+            self.python.version,
+            self.python.abi,
+            self.python.path.display(),
+            self.backend.name(),
+            self.installer_version
+        )
+    }
+}
+
+/// The build key of one project's artifact in one format: its plan key, the tools, the format.
+pub fn build_key(plan_key: &str, tools_fingerprint: &str, format: Format) -> String {
+    crate::manifest::sha256_hex(format!("{plan_key}\n{tools_fingerprint}\n{}", format.as_str()).as_bytes())
 }
 
 /// What one project's build needs.
@@ -62,6 +91,7 @@ pub struct Job<'a> {
 pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Vec<Artifact>> {
     let planned = job.planned;
     let project = job.project;
+    reporter.stage(&planned.name, Stage::Venv);
     reporter.status(
         "Building",
         format!(
@@ -99,15 +129,19 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
         reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
         let artifact = match format {
             Format::Tar => {
+                reporter.stage(&planned.name, Stage::Relocate);
                 let tree = staged.root().join("tar");
                 relocate(&planned.name, staged.root(), &tree, Target::Relocatable, &tools.python, &origin)?;
                 provenance::write(&tree, &build_info(job, tools, &tree)?, planned.source_date_epoch)?;
+                reporter.stage(&planned.name, Stage::Package(*format));
                 tarball::write(&tree, planned, job.out_dir)?
             }
             Format::Deb | Format::Rpm => {
                 if package.is_none() {
+                    reporter.stage(&planned.name, Stage::Relocate);
                     package = Some(package_spec(job, tools, &staged, &origin)?);
                 }
+                reporter.stage(&planned.name, Stage::Package(*format));
                 let spec = package.as_ref().expect("made above");
                 let compression = job.manifest.settings.compression;
                 if *format == Format::Deb {

@@ -81,7 +81,11 @@ pub enum Command {
     Fetch(SourceArgs),
     /// Print what a build would do: projects, commits, versions, package names, install paths.
     Plan(PlanArgs),
-    /// Build each project's virtualenv and write its artifacts (tarball for now).
+    /// Build each project's virtualenv and write its artifacts.
+    ///
+    /// A project whose build key (commit, patches, manifest, constraints, local wheels,
+    /// interpreter, installer, wrap, format) is unchanged is not rebuilt: its artifacts come from
+    /// the cache.
     Build {
         /// What to build.
         #[command(flatten)]
@@ -95,12 +99,46 @@ pub enum Command {
         /// Start no further project after one fails.
         #[arg(long)]
         fail_fast: bool,
+        /// Build even when the cache holds artifacts with the same build key.
+        #[arg(long)]
+        rebuild: bool,
     },
-    /// Show a built artifact (.deb or .tar.gz): fields, files, provenance; verify its digests.
+    /// Show a built artifact (.deb, .rpm or .tar.gz): fields, files, provenance; verify its
+    /// digests.
     Inspect {
         /// The artifact.
         file: PathBuf,
     },
+    /// Trim the cache: leftovers of interrupted runs always, then what the options select.
+    ///
+    /// Waits until no other wrap process uses the cache. The installers' own caches (uv, pip)
+    /// go only with `--all`.
+    Clean {
+        /// Remove entries (mirrors, checkouts, artifacts, downloads, logs) unused for this long:
+        /// 30d, 12h, 2w.
+        #[arg(long, value_name = "AGE", value_parser = crate::cache::prune::parse_age)]
+        older_than: Option<std::time::Duration>,
+        /// Then remove the least recently used entries until the cache is at most this big:
+        /// 500M, 10G.
+        #[arg(long, value_name = "SIZE", value_parser = crate::cache::prune::parse_size)]
+        max_size: Option<u64>,
+        /// Remove everything.
+        #[arg(long, conflicts_with_all = ["older_than", "max_size"])]
+        all: bool,
+        /// Show what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// About the cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `wrap cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Where the cache is and what each kind of entry takes.
+    Info,
 }
 
 /// Flags that shape a build plan.

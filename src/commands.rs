@@ -1,19 +1,22 @@
 //! The commands: each runs the stages in order — manifest, lock, sources, plan — and reports what
 //! it did through the [`Reporter`]. `main` parses flags into these calls.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::build;
-use crate::cache::Cache;
+use crate::cache::lock::{FileLock, Kind};
+use crate::cache::prune::{self, Policy};
+use crate::cache::{Cache, store};
 use crate::error::{Error, Result, short};
 use crate::lock::{self, Lock, LockedFile, LockedProject};
-use crate::manifest::{Constraint, Installer, Manifest};
+use crate::manifest::{Constraint, Format, Installer, Manifest, sha256_hex};
 use crate::package::Artifact;
 use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject};
-use crate::report::{Event, Failure, Outcome, Reporter, Status};
+use crate::report::{Event, Failure, Outcome, Reporter, Stage, Status};
 use crate::source;
 use crate::venv;
 use crate::venv::installer::{self, Backend};
@@ -27,6 +30,8 @@ pub struct BuildOptions {
     pub jobs: usize,
     /// Stop starting projects after the first failure.
     pub fail_fast: bool,
+    /// Build even when the cache holds an artifact with the same build key.
+    pub rebuild: bool,
 }
 
 /// Runs `build_one` over `projects`, `options.jobs` at a time, in plan order of start; returns
@@ -43,6 +48,9 @@ where
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; projects.len()]);
+    for planned in projects {
+        reporter.stage(&planned.name, Stage::Queued);
+    }
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.clamp(1, projects.len().max(1)) {
             scope.spawn(|| {
@@ -56,17 +64,25 @@ where
                     let result = build_one(planned);
                     let seconds = started.elapsed().as_secs_f64();
                     let outcome = match result {
-                        Ok(artifacts) => Outcome {
-                            project: planned.name.clone(),
-                            status: Status::Ok,
-                            reason: None,
-                            seconds,
-                            artifacts,
-                            exit_code: 0,
-                        },
+                        Ok(artifacts) => {
+                            let reused = !artifacts.is_empty() && artifacts.iter().all(|a| a.reused);
+                            let status = if reused { Status::Reused } else { Status::Ok };
+                            reporter.stage(&planned.name, if reused { Stage::Reused } else { Stage::Done });
+                            Outcome {
+                                project: planned.name.clone(),
+                                status,
+                                reason: None,
+                                seconds,
+                                artifacts,
+                                exit_code: 0,
+                            }
+                        }
                         Err(e) => {
                             let failure = Failure::new(Some(&planned.name), &e);
-                            reporter.report(&Event::Error { failure: &failure });
+                            if !crate::interrupt::interrupted() {
+                                reporter.stage(&planned.name, Stage::Failed);
+                                reporter.report(&Event::Error { failure: &failure });
+                            }
                             if options.fail_fast {
                                 stop.store(true, Ordering::SeqCst);
                             }
@@ -169,6 +185,7 @@ impl<'a> Session<'a> {
     /// Brings the lock in line with the manifest as `mode` says, writes it when it changed, and
     /// returns it.
     pub fn lock(&self, mode: &LockMode) -> Result<Lock> {
+        let _cache = self.hold_cache()?;
         let manifest = &self.manifest;
         let path = Lock::path_for(&manifest.path);
         let old = Lock::load(&path)?;
@@ -253,6 +270,7 @@ impl<'a> Session<'a> {
     /// `wrap fetch`: a patched checkout per selected project.
     pub fn fetch(&self, mode: &LockMode, projects: &[String]) -> Result<Vec<source::Checkout>> {
         self.check_names(projects)?;
+        let _cache = self.hold_cache()?;
         let lock = self.lock(mode)?;
         self.constraint_files(&lock)?;
         let mut out = Vec::new();
@@ -284,9 +302,39 @@ impl<'a> Session<'a> {
     /// `wrap plan`: what a build would do.
     pub fn plan(&self, mode: &LockMode, inputs: &PlanInputs) -> Result<BuildPlan> {
         let lock = self.lock(mode)?;
-        let plan = plan::plan(&self.manifest, &lock, inputs)?;
+        let plan = self.make_plan(&lock, inputs)?;
         self.reporter.report(&Event::Plan { plan: &plan });
         Ok(plan)
+    }
+
+    /// The plan, with the digest of the local wheels the manifest points at.
+    fn make_plan(&self, lock: &Lock, inputs: &PlanInputs) -> Result<BuildPlan> {
+        let inputs = PlanInputs { find_links_digest: self.find_links_digest()?, ..inputs.clone() };
+        plan::plan(&self.manifest, lock, &inputs)
+    }
+
+    /// Names and sizes of every file in the `find_links` directories (wheel names carry their
+    /// versions); reading every wheel would make a no-op build slow on a large wheelhouse.
+    fn find_links_digest(&self) -> Result<String> {
+        let mut listing = String::new();
+        for dir in &self.manifest.settings.find_links {
+            for entry in walkdir::WalkDir::new(&dir.abs).sort_by_file_name() {
+                let entry = entry.map_err(std::io::Error::from)?;
+                if entry.file_type().is_file() {
+                    let rel = entry.path().strip_prefix(&dir.abs).unwrap_or(entry.path());
+                    let size = entry.metadata().map_err(std::io::Error::from)?.len();
+                    listing.push_str(&format!("{}/{}\t{size}\n", dir.rel, rel.display()));
+                }
+            }
+        }
+        Ok(sha256_hex(listing.as_bytes()))
+    }
+
+    /// The cache's shared lock, held while a command uses the cache (see `wrap clean`).
+    fn hold_cache(&self) -> Result<FileLock> {
+        self.cache.lock_shared(|| {
+            self.reporter.status("Waiting", "for `wrap clean` to finish with the cache".into())
+        })
     }
 
     fn check_names(&self, names: &[String]) -> Result<()> {
@@ -310,8 +358,9 @@ impl Session<'_> {
         inputs: &PlanInputs,
         options: &BuildOptions,
     ) -> Result<Vec<Artifact>> {
+        let _cache = self.hold_cache()?;
         let lock = self.lock(mode)?;
-        let plan = plan::plan(&self.manifest, &lock, inputs)?;
+        let plan = self.make_plan(&lock, inputs)?;
         // Absolute, so that the artifact paths printed on stdout work from any directory.
         let out_dir = match &options.out {
             Some(dir) => std::path::absolute(dir)?,
@@ -323,10 +372,40 @@ impl Session<'_> {
         let python = venv::python::probe(&settings.python, pip)?;
         let backend = Backend::choose(settings.installer, &self.cache, &python)?;
         let tools = build::Tools { installer_version: backend.version()?, python, backend };
+        let fingerprint = tools.fingerprint();
+        tracing::debug!(tools = %fingerprint, "build keys include");
         let constraints = self.constraint_files(&lock)?;
         let find_links: Vec<PathBuf> = settings.find_links.iter().map(|f| f.abs.clone()).collect();
 
         let build_one = |planned: &PlannedProject| -> Result<Vec<Artifact>> {
+            // One build of a project at a time across processes sharing the cache: a second
+            // one waits, then finds the first one's artifacts.
+            let lock_name = format!("build-{}-{}", planned.name, &planned.key[..16]);
+            let _building = FileLock::acquire(&self.cache.lock_path(&lock_name), Kind::Exclusive, || {
+                self.reporter.stage(&planned.name, Stage::Waiting);
+                self.reporter
+                    .status("Waiting", format!("for another wrap process building {}", planned.name));
+            })?;
+            let keys: BTreeMap<Format, String> =
+                plan.formats.iter().map(|f| (*f, build::build_key(&planned.key, &fingerprint, *f))).collect();
+            let mut artifacts = BTreeMap::new();
+            if !options.rebuild {
+                for (format, key) in &keys {
+                    if let Some(artifact) = store::restore(&self.cache, key, &planned.name, &out_dir)? {
+                        tracing::debug!(project = %planned.name, key = %key, "build key unchanged");
+                        artifacts.insert(*format, artifact);
+                    }
+                }
+            }
+            let todo: Vec<Format> = keys.keys().filter(|f| !artifacts.contains_key(f)).copied().collect();
+            if todo.is_empty() {
+                self.reporter.status(
+                    "Unchanged",
+                    format!("{} {}: artifacts from the cache", planned.name, planned.version),
+                );
+                return Ok(artifacts.into_values().collect());
+            }
+            self.reporter.stage(&planned.name, Stage::Fetch);
             let project = self.manifest.project(&planned.name).expect("planned from the manifest");
             let locked = lock.project(&planned.name).expect("the lock covers every project");
             let checkout = source::checkout(&self.cache, project, locked, self.offline)?;
@@ -340,14 +419,19 @@ impl Session<'_> {
                 constraints: &constraints,
                 find_links: &find_links,
                 offline: self.offline,
-                formats: &plan.formats,
+                formats: &todo,
                 out_dir: &out_dir,
             };
-            build::build(&self.cache, &tools, &job, self.reporter)
+            for artifact in build::build(&self.cache, &tools, &job, self.reporter)? {
+                store::save(&self.cache, &keys[&artifact.format], &artifact)?;
+                artifacts.insert(artifact.format, artifact);
+            }
+            Ok(artifacts.into_values().collect())
         };
         let outcomes = run_parallel(&plan.projects, options, self.reporter, build_one);
 
         let mut artifacts = Vec::new();
+        crate::interrupt::wait_for_handler();
         for outcome in &outcomes {
             for artifact in &outcome.artifacts {
                 self.reporter.report(&Event::Artifact { artifact });
@@ -381,4 +465,21 @@ impl Session<'_> {
         }
         Ok(out)
     }
+}
+
+/// `wrap clean`: waits until no other wrap process uses the cache, then trims it.
+pub fn clean(cache: &Cache, policy: &Policy, reporter: &dyn Reporter) -> Result<()> {
+    let _only_us = FileLock::acquire(&cache.lock_path("cache"), Kind::Exclusive, || {
+        reporter.status("Waiting", "for other wrap processes to finish with the cache".into())
+    })?;
+    let removed = prune::clean(cache, policy, std::time::SystemTime::now())?;
+    reporter.report(&Event::Cleaned { removed: &removed, dry_run: policy.dry_run });
+    Ok(())
+}
+
+/// `wrap cache info`.
+pub fn cache_info(cache: &Cache, reporter: &dyn Reporter) -> Result<()> {
+    let usage = prune::usage(cache)?;
+    reporter.report(&Event::CacheInfo { usage: &usage });
+    Ok(())
 }

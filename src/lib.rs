@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod host;
+pub mod interrupt;
 pub mod lock;
 pub mod manifest;
 pub mod package;

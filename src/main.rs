@@ -1,11 +1,13 @@
 //! The `wrap` binary: parses the command line, sets up output, runs the command and maps its
 //! error to a message, causes, a hint and an exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use wrap::cache::Cache;
-use wrap::cli::{Cli, ColorWhen, Command, MessageFormat, PlanArgs};
+use wrap::cache::prune::Policy;
+use wrap::cli::{CacheCommand, Cli, ColorWhen, Command, MessageFormat, PlanArgs};
 use wrap::commands::{BuildOptions, LockMode, Session};
 use wrap::error::{Error, Result};
 use wrap::plan::PlanInputs;
@@ -30,10 +32,15 @@ fn main() -> ExitCode {
         .without_time()
         .init();
     let reporter: Box<dyn Reporter> = match cli.message_format {
-        MessageFormat::Human => Box::new(Human { quiet: cli.quiet }),
+        MessageFormat::Human => Box::new(Human::new(cli.quiet, std::io::stderr().is_terminal())),
         MessageFormat::Json => Box::new(Json),
     };
-    match run(&cli, reporter.as_ref()) {
+    if let Err(e) = wrap::interrupt::install() {
+        tracing::warn!("cannot handle interruptions: {e}");
+    }
+    let result = run(&cli, reporter.as_ref());
+    wrap::interrupt::wait_for_handler();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             reporter.report(&Event::Error { failure: &Failure::new(None, &e) });
@@ -61,16 +68,23 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             reporter.report(&Event::Inspected { inspection: &inspection });
             Ok(())
         }
-        Command::Build { plan, out, jobs, fail_fast } => {
+        Command::Build { plan, out, jobs, fail_fast, rebuild } => {
             let inputs = plan_inputs(plan)?;
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let options = BuildOptions {
                 out: out.clone(),
                 jobs: jobs.map_or(cores, usize::from),
                 fail_fast: *fail_fast,
+                rebuild: *rebuild,
             };
             session(plan.source.offline)?.build(&mode(plan.source.locked), &inputs, &options).map(drop)
         }
+        Command::Clean { older_than, max_size, all, dry_run } => {
+            let policy =
+                Policy { older_than: *older_than, max_size: *max_size, all: *all, dry_run: *dry_run };
+            wrap::commands::clean(&Cache::from_env()?, &policy, reporter)
+        }
+        Command::Cache(CacheCommand::Info) => wrap::commands::cache_info(&Cache::from_env()?, reporter),
     }
 }
 
@@ -81,6 +95,7 @@ fn plan_inputs(args: &PlanArgs) -> Result<PlanInputs> {
         host_format: wrap::host::native_format(),
         source_date_epoch: source_date_epoch()?,
         version: args.version.clone(),
+        find_links_digest: String::new(),
     })
 }
 

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::error::{Error, ManifestError, Result};
 use crate::lock::{Lock, LockedFile};
-use crate::manifest::{Format, Manifest, check_install_path, check_package_name, is_valid_version};
+use crate::manifest::{
+    Format, Manifest, check_install_path, check_package_name, is_valid_version, sha256_hex,
+};
 
 /// What the caller knows from outside the manifest and lock.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +25,8 @@ pub struct PlanInputs {
     pub source_date_epoch: Option<i64>,
     /// `--version`: overrides every version.
     pub version: Option<String>,
+    /// Digest of the wheels in the manifest's `find_links` directories (names and sizes).
+    pub find_links_digest: String,
 }
 
 /// Everything a build will do.
@@ -60,7 +64,14 @@ pub struct PlannedProject {
     pub install_path: String,
     /// Timestamp of every file in the artifacts.
     pub source_date_epoch: i64,
+    /// Digest of every input above plus the manifest, the constraints and the local wheels:
+    /// the part of the build key that the manifest and lock decide. The build adds the tools
+    /// (wrap, interpreter, installer) and the format.
+    pub key: String,
 }
+
+/// Bumped when what goes into a key changes meaning.
+const KEY_SCHEMA: u32 = 1;
 
 /// Computes the plan. The lock must cover every selected project (callers resolve it first).
 pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<BuildPlan> {
@@ -110,7 +121,7 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
         check_package_name(&project.name, &package_name).map_err(at_project)?;
         let install_path = project.install_path_template(settings).render(&project.name, &version);
         check_install_path(&project.name, &install_path).map_err(at_project)?;
-        projects.push(PlannedProject {
+        let mut planned = PlannedProject {
             name: project.name.clone(),
             git: project.git.written.clone(),
             git_ref: project.git_ref.clone(),
@@ -121,7 +132,13 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
             package_name,
             install_path,
             source_date_epoch: inputs.source_date_epoch.unwrap_or(locked.commit_time),
-        });
+            key: String::new(),
+        };
+        // The manifest digest covers every setting (it is in each artifact's build-info too).
+        let key_inputs =
+            (KEY_SCHEMA, &manifest.sha256, &lock.constraints, &inputs.find_links_digest, &planned);
+        planned.key = sha256_hex(&serde_json::to_vec(&key_inputs).expect("serializes"));
+        projects.push(planned);
     }
     Ok(BuildPlan { formats, output_dir: settings.output_dir.clone(), projects })
 }
@@ -187,6 +204,32 @@ mod tests {
         assert_eq!(plan.projects.len(), 1);
         assert_eq!(plan.projects[0].version, "2026.1.0");
         assert_eq!(plan.projects[0].source_date_epoch, 42);
+    }
+
+    #[test]
+    fn keys_change_with_their_project_inputs_only() {
+        let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
+        let keys = |m: &Manifest, l: &Lock, i: &PlanInputs| -> Vec<String> {
+            plan(m, l, i).unwrap().projects.into_iter().map(|p| p.key).collect()
+        };
+        let base = keys(&manifest(""), &lock(), &inputs);
+        assert_eq!(base, keys(&manifest(""), &lock(), &inputs), "stable");
+        assert_ne!(base[0], base[1]);
+        // A patch of glance changes glance's key only.
+        let mut patched = lock();
+        patched.projects[1].patches =
+            vec![LockedFile { source: "patches/glance/0001.patch".into(), sha256: "a".repeat(64) }];
+        let after = keys(&manifest(""), &patched, &inputs);
+        assert_eq!(after[0], base[0]);
+        assert_ne!(after[1], base[1]);
+        // The manifest, the wheels and the source date reach every key.
+        for changed in [
+            keys(&manifest("release = \"2\""), &lock(), &inputs),
+            keys(&manifest(""), &lock(), &PlanInputs { find_links_digest: "w".into(), ..inputs.clone() }),
+            keys(&manifest(""), &lock(), &PlanInputs { source_date_epoch: Some(1), ..inputs.clone() }),
+        ] {
+            assert!(changed.iter().zip(&base).all(|(a, b)| a != b));
+        }
     }
 
     #[test]

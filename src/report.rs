@@ -1,12 +1,18 @@
 //! Output. The core never prints: it hands [`Event`]s to a [`Reporter`]. [`Human`] writes
-//! progress to stderr (cargo-style status lines, nothing with `-q`) and results to stdout;
-//! [`Json`] writes every event as one JSON object per line on stdout.
+//! progress to stderr (on a terminal a live line per project showing its stage, above them
+//! cargo-style status lines; plain status lines otherwise; nothing with `-q`) and results to
+//! stdout; [`Json`] writes every event as one JSON object per line on stdout.
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Mutex;
 
 use anstyle::{AnsiColor, Style};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::cache::prune::{Removed, Usage, human_size};
+use crate::manifest::Format;
 use crate::package::Artifact;
 use crate::package::inspect::{Inspection, mode_string};
 use crate::plan::BuildPlan;
@@ -19,6 +25,13 @@ pub enum Event<'a> {
     Status { verb: &'a str, message: String },
     /// Something the user should know that does not stop the run.
     Warning { message: String },
+    /// A project of a build moved to another stage.
+    Stage {
+        project: &'a str,
+        stage: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        format: Option<Format>,
+    },
     /// `wrap check` result.
     Checked { manifest: String, projects: usize, lock: &'a str },
     /// A project's patched checkout.
@@ -44,6 +57,57 @@ pub enum Event<'a> {
     },
     /// The end of a build: every project's outcome.
     Summary { projects: &'a [Outcome] },
+    /// `wrap cache info`.
+    CacheInfo { usage: &'a Usage },
+    /// `wrap clean`: what it removed (or would, with `--dry-run`).
+    Cleaned { removed: &'a [Removed], dry_run: bool },
+}
+
+/// Where a project of a build is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for a job slot.
+    Queued,
+    /// Waiting for another wrap process building the same project.
+    Waiting,
+    /// Fetching and patching its source.
+    Fetch,
+    /// Building its virtualenv.
+    Venv,
+    /// Relocating the virtualenv.
+    Relocate,
+    /// Writing an artifact.
+    Package(Format),
+    /// Built.
+    Done,
+    /// Every artifact came from the cache.
+    Reused,
+    /// Failed.
+    Failed,
+}
+
+impl Stage {
+    /// The stage's name in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Queued => "queued",
+            Stage::Waiting => "waiting",
+            Stage::Fetch => "fetch",
+            Stage::Venv => "venv",
+            Stage::Relocate => "relocate",
+            Stage::Package(_) => "package",
+            Stage::Done => "done",
+            Stage::Reused => "reused",
+            Stage::Failed => "failed",
+        }
+    }
+
+    fn format(self) -> Option<Format> {
+        match self {
+            Stage::Package(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 /// An error flattened for output: message, causes, installer output, hint and exit code.
@@ -94,6 +158,8 @@ pub enum Status {
     Failed,
     /// Not started, because another project failed under `--fail-fast`.
     Skipped,
+    /// Not built: every artifact's build key was unchanged, so they came from the cache.
+    Reused,
 }
 
 /// One project's line of a build summary.
@@ -129,12 +195,62 @@ pub trait Reporter: Sync {
     fn warn(&self, message: String) {
         self.report(&Event::Warning { message });
     }
+
+    /// Shorthand for a stage change.
+    fn stage(&self, project: &str, stage: Stage) {
+        self.report(&Event::Stage { project, stage: stage.name(), format: stage.format() });
+    }
 }
 
 /// Terminal and plain-text output.
 pub struct Human {
-    /// Only errors on stderr.
-    pub quiet: bool,
+    quiet: bool,
+    /// The live lines, on a terminal.
+    progress: Option<Progress>,
+}
+
+struct Progress {
+    multi: MultiProgress,
+    bars: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+impl Human {
+    /// Output for people: `quiet` shows only errors; `live` draws a line per project (when
+    /// stderr is a terminal).
+    pub fn new(quiet: bool, live: bool) -> Human {
+        let progress = (live && !quiet).then(|| Progress {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::new(BTreeMap::new()),
+        });
+        Human { quiet, progress }
+    }
+
+    fn show_stage(&self, project: &str, stage: &str, format: Option<Format>) {
+        let Some(p) = &self.progress else { return };
+        let mut bars = p.bars.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bars.entry(project.to_string()).or_insert_with(|| {
+            let bar = p.multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner:.green} {prefix:<20} {wide_msg}")
+                    .expect("a valid template")
+                    .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✓"),
+            );
+            bar.set_prefix(project.to_string());
+            bar
+        });
+        let text = match format {
+            Some(f) => format!("{stage} {}", f.as_str()),
+            None => stage.to_string(),
+        };
+        match stage {
+            "done" | "reused" | "failed" => bar.finish_with_message(text),
+            "queued" => bar.set_message(text),
+            _ => {
+                bar.enable_steady_tick(std::time::Duration::from_millis(100));
+                bar.set_message(text);
+            }
+        }
+    }
 }
 
 const VERB: Style = AnsiColor::Green.on_default().bold();
@@ -160,17 +276,34 @@ fn write_failure(err: &mut impl Write, failure: &Failure) -> std::io::Result<()>
 
 impl Reporter for Human {
     fn report(&self, event: &Event<'_>) {
+        if let Event::Stage { project, stage, format } = event {
+            return self.show_stage(project, stage, *format);
+        }
+        if let (Event::Summary { .. }, Some(p)) = (event, &self.progress) {
+            // The summary replaces the live lines.
+            for bar in p.bars.lock().unwrap_or_else(|e| e.into_inner()).values() {
+                bar.finish_and_clear();
+            }
+            let _ = p.multi.clear();
+            p.multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        match &self.progress {
+            Some(p) => p.multi.suspend(|| self.write(event)),
+            None => self.write(event),
+        }
+    }
+}
+
+impl Human {
+    fn write(&self, event: &Event<'_>) {
         let mut err = anstream::stderr().lock();
         let mut out = anstream::stdout().lock();
+        let quiet = self.quiet;
         // Output that cannot be written (a closed pipe) is not worth failing the build for.
         let _ = match event {
-            Event::Status { verb, message } if !self.quiet => {
-                writeln!(err, "{VERB}{verb:>12}{VERB:#} {message}")
-            }
-            Event::Warning { message } if !self.quiet => {
-                writeln!(err, "{WARN}warning{WARN:#}: {message}")
-            }
-            Event::Checked { manifest, projects, lock } if !self.quiet => {
+            Event::Status { verb, message } if !quiet => writeln!(err, "{VERB}{verb:>12}{VERB:#} {message}"),
+            Event::Warning { message } if !quiet => writeln!(err, "{WARN}warning{WARN:#}: {message}"),
+            Event::Checked { manifest, projects, lock } if !quiet => {
                 writeln!(
                     err,
                     "{VERB}{:>12}{VERB:#} {manifest}: {projects} project(s), lock {lock}",
@@ -185,7 +318,9 @@ impl Reporter for Human {
             Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
             Event::Inspected { inspection } => write_inspection(&mut out, inspection),
             Event::Error { failure } => write_failure(&mut err, failure),
-            Event::Summary { projects } if !self.quiet => write_summary(&mut err, projects),
+            Event::Summary { projects } if !quiet => write_summary(&mut err, projects),
+            Event::CacheInfo { usage } => write_usage(&mut out, usage),
+            Event::Cleaned { removed, dry_run } => write_cleaned(&mut out, removed, *dry_run),
             _ => Ok(()),
         };
     }
@@ -195,12 +330,45 @@ fn write_summary(err: &mut impl Write, projects: &[Outcome]) -> std::io::Result<
     for o in projects {
         let what = match o.status {
             Status::Ok => format!("ok in {:.1}s, {} artifact(s)", o.seconds, o.artifacts.len()),
+            Status::Reused => {
+                format!("reused {} artifact(s): build key unchanged", o.artifacts.len())
+            }
             Status::Failed => format!("failed in {:.1}s: {}", o.seconds, o.reason.as_deref().unwrap_or("")),
             Status::Skipped => "skipped after a failure (--fail-fast)".into(),
         };
         writeln!(err, "{VERB}{:>12}{VERB:#} {}: {what}", "Summary", o.project)?;
     }
     Ok(())
+}
+
+fn write_usage(out: &mut impl Write, usage: &Usage) -> std::io::Result<()> {
+    writeln!(out, "cache: {}", usage.root.display())?;
+    for c in &usage.categories {
+        writeln!(
+            out,
+            "  {:<10} {:>6} entr{}  {:>10}",
+            c.name,
+            c.entries,
+            if c.entries == 1 { "y  " } else { "ies" },
+            human_size(c.bytes)
+        )?;
+    }
+    writeln!(out, "  {:<10} {:>6}          {:>10}", "total", "", human_size(usage.bytes))
+}
+
+fn write_cleaned(out: &mut impl Write, removed: &[Removed], dry_run: bool) -> std::io::Result<()> {
+    for r in removed {
+        writeln!(out, "{} ({}, {})", r.path.display(), r.reason, human_size(r.bytes))?;
+    }
+    let bytes: u64 = removed.iter().map(|r| r.bytes).sum();
+    let verb = if dry_run { "would remove" } else { "removed" };
+    writeln!(
+        out,
+        "{verb} {} entr{}, {}",
+        removed.len(),
+        if removed.len() == 1 { "y" } else { "ies" },
+        human_size(bytes)
+    )
 }
 
 fn write_plan(out: &mut impl Write, plan: &BuildPlan) -> std::io::Result<()> {

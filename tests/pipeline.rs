@@ -1,11 +1,69 @@
 //! `wrap build` as a pipeline step: projects build in parallel, one project's failure does not
 //! stop the others (unless --fail-fast), a summary names every project, and JSON output is one
-//! object per line with every artifact's path, format, size and sha256.
+//! object per line with every artifact's path, format, size and sha256. Builds are incremental
+//! (unchanged build keys reuse the cached artifacts), safe (interrupted or concurrent builds leave
+//! nothing partial) and reproducible across cold and warm caches and checkout directories.
 
 mod support;
 
-use support::{Workspace, list};
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{Workspace, find, list, run, untar};
 use wrap::manifest::sha256_hex;
+
+/// The events of a `--message-format json` run; every stdout line must be one JSON object.
+fn events(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            assert!(v.is_object() && v["event"].is_string(), "{l}");
+            v
+        })
+        .collect()
+}
+
+/// Project → status from the summary event.
+fn statuses(events: &[Value]) -> BTreeMap<String, String> {
+    let summary = events.iter().find(|e| e["event"] == "summary").expect("a summary");
+    summary["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["project"].as_str().unwrap().to_string(), p["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// File name → sha256 of every artifact (not the .sha256 files) in `dir`.
+fn digests(dir: &Path) -> BTreeMap<String, String> {
+    list(dir)
+        .into_iter()
+        .filter(|name| !name.ends_with(".sha256"))
+        .map(|name| {
+            let digest = sha256_hex(&std::fs::read(dir.join(&name)).unwrap());
+            (name, digest)
+        })
+        .collect()
+}
+
+/// Every file or directory under `dir` named like an unfinished temporary.
+fn temporaries(dir: &Path) -> Vec<String> {
+    list(dir).into_iter().filter(|p| p.split('/').any(|c| c.starts_with(".wrap-tmp-"))).collect()
+}
+
+/// Each artifact in `dir` is complete: its `.sha256` file names its digest.
+fn assert_complete(dir: &Path) {
+    for (name, digest) in digests(dir) {
+        let sum = std::fs::read_to_string(dir.join(format!("{name}.sha256")))
+            .unwrap_or_else(|_| panic!("{name} has no .sha256"));
+        assert_eq!(sum, format!("{digest}  {name}\n"), "{name} is not what its .sha256 says");
+    }
+}
 
 /// The offline example with greet broken by a patch that makes its build fail.
 fn with_broken_greet() -> Workspace {
@@ -23,17 +81,22 @@ fn one_failing_project_does_not_stop_the_others() {
     assert!(e.starts_with("error: project `greet`: "), "{e}");
     assert!(e.ends_with(&format!(" install failed (full log: {})", log.display())), "{e}");
     let stderr = run.stderr();
-    assert!(stderr.contains("error: 1 of 2 project(s) failed: greet\n"), "{stderr}");
+    assert!(stderr.contains("error: 1 of 3 project(s) failed: greet\n"), "{stderr}");
     assert!(stderr.contains("Summary hello: ok in "), "{stderr}");
     assert!(stderr.contains("Summary greet: failed in "), "{stderr}");
-    // stdout lists what was written: hello's bundle, which is complete and verifiable.
+    assert!(stderr.contains("Summary tally: ok in "), "{stderr}");
+    // Off a terminal, progress is plain lines: no live-line drawing.
+    assert!(!stderr.contains('\r') && !stderr.contains('\x1b'), "{stderr}");
+    // stdout lists what was written: hello's and tally's bundles, complete and verifiable.
     let stdout = run.stdout();
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines.len(), 2, "{stdout}");
     assert!(lines[0].contains("wrap-example-hello-1.1.0-1.linux-"), "{stdout}");
+    assert!(lines[1].contains("wrap-example-tally-2.0.0-1.linux-"), "{stdout}");
     ws.wrap(&["inspect", lines[0]]).ok();
     let written = list(&ws.path().join("out"));
-    assert_eq!(written.len(), 2, "{written:?}"); // the tarball and its .sha256, nothing of greet
+    assert_eq!(written.len(), 4, "{written:?}"); // two tarballs and their .sha256, nothing of greet
+    assert_complete(&ws.path().join("out"));
 }
 
 #[test]
@@ -46,11 +109,13 @@ fn fail_fast_starts_no_further_project() {
     ws.write_manifest(&format!("{}{}\n{}", &text[..hello], &text[greet..], &text[hello..greet]));
     let run = ws.wrap(&["build", "--format", "tar", "--out", "out", "--jobs", "1", "--fail-fast"]);
     run.fails(1);
-    assert!(
-        run.stderr().contains("Summary hello: skipped after a failure (--fail-fast)"),
-        "{}",
-        run.stderr()
-    );
+    for skipped in ["hello", "tally"] {
+        assert!(
+            run.stderr().contains(&format!("Summary {skipped}: skipped after a failure (--fail-fast)")),
+            "{}",
+            run.stderr()
+        );
+    }
     assert_eq!(run.stdout(), "");
     assert!(!ws.path().join("out").exists() || list(&ws.path().join("out")).is_empty());
 }
@@ -60,16 +125,29 @@ fn json_output_is_one_object_per_line_with_every_artifact() {
     let ws = Workspace::offline_example();
     let run =
         ws.wrap(&["--message-format", "json", "build", "--format", "tar", "--format", "deb", "--jobs", "2"]);
-    let stdout = run.ok();
-    let events: Vec<serde_json::Value> =
-        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
-    assert!(events.iter().all(|e| e.is_object() && e["event"].is_string()), "{stdout}");
-    assert!(events.iter().any(|e| e["event"] == "status" && e["verb"] == "Building"), "{stdout}");
+    let events = events(&run.ok());
+    assert!(events.iter().any(|e| e["event"] == "status" && e["verb"] == "Building"));
+    // Stage events for every project, in order.
+    for project in ["hello", "greet", "tally"] {
+        let stages: Vec<String> = events
+            .iter()
+            .filter(|e| e["event"] == "stage" && e["project"] == project)
+            .map(|e| match e["format"].as_str() {
+                Some(f) => format!("{} {f}", e["stage"].as_str().unwrap()),
+                None => e["stage"].as_str().unwrap().to_string(),
+            })
+            .collect();
+        assert_eq!(
+            stages,
+            ["queued", "fetch", "venv", "relocate", "package deb", "relocate", "package tar", "done"],
+            "{project}"
+        );
+    }
     let summary = events.iter().find(|e| e["event"] == "summary").expect("a summary");
     let projects = summary["projects"].as_array().unwrap();
     assert_eq!(
         projects.iter().map(|p| p["project"].as_str().unwrap()).collect::<Vec<_>>(),
-        ["hello", "greet"]
+        ["hello", "greet", "tally"]
     );
     let mut count = 0;
     for project in projects {
@@ -80,9 +158,273 @@ fn json_output_is_one_object_per_line_with_every_artifact() {
             assert_eq!(artifact["size"].as_u64().unwrap(), bytes.len() as u64);
             assert_eq!(artifact["sha256"].as_str().unwrap(), sha256_hex(&bytes));
             assert!(["tar", "deb"].contains(&artifact["format"].as_str().unwrap()));
+            assert_eq!(artifact["reused"], false);
             count += 1;
         }
     }
-    assert_eq!(count, 4);
-    assert_eq!(events.iter().filter(|e| e["event"] == "artifact").count(), 4);
+    assert_eq!(count, 6);
+    assert_eq!(events.iter().filter(|e| e["event"] == "artifact").count(), 6);
+}
+
+#[test]
+fn unchanged_builds_reuse_their_artifacts_and_a_changed_patch_rebuilds_one_project() {
+    let ws = Workspace::offline_example();
+    let out = ws.path().join("out");
+    let build = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["--message-format", "json", "build", "--format", "tar", "--format", "deb"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", "out"]);
+        events(&ws.wrap(&args).ok())
+    };
+    let cold = build(&[]);
+    assert!(statuses(&cold).values().all(|s| s == "ok"), "{:?}", statuses(&cold));
+    let built = digests(&out);
+    assert_eq!(built.len(), 6);
+    let identity = |name: &str| {
+        let m = std::fs::metadata(out.join(name)).unwrap();
+        (m.ino(), m.mtime(), m.mtime_nsec())
+    };
+    let before: Vec<_> = built.keys().map(|n| identity(n)).collect();
+
+    // No-op: every project reused, every file left as it was, the same artifacts reported.
+    let noop = build(&[]);
+    assert!(statuses(&noop).values().all(|s| s == "reused"), "{:?}", statuses(&noop));
+    assert_eq!(before, built.keys().map(|n| identity(n)).collect::<Vec<_>>());
+    let reported: Vec<&Value> = noop.iter().filter(|e| e["event"] == "artifact").collect();
+    assert_eq!(reported.len(), 6);
+    for e in reported {
+        let name = Path::new(e["artifact"]["path"].as_str().unwrap()).file_name().unwrap().to_str().unwrap();
+        assert_eq!(e["artifact"]["sha256"].as_str(), built.get(name).map(String::as_str));
+        assert_eq!(e["artifact"]["reused"], true);
+    }
+    // No project went past its queue: nothing was fetched, built or packaged.
+    assert!(
+        !noop
+            .iter()
+            .any(|e| e["event"] == "stage" && ["fetch", "venv"].contains(&e["stage"].as_str().unwrap()))
+    );
+
+    // A lost artifact comes back from the cache, byte for byte, without a build.
+    let tally = built.keys().find(|n| n.starts_with("wrap-example-tally_")).unwrap().clone();
+    std::fs::remove_file(out.join(&tally)).unwrap();
+    std::fs::write(out.join(format!("{tally}.sha256")), "stale").unwrap();
+    assert!(statuses(&build(&[])).values().all(|s| s == "reused"));
+    assert_eq!(digests(&out), built);
+    assert_complete(&out);
+
+    // One patch changed: hello alone is rebuilt, and its bundle carries the change.
+    let patch = ws.path().join("patches/hello/0002-Add-region-for-the-operators.patch");
+    let text = std::fs::read_to_string(&patch).unwrap();
+    std::fs::write(&patch, text.replace("RegionOne", "RegionTwo")).unwrap();
+    let after = build(&[]);
+    let status = statuses(&after);
+    assert_eq!(status["hello"], "ok");
+    assert_eq!((status["greet"].as_str(), status["tally"].as_str()), ("reused", "reused"));
+    let now = digests(&out);
+    for (name, digest) in &now {
+        assert_eq!(name.starts_with("wrap-example-hello"), digest != &built[name], "{name}");
+    }
+    let hello = out.join(now.keys().find(|n| n.ends_with(".tar.gz") && n.contains("hello")).unwrap());
+    let unpacked = ws.path().join("unpacked");
+    untar(&hello, &unpacked);
+    let region = run(unpacked.join("wrap-example-hello-1.1.0/bin/hello"), &["--region"], &unpacked);
+    assert_eq!(region, "region: RegionTwo\n");
+
+    // --rebuild builds everything again, and gives the same bytes.
+    let rebuilt = build(&["--rebuild"]);
+    assert!(statuses(&rebuilt).values().all(|s| s == "ok"));
+    assert_eq!(digests(&out), now);
+}
+
+#[test]
+fn every_artifact_reproduces_across_cold_and_warm_caches_and_checkout_directories() {
+    let all = ["build", "--format", "tar", "--format", "deb", "--format", "rpm", "--out", "out"];
+    let first = Workspace::offline_example();
+    first.wrap(&all).ok();
+    let cold = digests(&first.path().join("out"));
+    assert_eq!(cold.len(), 9, "{cold:?}");
+
+    // Warm: the same workspace, its cache full (mirrors, checkouts, installer cache), built again.
+    std::fs::remove_dir_all(first.path().join("out")).unwrap();
+    let mut rebuild = all.to_vec();
+    rebuild.push("--rebuild");
+    first.wrap(&rebuild).ok();
+    assert_eq!(digests(&first.path().join("out")), cold);
+
+    // Another checkout directory, building with the first one's warm cache.
+    let second = Workspace::offline_example();
+    assert_ne!(first.path(), second.path());
+    let cache = first.cache();
+    second.wrap_env(&rebuild, &[("WRAP_CACHE", cache.to_str().unwrap())]).ok();
+    assert_eq!(digests(&second.path().join("out")), cold);
+}
+
+/// Starts `wrap build` in the background.
+fn spawn_build(ws: &Workspace, out: &str, env: &[(&str, &str)]) -> std::process::Child {
+    let args =
+        ["build", "--format", "tar", "--format", "deb", "--format", "rpm", "--jobs", "2", "--out", out];
+    ws.command(&args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// Waits until `ready` holds, or panics after a minute.
+fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn an_interrupted_build_leaves_nothing_partial_and_no_stale_lock() {
+    let ws = Workspace::offline_example();
+    let out = ws.path().join("out");
+    let staging = ws.cache().join("tmp");
+    for signal in ["INT", "TERM"] {
+        // Interrupt while the first projects' virtualenvs are being built.
+        let child = spawn_build(&ws, "out", &[]);
+        wait_until("a staging directory", || !temporaries(&staging).is_empty());
+        let pid = child.id().to_string();
+        Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "SIG{signal}: {stderr}");
+        assert!(stderr.contains("error: interrupted"), "{stderr}");
+        assert_eq!(temporaries(&out), Vec::<String>::new(), "SIG{signal}");
+        assert_eq!(temporaries(&ws.cache()), Vec::<String>::new(), "SIG{signal}");
+        if out.exists() {
+            assert_complete(&out);
+        }
+        // The installer the build ran was stopped with it.
+        let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+        let ps = String::from_utf8_lossy(&ps.stdout);
+        assert!(!ps.lines().any(|l| l.contains(ws.cache().to_str().unwrap())), "left running:\n{ps}");
+    }
+    // No lock is left held: the next build does not wait, and completes.
+    let run = ws.wrap(&["build", "--format", "tar", "--format", "deb", "--format", "rpm", "--out", "out"]);
+    run.ok();
+    assert!(!run.stderr().contains("Waiting"), "{}", run.stderr());
+    assert_eq!(digests(&out).len(), 9);
+    assert_complete(&out);
+}
+
+#[test]
+fn two_builds_sharing_one_cache_both_succeed() {
+    let ws = Workspace::offline_example();
+    // Two processes at once, one cache, two output directories; then two into the same one.
+    for outs in [["a", "b"], ["c", "c"]] {
+        let first = spawn_build(&ws, outs[0], &[]);
+        let second = spawn_build(&ws, outs[1], &[]);
+        for child in [first, second] {
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        }
+    }
+    let a = digests(&ws.path().join("a"));
+    assert_eq!(a.len(), 9);
+    for dir in ["a", "b", "c"] {
+        assert_eq!(digests(&ws.path().join(dir)), a, "{dir}");
+        assert_complete(&ws.path().join(dir));
+        assert_eq!(temporaries(&ws.path().join(dir)), Vec::<String>::new());
+    }
+    assert_eq!(temporaries(&ws.cache()), Vec::<String>::new());
+    // The cache is sound: a third build reuses every artifact.
+    let events = events(
+        &ws.wrap(&[
+            "--message-format",
+            "json",
+            "build",
+            "--format",
+            "tar",
+            "--format",
+            "deb",
+            "--format",
+            "rpm",
+            "--out",
+            "a",
+        ])
+        .ok(),
+    );
+    assert!(statuses(&events).values().all(|s| s == "reused"));
+}
+
+#[test]
+fn a_terminal_gets_live_lines_per_project() {
+    let ws = Workspace::offline_example();
+    // A pseudo-terminal from Python's pty module; wrap's stderr and stdout go to it.
+    let script = "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
+    let wrap = env!("CARGO_BIN_EXE_wrap");
+    let output = Command::new("python3")
+        .args(["-c", script, wrap, "build", "--format", "tar", "--out", "out"])
+        .current_dir(ws.path())
+        .env("WRAP_CACHE", ws.cache())
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    for project in ["hello", "greet", "tally"] {
+        for stage in ["queued", "venv", "package tar"] {
+            let line = format!("{project:<20} {stage}");
+            assert!(text.contains(&line), "no `{line}` in:\n{text}");
+        }
+        assert!(text.contains(&format!("Summary {project}: ok in ")), "{text}");
+    }
+    assert!(text.contains('\r'), "live lines are redrawn in place");
+    // -q: nothing but the artifact paths.
+    let output = Command::new("python3")
+        .args(["-c", script, wrap, "-q", "build", "--format", "tar", "--out", "out"])
+        .current_dir(ws.path())
+        .env("WRAP_CACHE", ws.cache())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines.iter().all(|l| l.trim_end().ends_with(".tar.gz")), "{text}");
+}
+
+#[test]
+fn cache_info_and_clean() {
+    let ws = Workspace::offline_example();
+    let artifacts: Vec<PathBuf> =
+        ws.wrap(&["build", "--format", "tar", "--out", "out"]).ok().lines().map(PathBuf::from).collect();
+    let info = events(&ws.wrap(&["--message-format", "json", "cache", "info"]).ok());
+    let usage = &info[0]["usage"];
+    assert_eq!(usage["root"], ws.cache().to_str().unwrap());
+    let count = |name: &str| -> u64 {
+        let c = usage["categories"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap();
+        c["entries"].as_u64().unwrap()
+    };
+    assert_eq!((count("git"), count("checkouts"), count("artifacts")), (3, 3, 3));
+    assert!(usage["bytes"].as_u64().unwrap() > 0);
+    let human = ws.wrap(&["cache", "info"]).ok();
+    assert!(human.starts_with(&format!("cache: {}\n", ws.cache().display())), "{human}");
+
+    // Nothing is older than a day; the dry run removes nothing.
+    let kept = ws.wrap(&["clean", "--older-than", "1d"]).ok();
+    assert_eq!(kept, "removed 0 entries, 0 B\n");
+    let dry = ws.wrap(&["clean", "--all", "--dry-run"]).ok();
+    assert!(dry.contains("would remove "), "{dry}");
+    assert!(ws.cache().join("artifacts").read_dir().unwrap().count() == 3);
+    // Everything goes with --all; the next build fetches and builds again, to the same bytes.
+    ws.wrap(&["clean", "--all"]).ok();
+    assert_eq!(count_entries(&ws.cache()), 0, "{:?}", list(&ws.cache()));
+    let again =
+        events(&ws.wrap(&["--message-format", "json", "build", "--format", "tar", "--out", "out"]).ok());
+    assert!(statuses(&again).values().all(|s| s == "ok"));
+    let hello = find(&artifacts, "wrap-example-hello-");
+    assert_eq!(digests(&ws.path().join("out")).len(), 3);
+    assert!(hello.exists());
+
+    let bad = ws.wrap(&["clean", "--older-than", "soon"]);
+    assert_eq!(bad.code(), Some(2));
+    assert!(bad.stderr().contains("`soon` is not an age like 30d, 12h or 2w"), "{}", bad.stderr());
+}
+
+/// Files under `cache` other than lock files.
+fn count_entries(cache: &Path) -> usize {
+    list(cache).iter().filter(|p| !p.starts_with("locks") && cache.join(p).is_file()).count()
 }

@@ -33,7 +33,7 @@ fn example_with_services() -> Workspace {
 fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
     let ws = example_with_services();
     let rpms = ws.build_format("rpm", "out");
-    assert_eq!(rpms.len(), 2, "{rpms:?}");
+    assert_eq!(rpms.len(), 3, "{rpms:?}");
     let greet = find(&rpms, "wrap-example-greet-0.9.0+git20260620.");
     let hello = find(&rpms, "wrap-example-hello-1.1.0-1.");
     let arch = wrap::package::rpm::host_arch();
@@ -133,7 +133,7 @@ fn the_same_input_gives_the_same_rpm() {
     };
     let (a, b) = (Workspace::offline_example(), Workspace::offline_example());
     let first = digests(&a);
-    assert_eq!(first.len(), 2);
+    assert_eq!(first.len(), 3);
     assert_eq!(first, digests(&b));
     for ws in [&a, &b] {
         ws.setting("compression = \"zstd\"");

@@ -31,6 +31,8 @@ pub struct Artifact {
     pub size: u64,
     /// Hex sha256.
     pub sha256: String,
+    /// It came from the cache (its build key was unchanged), not from a build.
+    pub reused: bool,
 }
 
 /// Puts a fully written (and flushed) temporary file in place as `path`, writes its `.sha256`
@@ -47,15 +49,24 @@ pub fn place(
     tmp.as_file().sync_all()?;
     tmp.persist(&path).map_err(|e| e.error)?;
     write_checksum(&path, &sha256)?;
-    Ok(Artifact { project: project.into(), format, path, size, sha256 })
+    Ok(Artifact { project: project.into(), format, path, size, sha256, reused: false })
 }
 
 /// Writes `<artifact>.sha256` in `sha256sum` format.
 pub fn write_checksum(path: &Path, sha256: &str) -> Result<()> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    write_atomically(&checksum_path(path), checksum_line(path, sha256).as_bytes())
+}
+
+/// Where the `.sha256` file of the artifact at `path` is.
+pub fn checksum_path(path: &Path) -> PathBuf {
     let mut sum = path.as_os_str().to_owned();
     sum.push(".sha256");
-    write_atomically(Path::new(&sum), format!("{sha256}  {name}\n").as_bytes())
+    sum.into()
+}
+
+/// The `sha256sum` line of the artifact at `path`.
+pub fn checksum_line(path: &Path, sha256: &str) -> String {
+    format!("{sha256}  {}\n", path.file_name().unwrap_or_default().to_string_lossy())
 }
 
 /// The host's machine name as in file names: `x86_64`, `aarch64`.

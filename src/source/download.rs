@@ -26,6 +26,7 @@ pub fn download(cache: &Cache, url: &str) -> Result<String> {
 pub fn ensure(cache: &Cache, url: &str, sha256: &str, offline: bool) -> Result<PathBuf> {
     let path = cache.download_path(sha256);
     if path.exists() {
+        crate::cache::touch(&path);
         return Ok(path);
     }
     if offline {

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use git2::{FetchOptions, Oid, Repository, Sort};
 
-use crate::cache::{Cache, create_dir_atomically};
+use crate::cache::lock::{FileLock, Kind};
+use crate::cache::{Cache, create_dir_atomically, touch};
 use crate::error::{Error, Result};
 use crate::manifest::GitSource;
 use crate::source::version;
@@ -36,6 +37,8 @@ pub struct Mirror {
     written: String,
     /// Fetched during this run already.
     fresh: Cell<bool>,
+    /// Held while the mirror is open: one fetch at a time per mirror, across processes.
+    _lock: FileLock,
 }
 
 impl Mirror {
@@ -44,6 +47,10 @@ impl Mirror {
     pub fn open(cache: &Cache, project: &str, git: &GitSource, offline: bool) -> Result<Mirror> {
         let (url, written) = (git.url.as_str(), git.written.as_str());
         let dir = cache.mirror_dir(url);
+        let name = dir.file_name().expect("mirror dirs have a name").to_string_lossy();
+        let lock = FileLock::acquire(&cache.lock_path(&format!("git-{name}")), Kind::Exclusive, || {
+            tracing::info!(project, url = written, "waiting for another wrap process using the mirror")
+        })?;
         let created = !dir.exists();
         if created {
             if offline && !is_local(url) {
@@ -65,12 +72,14 @@ impl Mirror {
             tracing::debug!(project, url, path = %dir.display(), "created mirror");
         }
         let repo = Repository::open_bare(&dir).map_err(|e| git_err(project, "open the mirror", e))?;
+        touch(&dir);
         Ok(Mirror {
             repo,
             project: project.into(),
             url: url.into(),
             written: written.into(),
             fresh: Cell::new(created),
+            _lock: lock,
         })
     }
 

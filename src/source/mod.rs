@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use git2::Oid;
 
-use crate::cache::{Cache, create_dir_atomically};
+use crate::cache::{Cache, create_dir_atomically, touch};
 use crate::error::{Error, Result, short};
 use crate::lock::LockedProject;
 use crate::manifest::Project;
@@ -56,6 +56,7 @@ pub fn checkout(cache: &Cache, project: &Project, locked: &LockedProject, offlin
     let path = cache.checkout_dir(&project.name, &key);
     if path.exists() {
         tracing::debug!(project = %project.name, path = %path.display(), "checkout reused");
+        touch(&path);
         return Ok(Checkout { path, reused: true });
     }
     let mirror = Mirror::open(cache, &project.name, &project.git, offline)?;

@@ -60,10 +60,11 @@ pub struct Input<'a> {
 
 /// Builds the virtualenv of `input` with `python` and `backend`.
 pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Input<'_>) -> Result<Staged> {
-    let tmp = cache.root().join("tmp");
-    fs_err::create_dir_all(&tmp)?;
+    let tmp = cache.staging_dir()?;
     let staged = Staged {
-        dir: tempfile::Builder::new().prefix(&format!("build-{}-", input.project)).tempdir_in(&tmp)?,
+        dir: tempfile::Builder::new()
+            .prefix(&format!("{}build-{}-", crate::interrupt::temp_prefix(), input.project))
+            .tempdir_in(&tmp)?,
     };
 
     // pbr and setuptools-scm get the version from the environment, so the build needs no .git

@@ -5,7 +5,7 @@
 //! the requirement it could not find, or the log's last lines.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::cache::{Cache, create_dir_atomically};
 use crate::error::{Error, Result};
@@ -127,11 +127,7 @@ impl Backend {
         tracing::debug!(project = request.project, command = ?cmd, "installing");
 
         let log = fs_err::File::create(request.log)?;
-        let status = cmd
-            .stdin(Stdio::null())
-            .stdout(log.file().try_clone()?)
-            .stderr(log.into_file())
-            .status()
+        let status = crate::interrupt::status(cmd.stdout(log.file().try_clone()?).stderr(log.into_file()))
             .map_err(|e| Error::Command { program: self.name().into(), detail: e.to_string() })?;
         if status.success() {
             return Ok(());
@@ -189,9 +185,7 @@ fn pip_tools(cache: &Cache, python: &Interpreter) -> Result<PathBuf> {
 /// Runs `cmd`, returning stdout; a failure carries stderr.
 pub fn run_captured(cmd: &mut Command) -> Result<String> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
+    let output = crate::interrupt::output(cmd)
         .map_err(|e| Error::Command { program: program.clone(), detail: e.to_string() })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -54,12 +54,10 @@ pub fn probe(configured: &Path, need_ensurepip: bool) -> Result<Interpreter> {
     if !configured.exists() {
         return Err(problem(InterpreterProblem::Missing));
     }
-    let output = Command::new(configured)
-        .args(["-I", "-c", PROBE])
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .output()
-        .map_err(|_| problem(InterpreterProblem::NotCPython3))?;
+    let output = crate::interrupt::output(
+        Command::new(configured).args(["-I", "-c", PROBE]).env_remove("PYTHONPATH").env_remove("PYTHONHOME"),
+    )
+    .map_err(|_| problem(InterpreterProblem::NotCPython3))?;
     let probe: Probe =
         serde_json::from_slice(&output.stdout).map_err(|_| problem(InterpreterProblem::NotCPython3))?;
     if probe.implementation != "cpython" || probe.major != 3 {

@@ -60,16 +60,21 @@ impl Workspace {
 
     /// Runs wrap in the workspace with extra environment variables.
     pub fn wrap_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_wrap"))
-            .args(args)
-            .envs(env.iter().copied())
+        let output = self.command(args, env).output().unwrap();
+        Run { args: args.join(" "), output }
+    }
+
+    /// The command that runs wrap in the workspace (its own cache, no colour, no
+    /// SOURCE_DATE_EPOCH), then with `env` on top.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wrap"));
+        cmd.args(args)
             .current_dir(self.path())
             .env("WRAP_CACHE", self.cache())
             .env_remove("SOURCE_DATE_EPOCH")
             .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        Run { args: args.join(" "), output }
+            .envs(env.iter().copied());
+        cmd
     }
 
     /// Runs git in a repository of the workspace, as the fixtures' author.

@@ -1,11 +1,18 @@
-//! The cache: where git mirrors, patched checkouts and downloaded constraints live between runs.
-//! Root: `$WRAP_CACHE`, else `$XDG_CACHE_HOME/wrap`, else `~/.cache/wrap`. Entries are created
-//! in a temporary sibling and renamed into place, so a failed or interrupted step never leaves a
-//! half-written entry under its final name.
+//! The cache: where git mirrors, patched checkouts, downloaded constraints, installer caches and
+//! built artifacts live between runs. Root: `$WRAP_CACHE`, else `$XDG_CACHE_HOME/wrap`, else
+//! `~/.cache/wrap`. Entries are created in a temporary sibling and renamed into place, so a failed
+//! or interrupted step never leaves a half-written entry under its final name; file locks
+//! ([`lock`]) let several wrap processes share one cache; [`store`] keeps artifacts by build key;
+//! [`prune`] reports on and trims the cache.
+
+pub mod lock;
+pub mod prune;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::interrupt;
 use crate::manifest::sha256_hex;
 
 /// Handle on the cache directory.
@@ -59,6 +66,38 @@ impl Cache {
     pub fn download_path(&self, sha256: &str) -> PathBuf {
         self.root.join("downloads").join(sha256)
     }
+
+    /// Where the artifact with build key `key` is kept.
+    pub fn artifact_dir(&self, key: &str) -> PathBuf {
+        self.root.join("artifacts").join(key)
+    }
+
+    /// The lock file named `name` (the cache's own, a build's).
+    pub fn lock_path(&self, name: &str) -> PathBuf {
+        self.root.join("locks").join(format!("{name}.lock"))
+    }
+
+    /// The directory for staging directories, registered for cleanup on interruption.
+    pub fn staging_dir(&self) -> Result<PathBuf> {
+        let dir = self.root.join("tmp");
+        fs_err::create_dir_all(&dir)?;
+        interrupt::watch(&dir);
+        Ok(dir)
+    }
+
+    /// Takes the cache's shared lock: held by every command that uses the cache, so that
+    /// `wrap clean` (which takes it exclusively) never removes what a running build uses.
+    pub fn lock_shared(&self, waiting: impl FnOnce()) -> Result<lock::FileLock> {
+        lock::FileLock::acquire(&self.lock_path("cache"), lock::Kind::Shared, waiting)
+    }
+}
+
+/// Marks `path` as used now, for `wrap clean --older-than`: its modification time is its
+/// last use. Failing to (a read-only cache) only makes pruning less precise.
+pub fn touch(path: &Path) {
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
 }
 
 /// Creates `final_dir` by running `fill` on an empty temporary directory beside it and renaming
@@ -73,7 +112,8 @@ where
 {
     let parent = final_dir.parent().expect("cache entries have a parent");
     fs_err::create_dir_all(parent)?;
-    let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent)?;
+    interrupt::watch(parent);
+    let tmp = tempfile::Builder::new().prefix(&interrupt::temp_prefix()).tempdir_in(parent)?;
     fill(tmp.path())?;
     let tmp_path = tmp.keep();
     if let Err(e) = fs_err::rename(&tmp_path, final_dir) {
@@ -98,11 +138,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// A temporary file in `dir` (for a later rename into place) with mode 0644, not tempfile's
-/// 0600: what it becomes is a lock file or an artifact other users read.
+/// 0600: what it becomes is a lock file or an artifact other users read. Its name marks it as
+/// this process's, for cleanup on interruption.
 pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
     use std::os::unix::fs::PermissionsExt;
+    interrupt::watch(dir);
     let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(&interrupt::temp_prefix())
         .permissions(std::fs::Permissions::from_mode(0o644))
         .tempfile_in(dir)?;
     Ok(tmp)

@@ -1,0 +1,186 @@
+//! Built artifacts, kept by build key under `<cache>/artifacts/<key>/`: the file, `entry.json`
+//! (name, format, size, sha256) and one stamp per output path it was placed at. A build whose
+//! key is unchanged gets its artifact from here instead of building it: when the output
+//! directory still holds the same file (same stamp, or same sha256) it stays untouched,
+//! otherwise it is copied back, checked against the recorded sha256 on the way.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::archive::Hashing;
+use crate::cache::{Cache, create_dir_atomically, temp_file_in, touch, write_atomically};
+use crate::error::Result;
+use crate::manifest::{Format, sha256_hex};
+use crate::package::{Artifact, checksum_line, checksum_path, write_checksum};
+
+/// What an entry holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    file: String,
+    format: Format,
+    size: u64,
+    sha256: String,
+}
+
+const ENTRY: &str = "entry.json";
+
+/// The cached artifact of `key`, placed in `out_dir`; `None` when the cache does not hold it
+/// (or holds a damaged copy, which is removed so that the build replaces it).
+pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Result<Option<Artifact>> {
+    let dir = cache.artifact_dir(key);
+    let Some(entry) = read_entry(&dir) else { return Ok(None) };
+    let cached = dir.join(&entry.file);
+    let out = out_dir.join(&entry.file);
+    let stays = match std::fs::metadata(&out) {
+        Ok(m) if m.len() == entry.size => {
+            Some(stamp_of(&m)) == read_stamp(&dir, &out) || file_sha256(&out)? == entry.sha256
+        }
+        _ => false,
+    };
+    if stays {
+        tracing::debug!(project, path = %out.display(), "artifact unchanged");
+    } else {
+        fs_err::create_dir_all(out_dir)?;
+        let mut tmp = temp_file_in(out_dir)?;
+        let mut hashing = Hashing::new(tmp.as_file_mut());
+        std::io::copy(&mut fs_err::File::open(&cached)?, &mut hashing)?;
+        let (_, sha256, size) = hashing.finish();
+        if sha256 != entry.sha256 || size != entry.size {
+            tracing::warn!(project, path = %cached.display(), "damaged cache entry removed");
+            drop(tmp);
+            let _ = fs_err::remove_dir_all(&dir);
+            return Ok(None);
+        }
+        tmp.as_file().sync_all()?;
+        tmp.persist(&out).map_err(|e| e.error)?;
+        tracing::debug!(project, path = %out.display(), "artifact restored from the cache");
+    }
+    let sum = checksum_path(&out);
+    if std::fs::read_to_string(&sum).ok() != Some(checksum_line(&out, &entry.sha256)) {
+        write_checksum(&out, &entry.sha256)?;
+    }
+    if !stays || read_stamp(&dir, &out).is_none() {
+        write_stamp(&dir, &out)?;
+    }
+    touch(&dir);
+    Ok(Some(Artifact {
+        project: project.into(),
+        format: entry.format,
+        path: out,
+        size: entry.size,
+        sha256: entry.sha256,
+        reused: true,
+    }))
+}
+
+/// Keeps a copy of the freshly built `artifact` under `key`, replacing an older entry.
+pub fn save(cache: &Cache, key: &str, artifact: &Artifact) -> Result<()> {
+    let dir = cache.artifact_dir(key);
+    if dir.exists() {
+        fs_err::remove_dir_all(&dir)?;
+    }
+    let file = artifact.path.file_name().expect("artifacts are files").to_string_lossy().to_string();
+    create_dir_atomically(&dir, |tmp| -> Result<()> {
+        fs_err::copy(&artifact.path, tmp.join(&file))?;
+        let entry = Entry {
+            file: file.clone(),
+            format: artifact.format,
+            size: artifact.size,
+            sha256: artifact.sha256.clone(),
+        };
+        fs_err::write(tmp.join(ENTRY), serde_json::to_vec_pretty(&entry).expect("serializes"))?;
+        Ok(())
+    })?;
+    write_stamp(&dir, &artifact.path)
+}
+
+fn read_entry(dir: &Path) -> Option<Entry> {
+    let text = std::fs::read(dir.join(ENTRY)).ok()?;
+    let entry: Entry = serde_json::from_slice(&text).ok()?;
+    let sane = !entry.file.is_empty() && !entry.file.contains('/') && !entry.file.starts_with('.');
+    let present = std::fs::metadata(dir.join(&entry.file)).is_ok_and(|m| m.len() == entry.size);
+    (sane && present).then_some(entry)
+}
+
+/// What identifies one placed copy without reading it: device, inode, size, modification time.
+fn stamp_of(m: &std::fs::Metadata) -> String {
+    format!("{} {} {} {}.{}", m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec())
+}
+
+fn stamp_file(dir: &Path, out: &Path) -> PathBuf {
+    let digest = sha256_hex(out.as_os_str().as_encoded_bytes());
+    dir.join(format!("placed-{}", &digest[..16]))
+}
+
+fn read_stamp(dir: &Path, out: &Path) -> Option<String> {
+    std::fs::read_to_string(stamp_file(dir, out)).ok()
+}
+
+fn write_stamp(dir: &Path, out: &Path) -> Result<()> {
+    let stamp = stamp_of(&fs_err::metadata(out)?);
+    write_atomically(&stamp_file(dir, out), stamp.as_bytes())
+}
+
+fn file_sha256(path: &Path) -> Result<String> {
+    let mut hashing = Hashing::new(std::io::sink());
+    std::io::copy(&mut fs_err::File::open(path)?, &mut hashing)?;
+    Ok(hashing.finish().1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(out: &Path, bytes: &[u8]) -> Artifact {
+        let path = out.join("p_1.0_amd64.deb");
+        fs_err::create_dir_all(out).unwrap();
+        fs_err::write(&path, bytes).unwrap();
+        Artifact {
+            project: "p".into(),
+            format: Format::Deb,
+            path,
+            size: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
+            reused: false,
+        }
+    }
+
+    #[test]
+    fn restores_stays_and_refuses_damaged_entries() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("cache"));
+        let out = tmp.path().join("out");
+        assert!(restore(&cache, "k", "p", &out).unwrap().is_none());
+        let built = artifact(&out, b"package bytes");
+        save(&cache, "k", &built).unwrap();
+
+        // Unchanged output: stays (same inode), and is reported as reused.
+        let ino = fs_err::metadata(&built.path).unwrap().ino();
+        let again = restore(&cache, "k", "p", &out).unwrap().expect("cached");
+        assert!(again.reused);
+        assert_eq!(again.sha256, built.sha256);
+        assert_eq!(fs_err::metadata(&built.path).unwrap().ino(), ino);
+        assert_eq!(
+            fs_err::read_to_string(out.join("p_1.0_amd64.deb.sha256")).unwrap(),
+            checksum_line(&built.path, &built.sha256)
+        );
+
+        // Removed or altered output: copied back from the cache.
+        fs_err::write(&built.path, b"package bytez").unwrap();
+        restore(&cache, "k", "p", &out).unwrap().expect("cached");
+        assert_eq!(fs_err::read(&built.path).unwrap(), b"package bytes");
+        fs_err::remove_file(&built.path).unwrap();
+        restore(&cache, "k", "p", &out).unwrap().expect("cached");
+        assert_eq!(fs_err::read(&built.path).unwrap(), b"package bytes");
+
+        // A damaged cache copy is dropped, not handed on.
+        fs_err::remove_file(&built.path).unwrap();
+        fs_err::write(cache.artifact_dir("k").join("p_1.0_amd64.deb"), b"package bytez").unwrap();
+        assert!(restore(&cache, "k", "p", &out).unwrap().is_none());
+        assert!(!cache.artifact_dir("k").exists());
+        assert!(!built.path.exists());
+        assert_eq!(fs_err::read_dir(&out).unwrap().count(), 1, "only the stale .sha256 remains");
+    }
+}
