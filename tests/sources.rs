@@ -32,7 +32,7 @@ fn lock_then_fetch_locked_gives_patched_checkouts_at_the_recorded_commits() {
 
     let out = ws.wrap(&["fetch", "--locked"]).ok();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
     let fields: Vec<&str> = lines[0].split('\t').collect();
     assert_eq!(&fields[..3], ["hello", &hello_tag[..12], "1.1.0"]);
     assert!(fields[3].contains("0001-Mark-patched-greetings.patch, patches/hello/0002"), "{out}");
@@ -114,7 +114,7 @@ fn offline_fetch_uses_the_cached_mirrors() {
     std::fs::remove_dir_all(ws.path().join("repos")).unwrap();
     std::fs::remove_dir_all(ws.cache().join("checkouts")).unwrap();
     let out = ws.wrap(&["fetch", "--locked", "--offline"]).ok();
-    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(out.lines().count(), 3, "{out}");
     // A project the cache has never seen cannot be fetched offline.
     let mut text = ws.manifest();
     text.push_str("\n[[project]]\nname = \"other\"\ngit = \"repos/other\"\nref = \"main\"\n");
