@@ -144,7 +144,8 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                 reporter.stage(&planned.name, Stage::Package(*format));
                 let spec = package.as_ref().expect("made above");
                 let compression = job.manifest.settings.compression;
-                if *format == Format::Deb {
+                let started = std::time::Instant::now();
+                let written = if *format == Format::Deb {
                     let (depends, unresolved) = deb::depends(spec);
                     for problem in unresolved {
                         reporter.warn(format!("project `{}`: {problem}", planned.name));
@@ -152,7 +153,9 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                     deb::write(spec, &depends, compression, job.out_dir)?
                 } else {
                     rpm::write(spec, spec.rpm_system_dependencies(), compression, job.out_dir)?
-                }
+                };
+                tracing::debug!(project = %planned.name, seconds = started.elapsed().as_secs_f64(), "wrote the {}", format.as_str());
+                written
             }
         };
         reporter.status("Finished", format!("{} -> {}", planned.name, artifact.path.display()));
@@ -197,7 +200,9 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
             &tools.python,
             origin,
         )?;
+        let started = std::time::Instant::now();
         provenance::write(&bundle, &build_info(job, tools, &bundle)?, planned.source_date_epoch)?;
+        tracing::debug!(project = %planned.name, seconds = started.elapsed().as_secs_f64(), "provenance written");
     }
     let names = distribution_names(job.checkout, &planned.name);
     let metadata = provenance::installed_metadata(&bundle)?;
@@ -267,7 +272,12 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
         license,
         section: settings.section.clone(),
         priority: settings.priority.clone(),
-        requirements: depends::scan(&bundle, &tools.python.abi)?,
+        requirements: {
+            let started = std::time::Instant::now();
+            let found = depends::scan(&bundle, &tools.python.abi)?;
+            tracing::debug!(project = %planned.name, seconds = started.elapsed().as_secs_f64(), "dependencies scanned");
+            found
+        },
         system_dependencies: project.system_dependencies.clone(),
         rpm_system_dependencies: project.rpm_system_dependencies.clone(),
         relations: project.relations.clone(),

@@ -61,7 +61,9 @@ where
                     }
                     let planned = &projects[i];
                     let started = Instant::now();
+                    let busy = crate::interrupt::Busy::start();
                     let result = build_one(planned);
+                    drop(busy);
                     let seconds = started.elapsed().as_secs_f64();
                     let outcome = match result {
                         Ok(artifacts) => {
@@ -186,6 +188,7 @@ impl<'a> Session<'a> {
     /// returns it.
     pub fn lock(&self, mode: &LockMode) -> Result<Lock> {
         let _cache = self.hold_cache()?;
+        let _busy = crate::interrupt::Busy::start();
         let manifest = &self.manifest;
         let path = Lock::path_for(&manifest.path);
         let old = Lock::load(&path)?;
@@ -272,6 +275,7 @@ impl<'a> Session<'a> {
         self.check_names(projects)?;
         let _cache = self.hold_cache()?;
         let lock = self.lock(mode)?;
+        let _busy = crate::interrupt::Busy::start();
         self.constraint_files(&lock)?;
         let mut out = Vec::new();
         for project in &self.manifest.projects {
@@ -423,7 +427,9 @@ impl Session<'_> {
                 out_dir: &out_dir,
             };
             for artifact in build::build(&self.cache, &tools, &job, self.reporter)? {
+                let started = Instant::now();
                 store::save(&self.cache, &keys[&artifact.format], &artifact)?;
+                tracing::debug!(project = %planned.name, seconds = started.elapsed().as_secs_f64(), "artifact cached");
                 artifacts.insert(artifact.format, artifact);
             }
             Ok(artifacts.into_values().collect())

@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Directories that may hold this process's temporaries.
@@ -22,11 +22,44 @@ static WATCHED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 /// Running subprocesses (each leads its own process group).
 static CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 
-/// Set once a signal arrived: no new subprocess starts.
+/// Set once a signal arrived: no new subprocess starts, and work stops at its next [`check`].
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// How long the handler gives subprocesses to end after SIGTERM.
-const GRACE: Duration = Duration::from_secs(5);
+/// Pieces of work under way that may write temporaries (see [`Busy`]).
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How long the handler gives subprocesses, then the work in flight, to end.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Marks a piece of work (a project's build, a fetch) as under way while it lives. On a signal
+/// the handler waits for every such piece to stop (each does at its next [`check`], its
+/// temporaries removed as it unwinds) before it removes what is left: nothing is written into a
+/// directory after the handler cleaned it.
+pub struct Busy(());
+
+impl Busy {
+    /// Starts a piece of work.
+    pub fn start() -> Busy {
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+        Busy(())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An error once a signal arrived: long in-process work (copying, archiving, cloning) calls it
+/// between steps so that it stops soon after an interruption.
+pub fn check() -> std::io::Result<()> {
+    if interrupted() {
+        Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted"))
+    } else {
+        Ok(())
+    }
+}
 
 /// The exit code after an interruption (128 + SIGINT, as shells report it).
 pub const EXIT_CODE: i32 = 130;
@@ -61,10 +94,24 @@ pub fn wait_for_handler() {
 
 /// Runs `cmd` to its end with stdin closed and stdout and stderr captured.
 pub fn output(cmd: &mut Command) -> std::io::Result<Output> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = spawn(cmd)?;
+    output_with_input(cmd, None)
+}
+
+/// Runs `cmd` to its end with `input` (if any) on its stdin and stdout and stderr captured.
+pub fn output_with_input(cmd: &mut Command, input: Option<Vec<u8>>) -> std::io::Result<Output> {
+    let stdin = if input.is_some() { Stdio::piped() } else { Stdio::null() };
+    cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = spawn(cmd)?;
     let id = child.id();
+    // Written from a thread of its own, so that a child filling its stdout pipe cannot block it.
+    let feeder = match (input, child.stdin.take()) {
+        (Some(bytes), Some(mut pipe)) => Some(std::thread::spawn(move || pipe.write_all(&bytes))),
+        _ => None,
+    };
     let result = child.wait_with_output();
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
     forget(id);
     result
 }
@@ -107,6 +154,9 @@ fn stop_children() {
     }
     let started = Instant::now();
     while !CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).is_empty() && started.elapsed() < GRACE {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while ACTIVE.load(Ordering::SeqCst) > 0 && started.elapsed() < GRACE {
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -259,19 +259,26 @@ fn every_artifact_reproduces_across_cold_and_warm_caches_and_checkout_directorie
     assert_eq!(digests(&second.path().join("out")), cold);
 }
 
-/// Starts `wrap build` in the background.
-fn spawn_build(ws: &Workspace, out: &str, env: &[(&str, &str)]) -> std::process::Child {
-    let args =
-        ["build", "--format", "tar", "--format", "deb", "--format", "rpm", "--jobs", "2", "--out", out];
-    ws.command(&args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+/// Starts `wrap build` of every format in the background, with `extra` arguments.
+fn spawn_build(ws: &Workspace, out: &str, extra: &[&str]) -> std::process::Child {
+    let mut args =
+        vec!["build", "--format", "tar", "--format", "deb", "--format", "rpm", "--jobs", "2", "--out", out];
+    args.extend_from_slice(extra);
+    ws.command(&args, &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
-/// Waits until `ready` holds, or panics after a minute.
-fn wait_until(what: &str, ready: impl Fn() -> bool) {
+/// Polls every millisecond until `ready` holds (true) or `child` has ended (false).
+fn wait_for(child: &mut std::process::Child, ready: impl Fn() -> bool) -> bool {
     let started = Instant::now();
-    while !ready() {
-        assert!(started.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
+    loop {
+        if ready() {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "the build neither ended nor got there");
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -279,19 +286,26 @@ fn wait_until(what: &str, ready: impl Fn() -> bool) {
 fn an_interrupted_build_leaves_nothing_partial_and_no_stale_lock() {
     let ws = Workspace::offline_example();
     let out = ws.path().join("out");
-    let staging = ws.cache().join("tmp");
-    for signal in ["INT", "TERM"] {
-        // Interrupt while the first projects' virtualenvs are being built.
-        let child = spawn_build(&ws, "out", &[]);
-        wait_until("a staging directory", || !temporaries(&staging).is_empty());
+    let mut interrupted = Vec::new();
+    // Interrupt while a checkout is written, while a virtualenv is built, while an artifact is
+    // written: whatever was under way, nothing partial may stay.
+    for (signal, dir) in [("INT", "cache/checkouts"), ("TERM", "cache/tmp"), ("INT", "out"), ("TERM", "out")]
+    {
+        let _ = std::fs::remove_dir_all(ws.cache().join("checkouts"));
+        let mut child = spawn_build(&ws, "out", &["--rebuild"]);
+        let watched = ws.path().join(dir);
+        if !wait_for(&mut child, || !temporaries(&watched).is_empty()) {
+            child.wait().unwrap();
+            continue; // the build was quicker than the polling: nothing to interrupt this time
+        }
         let pid = child.id().to_string();
         Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(130), "SIG{signal}: {stderr}");
+        assert_eq!(output.status.code(), Some(130), "SIG{signal} in {dir}: {stderr}");
         assert!(stderr.contains("error: interrupted"), "{stderr}");
-        assert_eq!(temporaries(&out), Vec::<String>::new(), "SIG{signal}");
-        assert_eq!(temporaries(&ws.cache()), Vec::<String>::new(), "SIG{signal}");
+        assert_eq!(temporaries(&out), Vec::<String>::new(), "SIG{signal} in {dir}");
+        assert_eq!(temporaries(&ws.cache()), Vec::<String>::new(), "SIG{signal} in {dir}");
         if out.exists() {
             assert_complete(&out);
         }
@@ -299,7 +313,9 @@ fn an_interrupted_build_leaves_nothing_partial_and_no_stale_lock() {
         let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
         let ps = String::from_utf8_lossy(&ps.stdout);
         assert!(!ps.lines().any(|l| l.contains(ws.cache().to_str().unwrap())), "left running:\n{ps}");
+        interrupted.push(dir);
     }
+    assert!(interrupted.contains(&"cache/tmp"), "never caught a build under way: {interrupted:?}");
     // No lock is left held: the next build does not wait, and completes.
     let run = ws.wrap(&["build", "--format", "tar", "--format", "deb", "--format", "rpm", "--out", "out"]);
     run.ok();

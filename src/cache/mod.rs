@@ -125,6 +125,23 @@ where
     Ok(())
 }
 
+/// Removes the file or directory at `path` (if any) so that no reader ever sees it half
+/// removed: it is renamed to a temporary name first (which an interruption cleans up).
+pub fn remove_atomically(path: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return Ok(()) };
+    let parent = path.parent().expect("cache entries have a parent");
+    interrupt::watch(parent);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let doomed = parent.join(format!("{}removing-{name}", interrupt::temp_prefix()));
+    fs_err::rename(path, &doomed)?;
+    if meta.is_dir() {
+        fs_err::remove_dir_all(&doomed)?;
+    } else {
+        fs_err::remove_file(&doomed)?;
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
@@ -163,6 +180,17 @@ mod tests {
         assert!(a.file_name().unwrap().to_str().unwrap().starts_with("nova-"));
         assert!(b.file_name().unwrap().to_str().unwrap().starts_with("nova-"));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn removal_is_a_rename_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = tmp.path().join("entry");
+        fs_err::create_dir_all(entry.join("sub")).unwrap();
+        fs_err::write(entry.join("sub/f"), b"x").unwrap();
+        remove_atomically(&entry).unwrap();
+        assert_eq!(fs_err::read_dir(tmp.path()).unwrap().count(), 0);
+        remove_atomically(&entry).unwrap(); // nothing there: nothing to do
     }
 
     #[test]

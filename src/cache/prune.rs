@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, remove_atomically};
 use crate::error::Result;
 use crate::interrupt;
 
@@ -125,11 +125,7 @@ pub fn clean(cache: &Cache, policy: &Policy, now: SystemTime) -> Result<Vec<Remo
     let mut removed = Vec::new();
     let mut remove = |e: &Entry, reason| -> Result<()> {
         if !policy.dry_run {
-            if e.path.is_dir() {
-                fs_err::remove_dir_all(&e.path)?;
-            } else {
-                fs_err::remove_file(&e.path)?;
-            }
+            remove_atomically(&e.path)?;
         }
         removed.push(Removed { path: e.path.clone(), bytes: e.bytes, reason });
         Ok(())

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::Hashing;
-use crate::cache::{Cache, create_dir_atomically, temp_file_in, touch, write_atomically};
+use crate::cache::{Cache, create_dir_atomically, remove_atomically, temp_file_in, touch, write_atomically};
 use crate::error::Result;
 use crate::manifest::{Format, sha256_hex};
 use crate::package::{Artifact, checksum_line, checksum_path, write_checksum};
@@ -50,7 +50,7 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
         if sha256 != entry.sha256 || size != entry.size {
             tracing::warn!(project, path = %cached.display(), "damaged cache entry removed");
             drop(tmp);
-            let _ = fs_err::remove_dir_all(&dir);
+            remove_atomically(&dir)?;
             return Ok(None);
         }
         tmp.as_file().sync_all()?;
@@ -61,7 +61,7 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
     if std::fs::read_to_string(&sum).ok() != Some(checksum_line(&out, &entry.sha256)) {
         write_checksum(&out, &entry.sha256)?;
     }
-    if !stays || read_stamp(&dir, &out).is_none() {
+    if read_stamp(&dir, &out) != Some(stamp_of(&fs_err::metadata(&out)?)) {
         write_stamp(&dir, &out)?;
     }
     touch(&dir);
@@ -78,9 +78,7 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
 /// Keeps a copy of the freshly built `artifact` under `key`, replacing an older entry.
 pub fn save(cache: &Cache, key: &str, artifact: &Artifact) -> Result<()> {
     let dir = cache.artifact_dir(key);
-    if dir.exists() {
-        fs_err::remove_dir_all(&dir)?;
-    }
+    remove_atomically(&dir)?;
     let file = artifact.path.file_name().expect("artifacts are files").to_string_lossy().to_string();
     create_dir_atomically(&dir, |tmp| -> Result<()> {
         fs_err::copy(&artifact.path, tmp.join(&file))?;

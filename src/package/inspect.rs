@@ -89,7 +89,7 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
 
 fn decompressor<'a>(name: &str, reader: impl Read + 'a) -> Result<Box<dyn Read + 'a>> {
     Ok(match name.rsplit('.').next() {
-        Some("gz") => Box::new(flate2::read::GzDecoder::new(reader)),
+        Some("gz") => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Some("xz") => Box::new(liblzma::read::XzDecoder::new(reader)),
         Some("zst") => Box::new(zstd::Decoder::new(reader)?),
         Some("tar") => Box::new(reader),
@@ -299,7 +299,7 @@ fn cpio_entries(data: &[u8]) -> std::result::Result<Vec<(String, &[u8])>, String
 }
 
 fn inspect_tarball(path: &Path) -> Result<Inspection> {
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(fs_err::File::open(path)?));
+    let mut tar = tar::Archive::new(flate2::read::MultiGzDecoder::new(fs_err::File::open(path)?));
     let mut files = Vec::new();
     let mut extras = Extras::default();
     for entry in tar.entries()? {

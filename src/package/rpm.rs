@@ -190,6 +190,7 @@ fn add_files(builder: &mut rpm::PackageBuilder, spec: &PackageSpec) -> Result<()
         let abs = format!("/{}", e.path().strip_prefix(&spec.root).unwrap_or(e.path()).display());
         !debian_only.iter().any(|d| abs == *d || abs.starts_with(&format!("{d}/")))
     }) {
+        crate::interrupt::check()?;
         let entry = entry.map_err(|e| Error::Io(e.into()))?;
         let abs = format!("/{}", entry.path().strip_prefix(&spec.root).expect("below the root").display());
         let kind = entry.file_type();

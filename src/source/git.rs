@@ -18,6 +18,20 @@ use crate::source::version;
 /// Branches and tags, mirrored under the same names.
 const MIRROR_REFSPECS: [&str; 2] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
 
+/// Removes the `*.lock` files libgit2 leaves in a mirror when its process is killed mid-fetch
+/// (`packed-refs.lock`, `refs/heads/x.lock`, …); they would make every later fetch fail. Only
+/// called while holding the mirror's own lock, so no live fetch owns them.
+fn remove_stale_git_locks(mirror: &Path) {
+    let top = std::fs::read_dir(mirror).into_iter().flatten().flatten().map(|e| e.path());
+    let refs = walkdir::WalkDir::new(mirror.join("refs")).into_iter().flatten().map(|e| e.into_path());
+    for path in top.chain(refs) {
+        if path.extension().is_some_and(|e| e == "lock") && path.is_file() {
+            tracing::debug!(path = %path.display(), "removing a stale git lock file");
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// A ref resolved to a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -71,6 +85,7 @@ impl Mirror {
             })?;
             tracing::debug!(project, url, path = %dir.display(), "created mirror");
         }
+        remove_stale_git_locks(&dir);
         let repo = Repository::open_bare(&dir).map_err(|e| git_err(project, "open the mirror", e))?;
         touch(&dir);
         Ok(Mirror {
@@ -215,6 +230,7 @@ impl Mirror {
     /// `commit` checked out detached, `origin` pointing upstream, and every tag present.
     pub fn clone_at(&self, dest: &Path, commit: Oid) -> Result<Repository> {
         let fail = |action| move |e| git_err(&self.project, action, e);
+        crate::interrupt::check()?;
         let mut checkout = git2::build::CheckoutBuilder::new();
         checkout.dry_run();
         let repo = git2::build::RepoBuilder::new()
@@ -222,9 +238,15 @@ impl Mirror {
             .with_checkout(checkout)
             .clone(&self.path().to_string_lossy(), dest)
             .map_err(fail("clone the mirror"))?;
+        crate::interrupt::check()?;
         repo.set_head_detached(commit).map_err(fail("check out the commit"))?;
-        repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
-            .map_err(fail("check out the commit"))?;
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        // A notify callback returning false cancels the checkout: an interrupted wrap stops.
+        checkout
+            .force()
+            .notify_on(git2::CheckoutNotificationType::all())
+            .notify(|_, _, _, _, _| !crate::interrupt::interrupted());
+        repo.checkout_head(Some(&mut checkout)).map_err(fail("check out the commit"))?;
         repo.remote_set_url("origin", &self.url).map_err(fail("set the origin URL"))?;
         Ok(repo)
     }
@@ -239,6 +261,10 @@ pub fn is_local(url: &str) -> bool {
 fn fetch(repo: &Repository, project: &str, url: &str, refspecs: &[&str]) -> Result<()> {
     let mut remote = repo.find_remote("origin").map_err(|e| git_err(project, "find the remote", e))?;
     let mut options = FetchOptions::new();
+    let mut callbacks = git2::RemoteCallbacks::new();
+    // Returning false cancels the transfer: an interrupted wrap stops fetching.
+    callbacks.transfer_progress(|_| !crate::interrupt::interrupted());
+    options.remote_callbacks(callbacks);
     options.download_tags(git2::AutotagOption::All);
     let mut proxy = git2::ProxyOptions::new();
     proxy.auto();
@@ -263,4 +289,26 @@ pub fn source_key(commit: &str, patch_digests: &[&str]) -> String {
         text.push_str(d);
     }
     crate::manifest::sha256_hex(text.as_bytes())[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_lock_files_of_a_killed_fetch_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mirror = tmp.path().join("m");
+        Repository::init_bare(&mirror).unwrap();
+        fs_err::create_dir_all(mirror.join("refs/heads/stable")).unwrap();
+        for stale in ["packed-refs.lock", "config.lock", "refs/heads/stable/2026.2.lock"] {
+            fs_err::write(mirror.join(stale), b"").unwrap();
+        }
+        fs_err::write(mirror.join("refs/heads/main"), b"0000000000000000000000000000000000000000\n").unwrap();
+        remove_stale_git_locks(&mirror);
+        for stale in ["packed-refs.lock", "config.lock", "refs/heads/stable/2026.2.lock"] {
+            assert!(!mirror.join(stale).exists(), "{stale}");
+        }
+        assert!(mirror.join("refs/heads/main").exists() && mirror.join("config").exists());
+    }
 }

@@ -265,6 +265,7 @@ fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()>
         .into_iter()
         .filter_entry(|e| e.path().strip_prefix(from).map_or(true, |rel| !skip(rel)))
     {
+        crate::interrupt::check()?;
         let entry = entry.map_err(|e| Error::Io(e.into()))?;
         let rel = entry.path().strip_prefix(from).expect("below the root");
         let target = to.join(rel);

@@ -184,8 +184,17 @@ fn pip_tools(cache: &Cache, python: &Interpreter) -> Result<PathBuf> {
 
 /// Runs `cmd`, returning stdout; a failure carries stderr.
 pub fn run_captured(cmd: &mut Command) -> Result<String> {
+    run_captured_input(cmd, None)
+}
+
+/// [`run_captured`] with `input` on the command's stdin.
+pub fn run_captured_with_input(cmd: &mut Command, input: Vec<u8>) -> Result<String> {
+    run_captured_input(cmd, Some(input))
+}
+
+fn run_captured_input(cmd: &mut Command, input: Option<Vec<u8>>) -> Result<String> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let output = crate::interrupt::output(cmd)
+    let output = crate::interrupt::output_with_input(cmd, input)
         .map_err(|e| Error::Command { program: program.clone(), detail: e.to_string() })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
