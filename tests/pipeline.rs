@@ -267,6 +267,18 @@ fn spawn_build(ws: &Workspace, out: &str, extra: &[&str]) -> std::process::Child
     ws.command(&args, &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
+/// The command lines of running processes that name `path`.
+fn processes_naming(path: &Path) -> Vec<String> {
+    let needle = path.to_str().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(needle))
+        .collect()
+}
+
 /// Polls every millisecond until `ready` holds (true) or `child` has ended (false).
 fn wait_for(child: &mut std::process::Child, ready: impl Fn() -> bool) -> bool {
     let started = Instant::now();
@@ -289,8 +301,9 @@ fn an_interrupted_build_leaves_nothing_partial_and_no_stale_lock() {
     let mut interrupted = Vec::new();
     // Interrupt while a checkout is written, while a virtualenv is built, while an artifact is
     // written: whatever was under way, nothing partial may stay.
-    for (signal, dir) in [("INT", "cache/checkouts"), ("TERM", "cache/tmp"), ("INT", "out"), ("TERM", "out")]
-    {
+    use nix::sys::signal::Signal::{SIGINT, SIGTERM};
+    let moments = [(SIGINT, "cache/checkouts"), (SIGTERM, "cache/tmp"), (SIGINT, "out"), (SIGTERM, "out")];
+    for (signal, dir) in moments {
         let _ = std::fs::remove_dir_all(ws.cache().join("checkouts"));
         let mut child = spawn_build(&ws, "out", &["--rebuild"]);
         let watched = ws.path().join(dir);
@@ -298,21 +311,20 @@ fn an_interrupted_build_leaves_nothing_partial_and_no_stale_lock() {
             child.wait().unwrap();
             continue; // the build was quicker than the polling: nothing to interrupt this time
         }
-        let pid = child.id().to_string();
-        Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(130), "SIG{signal} in {dir}: {stderr}");
+        assert_eq!(output.status.code(), Some(130), "{signal} in {dir}: {stderr}");
         assert!(stderr.contains("error: interrupted"), "{stderr}");
-        assert_eq!(temporaries(&out), Vec::<String>::new(), "SIG{signal} in {dir}");
-        assert_eq!(temporaries(&ws.cache()), Vec::<String>::new(), "SIG{signal} in {dir}");
+        assert_eq!(temporaries(&out), Vec::<String>::new(), "{signal} in {dir}");
+        assert_eq!(temporaries(&ws.cache()), Vec::<String>::new(), "{signal} in {dir}");
         if out.exists() {
             assert_complete(&out);
         }
         // The installer the build ran was stopped with it.
-        let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
-        let ps = String::from_utf8_lossy(&ps.stdout);
-        assert!(!ps.lines().any(|l| l.contains(ws.cache().to_str().unwrap())), "left running:\n{ps}");
+        let running = processes_naming(&ws.cache());
+        assert!(running.is_empty(), "left running: {running:?}");
         interrupted.push(dir);
     }
     assert!(interrupted.contains(&"cache/tmp"), "never caught a build under way: {interrupted:?}");
