@@ -131,7 +131,15 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
             Format::Tar => {
                 reporter.stage(&planned.name, Stage::Relocate);
                 let tree = staged.root().join("tar");
-                relocate(&planned.name, staged.root(), &tree, Target::Relocatable, &tools.python, &origin)?;
+                relocate(
+                    &planned.name,
+                    staged.root(),
+                    &tree,
+                    Target::Relocatable,
+                    &tools.python,
+                    &origin,
+                    cache,
+                )?;
                 provenance::write(&tree, &build_info(job, tools, &tree)?, planned.source_date_epoch)?;
                 reporter.stage(&planned.name, Stage::Package(*format));
                 tarball::write(&tree, planned, job.out_dir)?
@@ -139,7 +147,7 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
             Format::Deb | Format::Rpm => {
                 if package.is_none() {
                     reporter.stage(&planned.name, Stage::Relocate);
-                    package = Some(package_spec(job, tools, &staged, &origin)?);
+                    package = Some(package_spec(cache, job, tools, &staged, &origin)?);
                 }
                 reporter.stage(&planned.name, Stage::Package(*format));
                 let spec = package.as_ref().expect("made above");
@@ -187,7 +195,13 @@ fn build_info(job: &Job<'_>, tools: &Tools, tree: &Path) -> Result<BuildInfo> {
 }
 
 /// Stages the package root (the bundle at its install path, etc, docs, units) and describes it.
-fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'_>) -> Result<PackageSpec> {
+fn package_spec(
+    cache: &Cache,
+    job: &Job<'_>,
+    tools: &Tools,
+    staged: &Staged,
+    origin: &Origin<'_>,
+) -> Result<PackageSpec> {
     let (planned, project, settings) = (job.planned, job.project, &job.manifest.settings);
     let root = staged.root().join("package");
     let bundle = bundle_dir(&root, &planned.install_path);
@@ -199,6 +213,7 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
             Target::Fixed(&planned.install_path),
             &tools.python,
             origin,
+            cache,
         )?;
         let started = std::time::Instant::now();
         provenance::write(&bundle, &build_info(job, tools, &bundle)?, planned.source_date_epoch)?;

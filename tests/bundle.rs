@@ -162,7 +162,7 @@ fn the_fixed_path_target_runs_at_its_install_path() {
     let long = ws.path().join(format!("opt/{}/hello", "x".repeat(120)));
     for install in [&short, &long] {
         let target = install.to_str().unwrap();
-        relocate("hello", staged.root(), install, Target::Fixed(target), &python, &origin).unwrap();
+        relocate("hello", staged.root(), install, Target::Fixed(target), &python, &origin, &cache).unwrap();
         let script = std::fs::read_to_string(install.join("bin/hello")).unwrap();
         if install == &short {
             assert!(script.starts_with(&format!("#!{target}/bin/python\n")), "{script}");

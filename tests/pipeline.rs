@@ -427,6 +427,7 @@ fn cache_info_and_clean() {
         c["entries"].as_u64().unwrap()
     };
     assert_eq!((count("git"), count("checkouts"), count("artifacts")), (3, 3, 3));
+    assert!(count("pyc") >= 3, "every project's modules are compiled once and kept");
     assert!(usage["bytes"].as_u64().unwrap() > 0);
     let human = ws.wrap(&["cache", "info"]).ok();
     assert!(human.starts_with(&format!("cache: {}\n", ws.cache().display())), "{human}");

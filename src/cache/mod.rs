@@ -1,5 +1,5 @@
 //! The cache: where git mirrors, patched checkouts, downloaded constraints, installer caches and
-//! built artifacts live between runs. Root: `$WRAP_CACHE`, else `$XDG_CACHE_HOME/wrap`, else
+//! built artifacts and bytecode live between runs. Root: `$WRAP_CACHE`, else `$XDG_CACHE_HOME/wrap`, else
 //! `~/.cache/wrap`. Entries are created in a temporary sibling and renamed into place, so a failed
 //! or interrupted step never leaves a half-written entry under its final name; file locks
 //! ([`lock`]) let several wrap processes share one cache; [`store`] keeps artifacts by build key;
@@ -65,6 +65,11 @@ impl Cache {
     /// Where a downloaded file with this sha256 lives.
     pub fn download_path(&self, sha256: &str) -> PathBuf {
         self.root.join("downloads").join(sha256)
+    }
+
+    /// Where the bytecode with digest `key` (of source, recorded path and interpreter) is kept.
+    pub fn pyc_path(&self, key: &str) -> PathBuf {
+        self.root.join("pyc").join(&key[..2]).join(key)
     }
 
     /// Where the artifact with build key `key` is kept.

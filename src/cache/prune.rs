@@ -1,5 +1,5 @@
 //! What the cache holds (`wrap cache info`) and trimming it (`wrap clean`). An entry is one
-//! mirror, checkout, artifact, download or log; its modification time is its last use (the
+//! mirror, checkout, artifact, compiled module, download or log; its modification time is its last use (the
 //! stages touch what they reuse). Sizes count each file once, however many hard links it has
 //! (checkouts share their git objects with the mirrors). The installers' own caches (uv, pip)
 //! and wrap's pip tools are counted but only removed by `--all`: they prune themselves. Lock
@@ -19,10 +19,11 @@ use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an
 /// entry is one level down (`git/<mirror>`) or two (`checkouts/<project>/<key>`).
-const KINDS: [(&str, Depth); 9] = [
+const KINDS: [(&str, Depth); 10] = [
     ("git", Depth::One),
     ("checkouts", Depth::Two),
     ("artifacts", Depth::One),
+    ("pyc", Depth::Two),
     ("downloads", Depth::One),
     ("logs", Depth::One),
     ("tmp", Depth::One),

@@ -15,6 +15,7 @@ use std::process::Command;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::cache::{Cache, temp_file_in};
 use crate::error::{Error, Result};
 use crate::venv::build::{normalize_path, site_packages};
 use crate::venv::installer::run_captured_with_input;
@@ -45,7 +46,7 @@ pub struct Origin<'a> {
 }
 
 /// Relocates `staged` (the staging directory holding `venv/` and `src/`) into `out` for
-/// `target`, then byte-compiles it with `python`.
+/// `target`, then byte-compiles it with `python`, taking what it compiled before from `cache`.
 pub fn relocate(
     project: &str,
     staged: &Path,
@@ -53,6 +54,7 @@ pub fn relocate(
     target: Target<'_>,
     python: &Interpreter,
     origin: &Origin<'_>,
+    cache: &Cache,
 ) -> Result<()> {
     let venv = staged.join("venv");
     let r = Relocator {
@@ -84,44 +86,11 @@ pub fn relocate(
         }
     }
     // New content of rewritten files; `None` for files left out.
-    let mut rewritten: BTreeMap<PathBuf, Option<Vec<u8>>> = BTreeMap::new();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
-    let results: Vec<Result<Vec<Change>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let (r, files, venv) = (&r, &files, &venv);
-                scope.spawn(move || {
-                    let mut changed = Vec::new();
-                    for (rel, executable) in files.iter().skip(t).step_by(threads) {
-                        if let Some(change) = r.copy_file(rel, *executable, venv, out)? {
-                            changed.push(change);
-                        }
-                    }
-                    Ok(changed)
-                })
-            })
+    let rewritten: BTreeMap<PathBuf, Option<Vec<u8>>> =
+        on_every_core(&files, |(rel, executable)| r.copy_file(rel, *executable, &venv, out))?
+            .into_iter()
+            .flatten()
             .collect();
-        workers.into_iter().map(|w| w.join().expect("relocation threads do not panic")).collect()
-    });
-    let mut first_error: Option<(PathBuf, Error)> = None;
-    for result in results {
-        match result {
-            Ok(changed) => rewritten.extend(changed),
-            // The error of the first file in path order, whichever thread met it first.
-            Err(e) => {
-                let at = match &e {
-                    Error::Relocate { file, .. } => file.clone(),
-                    _ => PathBuf::new(),
-                };
-                if first_error.as_ref().is_none_or(|(p, _)| at < *p) {
-                    first_error = Some((at, e));
-                }
-            }
-        }
-    }
-    if let Some((_, e)) = first_error {
-        return Err(e);
-    }
     update_records(out, &rewritten)?;
     tracing::debug!(
         project,
@@ -130,7 +99,7 @@ pub fn relocate(
         "relocated"
     );
     let started = std::time::Instant::now();
-    compile(out, target, python)?;
+    compile(out, target, python, cache)?;
     tracing::debug!(project, seconds = started.elapsed().as_secs_f64(), "byte-compiled");
     Ok(())
 }
@@ -437,15 +406,56 @@ fn update_records(out: &Path, rewritten: &BTreeMap<PathBuf, Option<Vec<u8>>>) ->
 
 /// Byte-compiles site-packages as the target will see it: source paths recorded as the install
 /// path (fixed) or relative to the bundle (relocatable); unchecked-hash pycs are reproducible.
-/// One compileall process per core, each given its share of the files (balanced by size) on
-/// stdin: faster than compileall's own process pool, and the pycs are the same either way.
-fn compile(out: &Path, target: Target<'_>, python: &Interpreter) -> Result<()> {
-    let mut sources: Vec<(u64, PathBuf)> = Vec::new();
+/// A pyc depends only on its source, the path recorded in it and the interpreter, so pycs are
+/// kept in the cache under a digest of the three ([`Cache::pyc_path`]) and copied from there:
+/// a rebuild compiles only what changed. The rest is compiled by one compileall per core, each
+/// given its share of the files (balanced by size) on stdin, and then added to the cache.
+fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) -> Result<()> {
+    let tag = format!("cpython-{}", python.abi.replace('.', ""));
+    let mut all = Vec::new();
     for entry in walkdir::WalkDir::new(out.join("lib")).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io(e.into()))?;
         if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "py") {
-            sources.push((entry.metadata().map_err(|e| Error::Io(e.into()))?.len(), entry.into_path()));
+            all.push(entry.into_path());
         }
+    }
+    // Each source: `None` when its pyc came from the cache, else what compiling it takes.
+    let lookups = on_every_core(&all, |path| -> Result<Option<(u64, PathBuf, PathBuf, PathBuf)>> {
+        crate::interrupt::check()?;
+        let source = fs_err::read(path)?;
+        let rel = path.strip_prefix(out).expect("below the tree").to_string_lossy();
+        let recorded = match target {
+            Target::Fixed(install) => format!("{install}/{rel}"),
+            Target::Relocatable => rel.into_owned(),
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(format!("{}\0{}\0{recorded}\0", python.version, python.abi).as_bytes());
+        hasher.update(&source);
+        let key: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let pyc =
+            path.parent().expect("in a directory").join("__pycache__").join(format!("{stem}.{tag}.pyc"));
+        let entry = cache.pyc_path(&key);
+        let Some(bytes) = read_cached_pyc(&entry) else {
+            return Ok(Some((source.len() as u64, path.clone(), pyc, entry)));
+        };
+        fs_err::create_dir_all(pyc.parent().expect("in __pycache__"))?;
+        fs_err::write(&pyc, bytes)?;
+        // As compileall writes it: never executable (it masks the source's mode with 0o666).
+        fs_err::set_permissions(&pyc, std::fs::Permissions::from_mode(0o644))?;
+        crate::cache::touch(&entry);
+        Ok(None)
+    })?;
+    let reused = lookups.iter().filter(|l| l.is_none()).count();
+    let mut sources: Vec<(u64, PathBuf)> = Vec::new();
+    let mut compiled: Vec<(PathBuf, PathBuf)> = Vec::new(); // (pyc in the tree, cache entry)
+    for (size, path, pyc, entry) in lookups.into_iter().flatten() {
+        sources.push((size, path));
+        compiled.push((pyc, entry));
+    }
+    tracing::debug!(reused, compiling = sources.len(), "bytecode from the cache");
+    if sources.is_empty() {
+        return Ok(());
     }
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len()).max(1);
     let mut shares: Vec<(u64, Vec<u8>)> = vec![(0, Vec::new()); workers];
@@ -476,7 +486,54 @@ fn compile(out: &Path, target: Target<'_>, python: &Interpreter) -> Result<()> {
             .collect();
         handles.into_iter().map(|h| h.join().expect("compile threads do not panic")).collect()
     });
-    runs.into_iter().try_for_each(|r| r.map(drop))
+    runs.into_iter().try_for_each(|r| r.map(drop))?;
+    on_every_core(&compiled, |(pyc, entry)| match std::fs::read(pyc) {
+        Ok(bytes) => write_cached_pyc(entry, &bytes),
+        // A source compileall skipped (it never does, short of a race) simply stays uncached.
+        Err(_) => Ok(()),
+    })?;
+    Ok(())
+}
+
+/// `f` of every item, on every core; the results in item order, or the error of the first item
+/// (in item order) that failed.
+fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    let parts: Vec<Vec<(usize, Result<R>)>> = std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    items.iter().enumerate().skip(t).step_by(threads).map(|(i, item)| (i, f(item))).collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker threads do not panic")).collect()
+    });
+    let mut slots: Vec<Option<Result<R>>> = (0..items.len()).map(|_| None).collect();
+    for (i, result) in parts.into_iter().flatten() {
+        slots[i] = Some(result);
+    }
+    slots.into_iter().map(|slot| slot.expect("every item ran")).collect()
+}
+
+/// A cached pyc: its sha256, then its bytes. Entries are written without fsync (thousands per
+/// build); one a crash left damaged fails the check and is compiled again.
+fn read_cached_pyc(entry: &Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(entry).ok()?;
+    let (digest, pyc) = bytes.split_at_checked(32)?;
+    (Sha256::digest(pyc).as_slice() == digest).then(|| pyc.to_vec())
+}
+
+fn write_cached_pyc(entry: &Path, pyc: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = entry.parent().expect("cache entries have a parent");
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = temp_file_in(dir)?;
+    tmp.write_all(&Sha256::digest(pyc))?;
+    tmp.write_all(pyc)?;
+    tmp.persist(entry).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]
