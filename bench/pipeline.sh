@@ -85,7 +85,13 @@ if [ ! -d "$src/.git" ]; then
         && git commit -qm "$project $version" && git tag -a "$version" -m "$version")
 fi
 real="$work/real"
-mkdir -p "$real"
+mkdir -p "$real/patches"
+# nightly PATCH_TEXT: the one local patch of the real project (a new file), as a nightly's.
+nightly() {
+    printf 'diff --git a/NIGHTLY b/NIGHTLY\nnew file mode 100644\n--- /dev/null\n+++ b/NIGHTLY\n@@ -0,0 +1 @@\n+%s\n' "$1" \
+        > "$real/patches/nightly.patch"
+}
+nightly "cold"
 cat > "$real/wrap.toml" <<TOML
 [settings]
 release = "1"
@@ -98,6 +104,7 @@ installer = "uv"
 name = "$project"
 git = "$src"
 ref = "$version"
+patches = ["patches/nightly.patch"]
 TOML
 arch=$(dpkg --print-architecture)
 tools="$work/tools"
@@ -143,6 +150,13 @@ for _ in $(seq "$runs"); do
     timed "$work/real-uvnfpm-compiled.txt" env UV_COMPILE=1 bash -c uv_nfpm
 done
 
+# The nightly case: one patch changed, caches warm (the last cold run's): one project rebuilt.
+for i in $(seq "$runs"); do
+    nightly "night $i $RANDOM"
+    WRAP_CACHE="$work/cache-real" timed "$work/real-nightly.txt" "$wrap" -m "$real/wrap.toml" build --format deb
+done
+grep -q ": ok in " "$work/last.log" || { echo "the nightly rebuild did not build" >&2; exit 1; }
+
 # ---- report ----
 echo "machine: $(nproc) cores; median of $runs runs (no-op: $((3 * runs)))"
 echo "offline example, 3 projects x (.deb, .rpm, .tar.gz):"
@@ -154,5 +168,6 @@ c=$(col 1 "$work/real-uvnfpm-compiled.txt")
 echo "$project $version from PyPI, cold, to one .deb:"
 printf '  %-34s %8s s  (peak %s MiB)\n' "wrap" "$w" "$(( $(col 2 "$work/real-wrap.txt") / 1024 ))"
 printf '  %-34s %8s s\n' "giftwrap-style (pip + dpkg-deb)" "$g" "uv + nfpm" "$u" "uv + nfpm, with bytecode" "$c"
+printf '  %-34s %8s s\n' "wrap, one patch changed, warm cache" "$(col 1 "$work/real-nightly.txt")"
 echo "  wrap / giftwrap-style: $(ratio "$w" "$g") (target <= 0.2)"
 echo "  wrap / uv+nfpm: $(ratio "$w" "$u") (target <= 0.8); with bytecode: $(ratio "$w" "$c")"
