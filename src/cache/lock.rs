@@ -29,11 +29,7 @@ impl FileLock {
     /// holder makes it wait.
     pub fn acquire(path: &Path, kind: Kind, waiting: impl FnOnce()) -> Result<FileLock> {
         let held = FileLock { file: open(path)?, path: path.into() };
-        let attempt = match kind {
-            Kind::Shared => held.file.try_lock_shared(),
-            Kind::Exclusive => held.file.try_lock(),
-        };
-        match attempt {
+        match held.attempt(kind) {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 waiting();
@@ -52,14 +48,17 @@ impl FileLock {
     /// Takes the lock if nobody holds it; `None` when somebody does.
     pub fn try_acquire(path: &Path, kind: Kind) -> Result<Option<FileLock>> {
         let held = FileLock { file: open(path)?, path: path.into() };
-        let attempt = match kind {
-            Kind::Shared => held.file.try_lock_shared(),
-            Kind::Exclusive => held.file.try_lock(),
-        };
-        match attempt {
+        match held.attempt(kind) {
             Ok(()) => Ok(Some(held)),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(with_path(e, path).into()),
+        }
+    }
+
+    fn attempt(&self, kind: Kind) -> std::result::Result<(), TryLockError> {
+        match kind {
+            Kind::Shared => self.file.try_lock_shared(),
+            Kind::Exclusive => self.file.try_lock(),
         }
     }
 
