@@ -179,7 +179,7 @@ pub struct ParallelGzip<W: Write> {
 impl<W: Write> ParallelGzip<W> {
     /// A compressor writing to `out`.
     pub fn new(out: W) -> Self {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = crate::host::cores();
         ParallelGzip {
             out,
             block: Vec::with_capacity(GZIP_BLOCK),
@@ -297,7 +297,7 @@ impl<W: Write> Encoder<W> {
     /// A compressor of kind `compression` writing to `out`.
     pub fn new(compression: crate::manifest::Compression, out: W) -> Result<Self> {
         use crate::manifest::Compression;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let threads = crate::host::cores() as u32;
         Ok(match compression {
             Compression::Gzip => Encoder::Gzip(gzip(out)),
             Compression::Xz => {

@@ -14,7 +14,7 @@ use crate::package::spec::{Alternative, PackageSpec, alternative_priority, descr
 use crate::package::{Artifact, deb, rpm, tarball};
 use crate::plan::PlannedProject;
 use crate::provenance::{self, BuildInfo};
-use crate::report::{Reporter, Stage};
+use crate::report::{Reporter, Stage, timed};
 use crate::source::git::is_local;
 use crate::venv;
 use crate::venv::build::{Staged, distribution_names, normalize};
@@ -152,18 +152,17 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                 reporter.stage(&planned.name, Stage::Package(*format));
                 let spec = package.as_ref().expect("made above");
                 let compression = job.manifest.settings.compression;
-                let started = std::time::Instant::now();
-                let written = if *format == Format::Deb {
-                    let (depends, unresolved) = deb::depends(spec);
-                    for problem in unresolved {
-                        reporter.warn(format!("project `{}`: {problem}", planned.name));
+                timed(&planned.name, &format!("wrote the {}", format.as_str()), || {
+                    if *format == Format::Deb {
+                        let (depends, unresolved) = deb::depends(spec);
+                        for problem in unresolved {
+                            reporter.warn(format!("project `{}`: {problem}", planned.name));
+                        }
+                        deb::write(spec, &depends, compression, job.out_dir)
+                    } else {
+                        rpm::write(spec, spec.rpm_system_dependencies(), compression, job.out_dir)
                     }
-                    deb::write(spec, &depends, compression, job.out_dir)?
-                } else {
-                    rpm::write(spec, spec.rpm_system_dependencies(), compression, job.out_dir)?
-                };
-                tracing::debug!(project = %planned.name, seconds = started.elapsed().as_secs_f64(), "wrote the {}", format.as_str());
-                written
+                })?
             }
         };
         reporter.status("Finished", format!("{} -> {}", planned.name, artifact.path.display()));
@@ -215,9 +214,9 @@ fn package_spec(
             origin,
             cache,
         )?;
-        let started = std::time::Instant::now();
-        provenance::write(&bundle, &build_info(job, tools, &bundle)?, planned.source_date_epoch)?;
-        tracing::debug!(project = %planned.name, seconds = started.elapsed().as_secs_f64(), "provenance written");
+        timed(&planned.name, "provenance written", || {
+            provenance::write(&bundle, &build_info(job, tools, &bundle)?, planned.source_date_epoch)
+        })?;
     }
     let names = distribution_names(job.checkout, &planned.name);
     let metadata = provenance::installed_metadata(&bundle)?;
@@ -287,12 +286,9 @@ fn package_spec(
         license,
         section: settings.section.clone(),
         priority: settings.priority.clone(),
-        requirements: {
-            let started = std::time::Instant::now();
-            let found = depends::scan(&bundle, &tools.python.abi)?;
-            tracing::debug!(project = %planned.name, seconds = started.elapsed().as_secs_f64(), "dependencies scanned");
-            found
-        },
+        requirements: timed(&planned.name, "dependencies scanned", || {
+            depends::scan(&bundle, &tools.python.abi)
+        })?,
         system_dependencies: project.system_dependencies.clone(),
         rpm_system_dependencies: project.rpm_system_dependencies.clone(),
         relations: project.relations.clone(),

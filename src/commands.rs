@@ -16,7 +16,7 @@ use crate::lock::{self, Lock, LockedFile, LockedProject};
 use crate::manifest::{Constraint, Format, Installer, Manifest, sha256_hex};
 use crate::package::Artifact;
 use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject};
-use crate::report::{Event, Failure, Outcome, Reporter, Stage, Status};
+use crate::report::{Event, Failure, Outcome, Reporter, Stage, Status, timed};
 use crate::source;
 use crate::venv;
 use crate::venv::installer::{self, Backend};
@@ -427,9 +427,9 @@ impl Session<'_> {
                 out_dir: &out_dir,
             };
             for artifact in build::build(&self.cache, &tools, &job, self.reporter)? {
-                let started = Instant::now();
-                store::save(&self.cache, &keys[&artifact.format], &artifact)?;
-                tracing::debug!(project = %planned.name, seconds = started.elapsed().as_secs_f64(), "artifact cached");
+                timed(&planned.name, "artifact cached", || {
+                    store::save(&self.cache, &keys[&artifact.format], &artifact)
+                })?;
                 artifacts.insert(artifact.format, artifact);
             }
             Ok(artifacts.into_values().collect())

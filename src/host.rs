@@ -2,6 +2,11 @@
 
 use crate::manifest::Format;
 
+/// The number of cores wrap may use (1 when the system will not say).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// The native format of the host running wrap, when os-release tells it.
 pub fn native_format() -> Option<Format> {
     ["/etc/os-release", "/usr/lib/os-release"]

@@ -64,9 +64,12 @@ pub fn check() -> std::io::Result<()> {
 /// The exit code after an interruption (128 + SIGINT, as shells report it).
 pub const EXIT_CODE: i32 = 130;
 
+/// What the name of every wrap temporary starts with, whichever process made it.
+pub const TEMP_MARK: &str = ".wrap-tmp-";
+
 /// The name prefix of this process's temporary files and directories.
 pub fn temp_prefix() -> String {
-    format!(".wrap-tmp-{}-", std::process::id())
+    format!("{TEMP_MARK}{}-", std::process::id())
 }
 
 /// Remembers that `dir` may hold temporaries of this process.
@@ -125,10 +128,9 @@ pub fn status(cmd: &mut Command) -> std::io::Result<ExitStatus> {
 }
 
 fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    // Checked under the lock the handler takes to set the flag: no child starts after it looked.
     let mut children = CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted"));
-    }
+    check()?;
     // Its own process group: a terminal's Ctrl-C reaches wrap alone, and the handler stops the
     // whole group (an installer and the build backends it runs).
     let child = cmd.process_group(0).spawn()?;
@@ -181,22 +183,20 @@ pub fn remove_temporaries() -> usize {
 
 fn remove_temporaries_in(dir: &Path) -> usize {
     let prefix = temp_prefix();
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     let mut removed = 0;
-    {
-        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-        for entry in entries.flatten() {
-            if !entry.file_name().to_string_lossy().starts_with(&prefix) {
-                continue;
-            }
-            let path = entry.path();
-            let remove = || match entry.file_type() {
-                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
-                _ => std::fs::remove_file(&path),
-            };
-            // A second try for a directory a finishing subprocess was still writing to.
-            if remove().or_else(|_| remove()).is_ok() {
-                removed += 1;
-            }
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(&prefix) {
+            continue;
+        }
+        let path = entry.path();
+        let remove = || match entry.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
+        // A second try for a directory a finishing subprocess was still writing to.
+        if remove().or_else(|_| remove()).is_ok() {
+            removed += 1;
         }
     }
     removed

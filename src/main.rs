@@ -70,10 +70,9 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
         }
         Command::Build { plan, out, jobs, fail_fast, rebuild } => {
             let inputs = plan_inputs(plan)?;
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let options = BuildOptions {
                 out: out.clone(),
-                jobs: jobs.map_or(cores, usize::from),
+                jobs: jobs.map_or(wrap::host::cores(), usize::from),
                 fail_fast: *fail_fast,
                 rebuild: *rebuild,
             };

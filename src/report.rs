@@ -181,6 +181,15 @@ pub struct Outcome {
     pub exit_code: i32,
 }
 
+/// Runs `step` of `project`'s build and logs how long it took (`-v`): the figures behind the
+/// benchmark's breakdown of where a build's time goes.
+pub fn timed<T>(project: &str, step: &str, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let result = f();
+    tracing::debug!(project, seconds = started.elapsed().as_secs_f64(), "{step}");
+    result
+}
+
 /// Receives events; implementations decide how they look.
 pub trait Reporter: Sync {
     /// Reports one event.

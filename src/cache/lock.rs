@@ -4,7 +4,7 @@
 //! file description).
 
 use std::fs::{File, TryLockError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::Result;
 
@@ -21,14 +21,13 @@ pub enum Kind {
 #[derive(Debug)]
 pub struct FileLock {
     file: File,
-    path: PathBuf,
 }
 
 impl FileLock {
     /// Takes the lock on `path` (created if missing), calling `waiting` once first if another
     /// holder makes it wait.
     pub fn acquire(path: &Path, kind: Kind, waiting: impl FnOnce()) -> Result<FileLock> {
-        let held = FileLock { file: open(path)?, path: path.into() };
+        let held = FileLock { file: open(path)? };
         match held.attempt(kind) {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -47,7 +46,7 @@ impl FileLock {
 
     /// Takes the lock if nobody holds it; `None` when somebody does.
     pub fn try_acquire(path: &Path, kind: Kind) -> Result<Option<FileLock>> {
-        let held = FileLock { file: open(path)?, path: path.into() };
+        let held = FileLock { file: open(path)? };
         match held.attempt(kind) {
             Ok(()) => Ok(Some(held)),
             Err(TryLockError::WouldBlock) => Ok(None),
@@ -60,11 +59,6 @@ impl FileLock {
             Kind::Shared => self.file.try_lock_shared(),
             Kind::Exclusive => self.file.try_lock(),
         }
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

@@ -165,7 +165,7 @@ pub fn clean(cache: &Cache, policy: &Policy, now: SystemTime) -> Result<Vec<Remo
 
 fn is_temporary(path: &Path) -> bool {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    name.starts_with(".wrap-tmp-") && !name.starts_with(&interrupt::temp_prefix())
+    name.starts_with(interrupt::TEMP_MARK) && !name.starts_with(&interrupt::temp_prefix())
 }
 
 fn entries_of(dir: &Path, depth: Depth, seen: &mut HashSet<(u64, u64)>) -> Result<Vec<Entry>> {

@@ -33,9 +33,10 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
     let Some(entry) = read_entry(&dir) else { return Ok(None) };
     let cached = dir.join(&entry.file);
     let out = out_dir.join(&entry.file);
+    let recorded = read_stamp(&dir, &out);
     let stays = match std::fs::metadata(&out) {
         Ok(m) if m.len() == entry.size => {
-            Some(stamp_of(&m)) == read_stamp(&dir, &out) || file_sha256(&out)? == entry.sha256
+            Some(stamp_of(&m)) == recorded || file_sha256(&out)? == entry.sha256
         }
         _ => false,
     };
@@ -61,7 +62,7 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
     if std::fs::read_to_string(&sum).ok() != Some(checksum_line(&out, &entry.sha256)) {
         write_checksum(&out, &entry.sha256)?;
     }
-    if read_stamp(&dir, &out) != Some(stamp_of(&fs_err::metadata(&out)?)) {
+    if recorded != Some(stamp_of(&fs_err::metadata(&out)?)) {
         write_stamp(&dir, &out)?;
     }
     touch(&dir);

@@ -98,10 +98,7 @@ pub fn relocate(
         rewritten = rewritten.len(),
         "relocated"
     );
-    let started = std::time::Instant::now();
-    compile(out, target, python, cache)?;
-    tracing::debug!(project, seconds = started.elapsed().as_secs_f64(), "byte-compiled");
-    Ok(())
+    crate::report::timed(project, "byte-compiled", || compile(out, target, python, cache))
 }
 
 /// A file whose content relocation changed: its new bytes, or `None` when it was left out.
@@ -457,7 +454,7 @@ fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) 
     if sources.is_empty() {
         return Ok(());
     }
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len()).max(1);
+    let workers = crate::host::cores().min(sources.len());
     let mut shares: Vec<(u64, Vec<u8>)> = vec![(0, Vec::new()); workers];
     sources.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     for (size, path) in sources {
@@ -466,27 +463,19 @@ fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) 
         least.1.extend_from_slice(path.as_os_str().as_encoded_bytes());
         least.1.push(b'\n');
     }
-    let runs: Vec<Result<String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = shares
-            .into_iter()
-            .map(|(_, list)| {
-                scope.spawn(move || {
-                    let mut cmd = Command::new(&python.path);
-                    cmd.args(["-I", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "-s"])
-                        .arg(out)
-                        .env("SOURCE_DATE_EPOCH", "0")
-                        .env_remove("PYTHONPATH");
-                    if let Target::Fixed(path) = target {
-                        cmd.args(["-p", path]);
-                    }
-                    cmd.args(["-i", "-"]);
-                    run_captured_with_input(&mut cmd, list)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("compile threads do not panic")).collect()
-    });
-    runs.into_iter().try_for_each(|r| r.map(drop))?;
+    // One share per core, so each compileall runs on a core of its own.
+    on_every_core(&shares, |(_, list)| {
+        let mut cmd = Command::new(&python.path);
+        cmd.args(["-I", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "-s"])
+            .arg(out)
+            .env("SOURCE_DATE_EPOCH", "0")
+            .env_remove("PYTHONPATH");
+        if let Target::Fixed(path) = target {
+            cmd.args(["-p", path]);
+        }
+        cmd.args(["-i", "-"]);
+        run_captured_with_input(&mut cmd, list.clone())
+    })?;
     on_every_core(&compiled, |(pyc, entry)| match std::fs::read(pyc) {
         Ok(bytes) => write_cached_pyc(entry, &bytes),
         // A source compileall skipped (it never does, short of a race) simply stays uncached.
@@ -498,7 +487,7 @@ fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) 
 /// `f` of every item, on every core; the results in item order, or the error of the first item
 /// (in item order) that failed.
 fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    let threads = crate::host::cores().min(items.len()).max(1);
     let parts: Vec<Vec<(usize, Result<R>)>> = std::thread::scope(|scope| {
         let f = &f;
         let handles: Vec<_> = (0..threads)
