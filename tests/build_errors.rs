@@ -106,8 +106,7 @@ fn constraints_conflict_fails_and_the_projects_own_pin_does_not() {
 #[test]
 fn editable_requirements_are_refused() {
     let ws = Workspace::offline_example();
-    let text = ws.manifest().replace("ref = \"main\"", "ref = \"main\"\npip_dependencies = [\"-e ./tools\"]");
-    ws.write_manifest(&text);
+    ws.greet_keys("pip_dependencies = [\"-e ./tools\"]");
     let run = build(&ws);
     let e = run.fails(1);
     assert!(e.contains("`pip_dependencies` = `-e ./tools` is not valid"), "{e}");

@@ -28,11 +28,9 @@ fn text(output: &std::process::Output) -> String {
 /// The example with greet given a system user and a service.
 fn example_with_services() -> Workspace {
     let ws = Workspace::offline_example();
-    let text = ws.manifest().replace(
-        "ref = \"main\"",
-        "ref = \"main\"\nuser = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]",
+    ws.greet_keys(
+        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]",
     );
-    ws.write_manifest(&text);
     ws
 }
 

@@ -21,11 +21,9 @@ fn rpm(args: &[&str]) -> String {
 /// The example with greet given a system user, a service and RPM-specific dependencies.
 fn example_with_services() -> Workspace {
     let ws = Workspace::offline_example();
-    let text = ws.manifest().replace(
-        "ref = \"main\"",
-        "ref = \"main\"\nuser = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\n\n[project.rpm]\nsystem_dependencies = [\"ca-certificates-rpm\"]",
+    ws.greet_keys(
+        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\n\n[project.rpm]\nsystem_dependencies = [\"ca-certificates-rpm\"]",
     );
-    ws.write_manifest(&text);
     ws
 }
 

@@ -205,6 +205,12 @@ impl Workspace {
         self.write_manifest(&text);
     }
 
+    /// Adds `lines` to greet's `[[project]]` table (after its `ref`).
+    pub fn greet_keys(&self, lines: &str) {
+        let text = self.manifest().replacen("ref = \"main\"", &format!("ref = \"main\"\n{lines}"), 1);
+        self.write_manifest(&text);
+    }
+
     /// Adds to greet a patch that makes its build fail ("greet is broken on purpose").
     pub fn break_greet(&self) {
         std::fs::create_dir_all(self.path().join("patches/greet")).unwrap();
@@ -213,10 +219,7 @@ impl Workspace {
             "diff --git a/setup.py b/setup.py\n--- a/setup.py\n+++ b/setup.py\n@@ -1,3 +1,4 @@\n import setuptools\n \n+raise SystemExit(\"greet is broken on purpose\")\n setuptools.setup(setup_requires=[\"pbr\"], pbr=True)\n",
         )
         .unwrap();
-        let text = self
-            .manifest()
-            .replace("ref = \"main\"", "ref = \"main\"\npatches = [\"patches/greet/0001-break.patch\"]");
-        self.write_manifest(&text);
+        self.greet_keys("patches = [\"patches/greet/0001-break.patch\"]");
     }
 
     /// Runs `wrap build --format tar --out DIR` and returns the artifact paths it printed.
