@@ -20,7 +20,7 @@ use crate::venv;
 use crate::venv::build::{Staged, distribution_names, normalize};
 use crate::venv::installer::Backend;
 use crate::venv::python::Interpreter;
-use crate::venv::relocate::{Origin, Target, relocate};
+use crate::venv::relocate::{Origin, Target, compile, relocate};
 
 /// The interpreter and installer every project of a build uses.
 pub struct Tools {
@@ -103,7 +103,7 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
             tools.installer_version
         ),
     );
-    let staged = venv::build::build(
+    let mut staged = venv::build::build(
         cache,
         &tools.python,
         &tools.backend,
@@ -125,21 +125,21 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
     let mut artifacts = Vec::new();
     // The package root and its model, made once and shared by the package formats.
     let mut package: Option<PackageSpec> = None;
+    let mut compiled = false;
+    // Relocated trees to make: one for the tarball, one shared by .deb and .rpm.
+    staged.expect_relocations(
+        usize::from(job.formats.contains(&Format::Tar))
+            + usize::from(job.formats.iter().any(|f| matches!(f, Format::Deb | Format::Rpm))),
+    );
     for format in job.formats {
         reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
         let artifact = match format {
             Format::Tar => {
                 reporter.stage(&planned.name, Stage::Relocate);
                 let tree = staged.root().join("tar");
-                relocate(
-                    &planned.name,
-                    staged.root(),
-                    &tree,
-                    Target::Relocatable,
-                    &tools.python,
-                    &origin,
-                    cache,
-                )?;
+                relocate(&planned.name, staged.root(), &tree, Target::Relocatable, &tools.python, &origin)?;
+                staged.relocated();
+                compile(&planned.name, &tree, Target::Relocatable, &tools.python, cache)?;
                 provenance::write(&tree, &build_info(job, tools, &tree)?, planned.source_date_epoch)?;
                 reporter.stage(&planned.name, Stage::Package(*format));
                 tarball::write(&tree, planned, job.out_dir)?
@@ -147,10 +147,24 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
             Format::Deb | Format::Rpm => {
                 if package.is_none() {
                     reporter.stage(&planned.name, Stage::Relocate);
-                    package = Some(package_spec(cache, job, tools, &staged, &origin)?);
+                    package = Some(package_spec(job, tools, &staged, &origin)?);
+                    staged.relocated();
+                }
+                let spec = package.as_ref().expect("made above");
+                // The .rpm ships bytecode; the .deb leaves it out (its postinst compiles it, as
+                // Debian's Python policy asks), so it is compiled only when an .rpm is wanted.
+                if *format == Format::Rpm && !compiled {
+                    let bundle = bundle_dir(&spec.root, &planned.install_path);
+                    compile(
+                        &planned.name,
+                        &bundle,
+                        Target::Fixed(&planned.install_path),
+                        &tools.python,
+                        cache,
+                    )?;
+                    compiled = true;
                 }
                 reporter.stage(&planned.name, Stage::Package(*format));
-                let spec = package.as_ref().expect("made above");
                 let compression = job.manifest.settings.compression;
                 timed(&planned.name, &format!("wrote the {}", format.as_str()), || {
                     if *format == Format::Deb {
@@ -194,13 +208,7 @@ fn build_info(job: &Job<'_>, tools: &Tools, tree: &Path) -> Result<BuildInfo> {
 }
 
 /// Stages the package root (the bundle at its install path, etc, docs, units) and describes it.
-fn package_spec(
-    cache: &Cache,
-    job: &Job<'_>,
-    tools: &Tools,
-    staged: &Staged,
-    origin: &Origin<'_>,
-) -> Result<PackageSpec> {
+fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'_>) -> Result<PackageSpec> {
     let (planned, project, settings) = (job.planned, job.project, &job.manifest.settings);
     let root = staged.root().join("package");
     let bundle = bundle_dir(&root, &planned.install_path);
@@ -212,7 +220,6 @@ fn package_spec(
             Target::Fixed(&planned.install_path),
             &tools.python,
             origin,
-            cache,
         )?;
         timed(&planned.name, "provenance written", || {
             provenance::write(&bundle, &build_info(job, tools, &bundle)?, planned.source_date_epoch)

@@ -6,7 +6,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{Workspace, files_containing, find, run, untar};
+use support::{Workspace, bytecode_used, files_containing, find, run, untar};
 use wrap::manifest::sha256_hex;
 
 fn bundle_runs_anywhere(installer: &str) {
@@ -78,6 +78,20 @@ fn bundle_runs_anywhere(installer: &str) {
         assert_eq!(sbom["components"][0]["licenses"][0]["expression"], "Apache-2.0");
     }
     assert!(!places.join("moved/bin/activate.csh").exists(), "csh cannot relocate; it is left out");
+
+    // The shipped bytecode is used where the bundle was moved to; it is checked against its
+    // source, so a module an operator edits in place runs as edited.
+    if !python_is_not_311() {
+        let package = places.join("moved/lib/python3.11/site-packages/hello");
+        let pyc = package.join("__pycache__/__init__.cpython-311.pyc");
+        let used = bytecode_used(&places.join("moved/bin/python"), "hello");
+        assert!(used.iter().any(|p| Path::new(p) == pyc), "{used:?}");
+        let flags = &std::fs::read(&pyc).unwrap()[4..8];
+        assert_eq!(flags, [3, 0, 0, 0], "a checked-hash pyc");
+        let source = std::fs::read_to_string(package.join("__init__.py")).unwrap();
+        std::fs::write(package.join("__init__.py"), source.replace("Hello, %s!", "Howdy, %s!")).unwrap();
+        assert_eq!(run(places.join("moved/bin/hello"), &["ops"], ws.path()), "Howdy, ops! (patched)\n");
+    }
 
     // The pbr project reports its derived version.
     let greet = find(&artifacts, "wrap-example-greet-0.9.0+git20260620.");
@@ -162,7 +176,7 @@ fn the_fixed_path_target_runs_at_its_install_path() {
     let long = ws.path().join(format!("opt/{}/hello", "x".repeat(120)));
     for install in [&short, &long] {
         let target = install.to_str().unwrap();
-        relocate("hello", staged.root(), install, Target::Fixed(target), &python, &origin, &cache).unwrap();
+        relocate("hello", staged.root(), install, Target::Fixed(target), &python, &origin).unwrap();
         let script = std::fs::read_to_string(install.join("bin/hello")).unwrap();
         if install == &short {
             assert!(script.starts_with(&format!("#!{target}/bin/python\n")), "{script}");

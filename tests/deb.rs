@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use support::{Workspace, find, run};
+use support::{Workspace, bytecode_used, find, run};
 use wrap::manifest::sha256_hex;
 
 /// Tests that change the machine's dpkg database run one at a time.
@@ -93,6 +93,14 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     assert!(contents.contains(" ./etc/greet/greet.conf\n"), "{contents}");
     let control = text(&tool("dpkg-deb", &["--info", greet.to_str().unwrap(), "postinst"]));
     assert!(control.contains("adduser --system --ingroup wrap-test-greet"), "{control}");
+    // Debian's Python policy: no bytecode in the package; the postinst compiles it.
+    assert!(!contents.contains("__pycache__"), "{contents}");
+    assert!(
+        control.contains(
+            "/bin/python -I -m compileall -q -j 0 --invalidation-mode timestamp /opt/wrap-example/greet-"
+        ),
+        "{control}"
+    );
 
     // lintian: no error or warning beyond the overrides the package ships.
     for deb in [greet, hello] {
@@ -236,6 +244,22 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
         "Hello, ops! (patched)\n"
     );
     assert_eq!(stable_target(), "/opt/wrap-test/hello-1.0.0");
+    // The postinst compiled the bytecode, Python uses it, and a module edited in place (a hot
+    // fix) runs as edited: timestamp pycs notice the change.
+    let package = Path::new("/opt/wrap-test/hello-1.0.0/lib/python3.11/site-packages/hello");
+    if Path::new("/usr/bin/python3.11").exists() {
+        let used = bytecode_used(Path::new("/opt/wrap-test/hello-1.0.0/bin/python"), "hello");
+        assert!(
+            used.iter().any(|p| Path::new(p) == package.join("__pycache__/__init__.cpython-311.pyc")),
+            "{used:?}"
+        );
+        let source = std::fs::read_to_string(package.join("__init__.py")).unwrap();
+        std::fs::write(package.join("__init__.py"), source.replace("Hello, %s!", "Howdy, %s!")).unwrap();
+        assert_eq!(
+            run("/opt/wrap-test/hello-1.0.0/bin/hello", &["ops"], Path::new("/")),
+            "Howdy, ops! (patched)\n"
+        );
+    }
     dpkg(&["-i", hello_11.to_str().unwrap()]);
     assert!(Path::new("/opt/wrap-test/hello-1.0.0/bin/hello").exists());
     assert_eq!(stable_target(), "/opt/wrap-test/hello-1.1.0");
@@ -263,6 +287,9 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
     std::fs::write("/etc/greet/greet.conf", "salutation = Hi\n").unwrap();
     dpkg(&["-i", greet_1.to_str().unwrap()]); // reinstall: scripts are idempotent
     dpkg(&["-i", greet_2.to_str().unwrap()]);
+    // The upgrade's prerm removed the old bytecode, its postinst compiled the new.
+    let pycache = Path::new("/opt/wrap-test/greet/lib/python3.11/site-packages/greet/__pycache__");
+    assert!(pycache.is_dir() || !Path::new("/usr/bin/python3.11").exists(), "no bytecode after the upgrade");
     assert_eq!(std::fs::read_to_string("/etc/greet/greet.conf").unwrap(), "salutation = Hi\n");
     let status = run("dpkg-query", &["-W", "-f", "${Version}", "wrap-test-greet"], Path::new("/"));
     assert!(status.ends_with("-2"), "{status}");

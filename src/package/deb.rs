@@ -152,20 +152,25 @@ pub fn scripts(spec: &PackageSpec) -> Vec<(&'static str, String)> {
         let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
         fill(template, &pairs)
     };
+    let remove_alternative = spec.alternative.as_ref().map(|a| {
+        format!(
+            "        # The stable path falls back to the newest other installed version, if any.\n        update-alternatives --remove {} {}",
+            a.name, a.path
+        )
+    });
     let mut out = Vec::new();
-    if add_user.is_some() || alternatives.is_some() {
-        let values = values(&[
-            ("ADD_USER", add_user.as_deref().unwrap_or("")),
-            ("ALTERNATIVES", alternatives.as_deref().unwrap_or("")),
-        ]);
-        out.push(("postinst", render(include_str!("../../packaging/deb/postinst"), values)));
-    }
-    if let Some(a) = &spec.alternative {
-        out.push((
-            "prerm",
-            render(include_str!("../../packaging/deb/prerm"), values(&[("ALTERNATIVE", &a.name)])),
-        ));
-    }
+    let postinst = values(&[
+        ("ADD_USER", add_user.as_deref().unwrap_or("")),
+        ("ALTERNATIVES", alternatives.as_deref().unwrap_or("")),
+    ]);
+    out.push(("postinst", render(include_str!("../../packaging/deb/postinst"), postinst)));
+    out.push((
+        "prerm",
+        render(
+            include_str!("../../packaging/deb/prerm"),
+            values(&[("ALTERNATIVES", remove_alternative.as_deref().unwrap_or(""))]),
+        ),
+    ));
     out.push(("postrm", render(include_str!("../../packaging/deb/postrm"), values(&[]))));
     out
 }
@@ -185,7 +190,9 @@ pub fn write(
     let listed = {
         let mut builder =
             tar::Builder::new(Encoder::new(compression, std::io::BufWriter::new(data.as_file_mut()))?);
-        let listed = append_tree(&mut builder, &spec.root, ".", spec.mtime, true, &|_| false)?;
+        // Bytecode is left out: the postinst compiles it (Debian's Python policy).
+        let bytecode = |rel: &Path| rel.file_name().is_some_and(|n| n == "__pycache__");
+        let listed = append_tree(&mut builder, &spec.root, ".", spec.mtime, true, &bytecode)?;
         builder.into_inner()?.finish()?.flush()?;
         listed
     };

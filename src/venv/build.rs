@@ -15,9 +15,33 @@ use crate::venv::python::Interpreter;
 /// A built, not yet relocated, virtualenv. Dropping it removes the staging directory.
 pub struct Staged {
     dir: tempfile::TempDir,
+    /// Relocated trees still to be made from the venv.
+    relocations: usize,
+    /// Removing the venv and the source copy, once relocation no longer needs them.
+    discarding: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Staged {
+    /// Says how many relocated trees will be made from this venv.
+    pub fn expect_relocations(&mut self, count: usize) {
+        self.relocations = count;
+    }
+
+    /// Counts one relocated tree made; after the last, starts removing the staged venv and
+    /// source copy in the background: thousands of files go while the packages are written.
+    pub fn relocated(&mut self) {
+        self.relocations = self.relocations.saturating_sub(1);
+        if self.relocations == 0 && self.discarding.is_none() {
+            let (venv, src) = (self.venv(), self.src());
+            self.discarding = Some(std::thread::spawn(move || {
+                // Whatever is left (an interruption's cleanup may race this) goes with the
+                // staging directory.
+                let _ = std::fs::remove_dir_all(venv);
+                let _ = std::fs::remove_dir_all(src);
+            }));
+        }
+    }
+
     /// The staging directory: every path below it is a build path.
     pub fn root(&self) -> &Path {
         self.dir.path()
@@ -31,6 +55,14 @@ impl Staged {
     /// The copy of the source tree the wheel was built from.
     pub fn src(&self) -> PathBuf {
         self.dir.path().join("src")
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(discarding) = self.discarding.take() {
+            let _ = discarding.join();
+        }
     }
 }
 
@@ -65,6 +97,8 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
         dir: tempfile::Builder::new()
             .prefix(&format!("{}build-{}-", crate::interrupt::temp_prefix(), input.project))
             .tempdir_in(&tmp)?,
+        relocations: 1,
+        discarding: None,
     };
 
     // pbr and setuptools-scm get the version from the environment, so the build needs no .git

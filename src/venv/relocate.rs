@@ -4,9 +4,11 @@
 //! scripts and activate find the bundle from their own location). Console scripts, activate
 //! scripts, pyvenv.cfg and the project's direct_url.json are rewritten and their RECORD entries
 //! updated; absolute symlinks into the tree become relative; any other file that still holds the
-//! staging path is an error. Bytecode is compiled last, recording the final path, in
-//! unchecked-hash mode so that it is reproducible.
+//! staging path is an error. [`compile`] then byte-compiles the tree (for the formats that ship
+//! bytecode), recording the final path, in checked-hash mode: reproducible, and a module an
+//! operator edits in place is compiled again instead of being shadowed by its old bytecode.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -46,7 +48,7 @@ pub struct Origin<'a> {
 }
 
 /// Relocates `staged` (the staging directory holding `venv/` and `src/`) into `out` for
-/// `target`, then byte-compiles it with `python`, taking what it compiled before from `cache`.
+/// `target`, interpreted by `python`.
 pub fn relocate(
     project: &str,
     staged: &Path,
@@ -54,7 +56,6 @@ pub fn relocate(
     target: Target<'_>,
     python: &Interpreter,
     origin: &Origin<'_>,
-    cache: &Cache,
 ) -> Result<()> {
     let venv = staged.join("venv");
     let r = Relocator {
@@ -87,7 +88,7 @@ pub fn relocate(
     }
     // New content of rewritten files; `None` for files left out.
     let rewritten: BTreeMap<PathBuf, Option<Vec<u8>>> =
-        on_every_core(&files, |(rel, executable)| r.copy_file(rel, *executable, &venv, out))?
+        on_every_core(&files, |(rel, executable)| r.place_file(rel, *executable, &venv, out))?
             .into_iter()
             .flatten()
             .collect();
@@ -98,7 +99,7 @@ pub fn relocate(
         rewritten = rewritten.len(),
         "relocated"
     );
-    crate::report::timed(project, "byte-compiled", || compile(out, target, python, cache))
+    Ok(())
 }
 
 /// A file whose content relocation changed: its new bytes, or `None` when it was left out.
@@ -116,15 +117,25 @@ struct Relocator<'a> {
 }
 
 impl Relocator<'_> {
-    /// Copies the regular file `rel` of the staged venv into `out`, rewritten as
+    /// Places the regular file `rel` of the staged venv in `out`, rewritten as
     /// [`Relocator::file`] says; returns what changed (new content, or `None` when left out).
-    fn copy_file(&self, rel: &Path, executable: bool, venv: &Path, out: &Path) -> Result<Option<Change>> {
+    /// A file that needs no change is hard-linked, not copied: the staged venv is private to
+    /// this build (the installers copy out of their caches), and whatever writes into the tree
+    /// afterwards replaces files ([`replace_file`]) instead of writing through the link.
+    fn place_file(&self, rel: &Path, executable: bool, venv: &Path, out: &Path) -> Result<Option<Change>> {
         crate::interrupt::check()?;
-        let bytes = fs_err::read(venv.join(rel))?;
+        let from = venv.join(rel);
+        let bytes = fs_err::read(&from)?;
         let Some(new) = self.file(rel, &bytes)? else {
             return Ok(Some((rel.to_path_buf(), None)));
         };
         let dest = out.join(rel);
+        let Cow::Owned(new) = new else {
+            if std::fs::hard_link(&from, &dest).is_err() {
+                fs_err::copy(&from, &dest)?;
+            }
+            return Ok(None);
+        };
         fs_err::write(&dest, &new)?;
         let mode = if executable { 0o755 } else { 0o644 };
         fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
@@ -135,8 +146,9 @@ impl Relocator<'_> {
         Error::Relocate { project: self.project.into(), file: rel.into(), problem }
     }
 
-    /// The new content of the file at `rel`, or `None` to leave it out of the tree.
-    fn file(&self, rel: &Path, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+    /// The new content of the file at `rel` (borrowed when unchanged), or `None` to leave it
+    /// out of the tree.
+    fn file<'b>(&self, rel: &Path, bytes: &'b [u8]) -> Result<Option<Cow<'b, [u8]>>> {
         let name = rel.file_name().unwrap_or_default().to_string_lossy();
         let in_bin = rel.parent() == Some(Path::new("bin"));
         let in_dist_info = rel.parent().and_then(Path::extension).is_some_and(|e| e == "dist-info");
@@ -144,7 +156,7 @@ impl Relocator<'_> {
             // uv's own bookkeeping: a lock file and cache records with wall-clock timestamps.
             return Ok(None);
         }
-        let new = if rel == Path::new("pyvenv.cfg") {
+        let new: Vec<u8> = if rel == Path::new("pyvenv.cfg") {
             self.pyvenv_cfg(bytes)
         } else if in_bin && name == "activate" {
             self.activate_sh(bytes)
@@ -163,11 +175,13 @@ impl Relocator<'_> {
                 Some(json) => json,
                 None => return Ok(None),
             }
+        } else if !contains(bytes, self.build_root.as_bytes()) {
+            return Ok(Some(Cow::Borrowed(bytes)));
         } else {
             bytes.to_vec()
         };
         if !contains(&new, self.build_root.as_bytes()) {
-            return Ok(Some(new));
+            return Ok(Some(Cow::Owned(new)));
         }
         if bytes.contains(&0) {
             return Err(self.fail(rel, "is a binary file that holds the build path"));
@@ -179,7 +193,7 @@ impl Relocator<'_> {
                 if contains(&replaced, self.build_root.as_bytes()) {
                     Err(self.fail(rel, "holds a build path outside the virtualenv"))
                 } else {
-                    Ok(Some(replaced))
+                    Ok(Some(Cow::Owned(replaced)))
                 }
             }
         }
@@ -394,20 +408,34 @@ fn update_records(out: &Path, rewritten: &BTreeMap<PathBuf, Option<Vec<u8>>>) ->
                 new.push('\n');
             }
             if new != text {
-                fs_err::write(&record, new)?;
+                replace_file(&record, new.as_bytes())?;
             }
         }
     }
     Ok(())
 }
 
-/// Byte-compiles site-packages as the target will see it: source paths recorded as the install
-/// path (fixed) or relative to the bundle (relocatable); unchecked-hash pycs are reproducible.
+/// Byte-compiles the relocated tree `out` as the target will see it: source paths recorded as
+/// the install path (fixed) or relative to the bundle (relocatable). Checked-hash pycs are
+/// reproducible, and Python compiles a source again when it no longer matches its pyc.
 /// A pyc depends only on its source, the path recorded in it and the interpreter, so pycs are
 /// kept in the cache under a digest of the three ([`Cache::pyc_path`]) and copied from there:
 /// a rebuild compiles only what changed. The rest is compiled by one compileall per core, each
 /// given its share of the files (balanced by size) on stdin, and then added to the cache.
-fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) -> Result<()> {
+pub fn compile(
+    project: &str,
+    out: &Path,
+    target: Target<'_>,
+    python: &Interpreter,
+    cache: &Cache,
+) -> Result<()> {
+    crate::report::timed(project, "byte-compiled", || compile_tree(out, target, python, cache))
+}
+
+/// How the pycs are checked against their source; part of every cached pyc's key.
+const INVALIDATION: &str = "checked-hash";
+
+fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) -> Result<()> {
     let tag = format!("cpython-{}", python.abi.replace('.', ""));
     let mut all = Vec::new();
     for entry in walkdir::WalkDir::new(out.join("lib")).sort_by_file_name() {
@@ -426,7 +454,7 @@ fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) 
             Target::Relocatable => rel.into_owned(),
         };
         let mut hasher = Sha256::new();
-        hasher.update(format!("{}\0{}\0{recorded}\0", python.version, python.abi).as_bytes());
+        hasher.update(format!("{}\0{}\0{INVALIDATION}\0{recorded}\0", python.version, python.abi).as_bytes());
         hasher.update(&source);
         let key: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
@@ -437,7 +465,7 @@ fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) 
             return Ok(Some((source.len() as u64, path.clone(), pyc, entry)));
         };
         fs_err::create_dir_all(pyc.parent().expect("in __pycache__"))?;
-        fs_err::write(&pyc, bytes)?;
+        replace_file(&pyc, &bytes)?;
         // As compileall writes it: never executable (it masks the source's mode with 0o666).
         fs_err::set_permissions(&pyc, std::fs::Permissions::from_mode(0o644))?;
         crate::cache::touch(&entry);
@@ -466,7 +494,7 @@ fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) 
     // One share per core, so each compileall runs on a core of its own.
     on_every_core(&shares, |(_, list)| {
         let mut cmd = Command::new(&python.path);
-        cmd.args(["-I", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "-s"])
+        cmd.args(["-I", "-m", "compileall", "-q", "--invalidation-mode", INVALIDATION, "-s"])
             .arg(out)
             .env("SOURCE_DATE_EPOCH", "0")
             .env_remove("PYTHONPATH");
@@ -481,6 +509,17 @@ fn compile(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) 
         // A source compileall skipped (it never does, short of a race) simply stays uncached.
         Err(_) => Ok(()),
     })?;
+    Ok(())
+}
+
+/// Writes `bytes` as a new file at `path`, never through the file there: relocated trees
+/// hard-link the staged venv's files.
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::Io(e)),
+        _ => {}
+    }
+    fs_err::write(path, bytes)?;
     Ok(())
 }
 
@@ -553,12 +592,14 @@ mod tests {
         let script = b"#!/cache/tmp/build-hello-X/venv/bin/python\nimport sys\n";
         let fixed = relocator(Target::Fixed("/opt/wrap/hello"), &py, &ORIGIN);
         assert_eq!(
-            fixed.file(Path::new("bin/hello"), script).unwrap().unwrap(),
+            fixed.file(Path::new("bin/hello"), script).unwrap().unwrap().into_owned(),
             b"#!/opt/wrap/hello/bin/python\nimport sys\n"
         );
         let long = format!("/opt/{}", "x".repeat(120));
         let fixed = relocator(Target::Fixed(&long), &py, &ORIGIN);
-        let text = String::from_utf8(fixed.file(Path::new("bin/hello"), script).unwrap().unwrap()).unwrap();
+        let text =
+            String::from_utf8(fixed.file(Path::new("bin/hello"), script).unwrap().unwrap().into_owned())
+                .unwrap();
         assert!(
             text.starts_with(&format!(
                 "#!/bin/sh\n'''exec' '{long}/bin/python' \"$0\" \"$@\"\n' '''\nimport sys\n"
@@ -567,7 +608,8 @@ mod tests {
         );
         let anywhere = relocator(Target::Relocatable, &py, &ORIGIN);
         let text =
-            String::from_utf8(anywhere.file(Path::new("bin/hello"), script).unwrap().unwrap()).unwrap();
+            String::from_utf8(anywhere.file(Path::new("bin/hello"), script).unwrap().unwrap().into_owned())
+                .unwrap();
         assert!(
             text.starts_with("#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/python\""),
             "{text}"
@@ -585,7 +627,10 @@ mod tests {
             "project `hello`: `share/x.cfg` holds the build path and cannot be made relocatable"
         );
         let fixed = relocator(Target::Fixed("/opt/h"), &py, &ORIGIN);
-        assert_eq!(fixed.file(Path::new("share/x.cfg"), data).unwrap().unwrap(), b"prefix=/opt/h/share\n");
+        assert_eq!(
+            fixed.file(Path::new("share/x.cfg"), data).unwrap().unwrap().into_owned(),
+            b"prefix=/opt/h/share\n"
+        );
         let binary = b"\0\x01/cache/tmp/build-hello-X/venv/lib\0";
         let e = fixed.file(Path::new("lib/x.so"), binary).unwrap_err();
         assert_eq!(e.to_string(), "project `hello`: `lib/x.so` is a binary file that holds the build path");
@@ -600,19 +645,20 @@ mod tests {
         let cfg = b"home = /usr/bin\nversion = 3.11.2\ncommand = /usr/bin/python3.11 -m venv --without-pip /cache/tmp/build-hello-X/venv\n";
         let anywhere = relocator(Target::Relocatable, &py, &ORIGIN);
         assert_eq!(
-            anywhere.file(Path::new("pyvenv.cfg"), cfg).unwrap().unwrap(),
+            anywhere.file(Path::new("pyvenv.cfg"), cfg).unwrap().unwrap().into_owned(),
             b"home = /usr/bin\nversion = 3.11.2\n"
         );
         let fixed = relocator(Target::Fixed("/opt/h"), &py, &ORIGIN);
-        let out = fixed.file(Path::new("pyvenv.cfg"), cfg).unwrap().unwrap();
+        let out = fixed.file(Path::new("pyvenv.cfg"), cfg).unwrap().unwrap().into_owned();
         assert!(String::from_utf8(out).unwrap().ends_with("-m venv --without-pip /opt/h\n"));
         for activate in [
             &b"deactivate () {\n}\nVIRTUAL_ENV=\"/cache/tmp/build-hello-X/venv\"\nexport VIRTUAL_ENV\n"[..],
             b"deactivate () {\n}\nVIRTUAL_ENV=/cache/tmp/build-hello-X/venv\nexport VIRTUAL_ENV\n",
         ] {
-            let text =
-                String::from_utf8(anywhere.file(Path::new("bin/activate"), activate).unwrap().unwrap())
-                    .unwrap();
+            let text = String::from_utf8(
+                anywhere.file(Path::new("bin/activate"), activate).unwrap().unwrap().into_owned(),
+            )
+            .unwrap();
             assert!(
                 text.contains("${BASH_SOURCE[0]}") && text.ends_with("fi\nexport VIRTUAL_ENV\n"),
                 "{text}"

@@ -248,6 +248,17 @@ pub fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str], dir: &Path) -> S
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The pycs `python` loads when it imports `module` (from `python -v`'s "code object from"
+/// lines): the bytecode it found valid and used instead of compiling the source.
+pub fn bytecode_used(python: &Path, module: &str) -> Vec<String> {
+    let output = Command::new(python).args(["-v", "-c", &format!("import {module}")]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("# code object from ").map(|p| p.trim_matches('\'').to_string()))
+        .collect()
+}
+
 /// Every file below `dir` whose bytes contain `needle`.
 pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
