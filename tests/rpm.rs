@@ -94,6 +94,8 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
     }
     assert!(paths.iter().any(|p| p.starts_with(install) && p.ends_with("/bin/greet")));
     assert!(!paths.iter().any(|p| p.contains("changelog.Debian") || p.contains("lintian")), "{paths:?}");
+    // Unlike the .deb, the .rpm ships its bytecode, as RPM distributions' Python packages do.
+    assert!(paths.iter().any(|p| p.starts_with(install) && p.contains("/greet/__pycache__/")), "{paths:?}");
 
     // wrap inspect lists the same files.
     let json = ws.wrap(&["--message-format", "json", "inspect", greet.to_str().unwrap()]).ok();
