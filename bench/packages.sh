@@ -48,6 +48,9 @@ contents:
     type: tree
 YAML
 
+# wrap's .deb leaves bytecode out (its postinst compiles it): the tree holds none, for every
+# tool alike.
+find "$tree" "$dpkg_root" -depth -type d -name __pycache__ -exec rm -rf {} +
 size_mb=$(du -sm "$tree" | cut -f1)
 files=$(find "$tree" -type f | wc -l)
 find "$tree" "$dpkg_root" -type f -exec cat {} + > /dev/null   # warm the page cache
