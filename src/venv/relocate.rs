@@ -689,11 +689,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let info = tmp.path().join("lib/python3.11/site-packages/hello-1.0.dist-info");
         fs_err::create_dir_all(&info).unwrap();
-        fs_err::write(
-            info.join("RECORD"),
-            "../../../bin/hello,sha256=old,10\nhello/__init__.py,sha256=keep,3\nhello-1.0.dist-info/uv_cache.json,sha256=x,5\nhello-1.0.dist-info/RECORD,,\n",
-        )
-        .unwrap();
+        // As relocation leaves it: a hard link to the staged venv's RECORD.
+        let staged = "../../../bin/hello,sha256=old,10\nhello/__init__.py,sha256=keep,3\nhello-1.0.dist-info/uv_cache.json,sha256=x,5\nhello-1.0.dist-info/RECORD,,\n";
+        fs_err::write(tmp.path().join("staged-RECORD"), staged).unwrap();
+        fs_err::hard_link(tmp.path().join("staged-RECORD"), info.join("RECORD")).unwrap();
         let mut changes = BTreeMap::new();
         changes.insert(PathBuf::from("bin/hello"), Some(b"new".to_vec()));
         changes.insert(PathBuf::from("lib/python3.11/site-packages/hello-1.0.dist-info/uv_cache.json"), None);
@@ -701,6 +700,39 @@ mod tests {
         assert_eq!(
             fs_err::read_to_string(info.join("RECORD")).unwrap(),
             "../../../bin/hello,sha256=EVB6Di9eadXfpApiob17buV-a82FxnybhDGzb_8hxDc,3\nhello/__init__.py,sha256=keep,3\nhello-1.0.dist-info/RECORD,,\n"
+        );
+        assert_eq!(
+            fs_err::read_to_string(tmp.path().join("staged-RECORD")).unwrap(),
+            staged,
+            "written through"
+        );
+    }
+
+    #[test]
+    fn unchanged_files_are_hard_links_and_rewritten_ones_new_files() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (venv, out) = (tmp.path().join("venv"), tmp.path().join("out"));
+        for dir in [&venv, &out] {
+            fs_err::create_dir_all(dir.join("bin")).unwrap();
+        }
+        fs_err::write(venv.join("bin/data.txt"), "plain\n").unwrap();
+        let script = format!("#!{}/bin/python\nimport sys\n", venv.display());
+        fs_err::write(venv.join("bin/hello"), &script).unwrap();
+        let py = python();
+        let mut r = relocator(Target::Fixed("/opt/wrap/hello"), &py, &ORIGIN);
+        r.build_root = tmp.path().to_string_lossy().into_owned();
+        r.venv = venv.to_string_lossy().into_owned();
+        assert!(r.place_file(Path::new("bin/data.txt"), false, &venv, &out).unwrap().is_none());
+        let changed = r.place_file(Path::new("bin/hello"), true, &venv, &out).unwrap().unwrap();
+        assert_eq!(changed.0, Path::new("bin/hello"));
+        let inode = |p: &Path| fs_err::metadata(p).unwrap().ino();
+        assert_eq!(inode(&out.join("bin/data.txt")), inode(&venv.join("bin/data.txt")));
+        assert_ne!(inode(&out.join("bin/hello")), inode(&venv.join("bin/hello")));
+        assert_eq!(fs_err::read_to_string(venv.join("bin/hello")).unwrap(), script);
+        assert_eq!(
+            fs_err::read_to_string(out.join("bin/hello")).unwrap(),
+            "#!/opt/wrap/hello/bin/python\nimport sys\n"
         );
     }
 
