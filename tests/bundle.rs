@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use support::{Workspace, bytecode_used, files_containing, find, run, untar};
 use wrap::manifest::sha256_hex;
@@ -109,6 +109,44 @@ fn bundle_runs_anywhere(installer: &str) {
 
 fn python_is_not_311() -> bool {
     !Path::new("/usr/bin/python3.11").exists()
+}
+
+/// tally with an extra (added by a patch) and an extra dependency: both are installed.
+fn extras_and_extra_dependencies_are_installed(installer: &str) {
+    let ws = Workspace::offline_example();
+    ws.setting(&format!("installer = \"{installer}\""));
+    std::fs::create_dir_all(ws.path().join("patches/tally")).unwrap();
+    std::fs::write(
+        ws.path().join("patches/tally/0001-loud-extra.patch"),
+        "diff --git a/pyproject.toml b/pyproject.toml\n--- a/pyproject.toml\n+++ b/pyproject.toml\n@@ -10,6 +10,9 @@\n license = { text = \"BSD-3-Clause\" }\n requires-python = \">=3.8\"\n \n+[project.optional-dependencies]\n+loud = [\"shout>=1.0\"]\n+\n [project.scripts]\n tally = \"tally:main\"\n \n",
+    )
+    .unwrap();
+    let text = ws.manifest().replacen(
+        "ref = \"2.0.0\"",
+        "ref = \"2.0.0\"\npatches = [\"patches/tally/0001-loud-extra.patch\"]\nextras = [\"loud\"]\npip_dependencies = [\"pbr>=7\"]",
+        1,
+    );
+    ws.write_manifest(&text);
+    let stdout = ws.wrap(&["build", "--format", "tar", "--out", "out", "--project", "tally"]).ok();
+    let tally = PathBuf::from(stdout.trim());
+    untar(&tally, &ws.path().join("unpacked"));
+    let root = std::fs::read_dir(ws.path().join("unpacked")).unwrap().next().unwrap().unwrap().path();
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(".wrap/build-info.json")).unwrap()).unwrap();
+    let dists: Vec<&str> =
+        info["distributions"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(dists, ["pbr", "setuptools", "shout", "tally"], "{info}"); // pbr needs setuptools
+    run(root.join("bin/python"), &["-c", "import shout, pbr, tally"], ws.path());
+}
+
+#[test]
+fn uv_installs_extras_and_extra_dependencies() {
+    extras_and_extra_dependencies_are_installed("uv");
+}
+
+#[test]
+fn pip_installs_extras_and_extra_dependencies() {
+    extras_and_extra_dependencies_are_installed("pip");
 }
 
 #[test]

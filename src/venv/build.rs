@@ -126,20 +126,19 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
         constraints.push(filtered);
     }
 
-    let mut source = staged.src().to_string_lossy().into_owned();
-    if !input.extras.is_empty() {
-        source = format!("{source}[{}]", input.extras.join(","));
-    }
-    let mut requirements = vec![source];
-    requirements.extend(input.pip_dependencies.iter().cloned());
     let logs = cache.root().join("logs");
     fs_err::create_dir_all(&logs)?;
     let log = logs.join(format!("{}.log", input.project));
     let python_bin = staged.venv().join("bin/python");
+    let (source, wheel_dir) = (staged.src(), staged.root().join("wheel"));
+    fs_err::create_dir_all(&wheel_dir)?;
     backend.install(&Request {
         project: input.project,
         python: &python_bin,
-        requirements,
+        source: &source,
+        extras: input.extras,
+        dependencies: input.pip_dependencies,
+        wheel_dir: &wheel_dir,
         find_links: input.find_links.to_vec(),
         constraints,
         offline: input.offline,
