@@ -81,7 +81,7 @@ pub struct Job<'a> {
     pub find_links: &'a [PathBuf],
     /// No network.
     pub offline: bool,
-    /// Formats to write.
+    /// Formats to write, each once.
     pub formats: &'a [Format],
     /// Where artifacts go.
     pub out_dir: &'a Path,
@@ -125,7 +125,6 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
     let mut artifacts = Vec::new();
     // The package root and its model, made once and shared by the package formats.
     let mut package: Option<PackageSpec> = None;
-    let mut compiled = false;
     // Relocated trees to make: one for the tarball, one shared by .deb and .rpm.
     staged.expect_relocations(
         usize::from(job.formats.contains(&Format::Tar))
@@ -152,8 +151,9 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                 }
                 let spec = package.as_ref().expect("made above");
                 // The .rpm ships bytecode; the .deb leaves it out (its postinst compiles it, as
-                // Debian's Python policy asks), so it is compiled only when an .rpm is wanted.
-                if *format == Format::Rpm && !compiled {
+                // Debian's Python policy asks), so it is compiled only for the .rpm (formats
+                // are distinct: once at most).
+                if *format == Format::Rpm {
                     let bundle = bundle_dir(&spec.root, &planned.install_path);
                     compile(
                         &planned.name,
@@ -162,7 +162,6 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                         &tools.python,
                         cache,
                     )?;
-                    compiled = true;
                 }
                 reporter.stage(&planned.name, Stage::Package(*format));
                 let compression = job.manifest.settings.compression;

@@ -131,7 +131,6 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
     let log = logs.join(format!("{}.log", input.project));
     let python_bin = staged.venv().join("bin/python");
     let (source, wheel_dir) = (staged.src(), staged.root().join("wheel"));
-    fs_err::create_dir_all(&wheel_dir)?;
     backend.install(&Request {
         project: input.project,
         python: &python_bin,

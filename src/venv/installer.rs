@@ -37,7 +37,7 @@ pub struct Request<'a> {
     pub extras: &'a [String],
     /// Extra requirements besides the project.
     pub dependencies: &'a [String],
-    /// An empty directory for the project's wheel (uv builds it there first).
+    /// Where uv builds the project's wheel first (it creates the directory).
     pub wheel_dir: &'a Path,
     /// Local wheel directories.
     pub find_links: Vec<PathBuf>,
