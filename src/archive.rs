@@ -264,7 +264,7 @@ impl<W: Write> Hashing<W> {
 
     /// The inner writer, the hex sha256 and the byte count of everything written.
     pub fn finish(self) -> (W, String, u64) {
-        let digest = self.hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let digest = crate::manifest::hex(&self.hasher.finalize());
         (self.inner, digest, self.size)
     }
 }
@@ -479,8 +479,7 @@ mod tests {
         assert_eq!(names[5].1.as_deref(), Some(long_target.as_str()));
         let file = listed.iter().find(|l| l.kind == Kind::File).unwrap();
         // md5("hello")
-        let hex: String = file.md5.unwrap().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(crate::manifest::hex(&file.md5.unwrap()), "5d41402abc4b2a76b9719d911017c592");
         assert_eq!(file.size, 5);
     }
 }

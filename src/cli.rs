@@ -173,7 +173,7 @@ fn parse_version(v: &str) -> Result<String, String> {
     if crate::manifest::is_valid_version(v) {
         Ok(v.into())
     } else {
-        Err("a version starts with a digit and holds only letters, digits and `. + ~`".into())
+        Err(crate::manifest::VERSION_FORM.into())
     }
 }
 

@@ -114,7 +114,7 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
             return Err(at_project(ManifestError::InvalidValue {
                 key: "version".into(),
                 value: version,
-                expected: "a version starts with a digit and holds only letters, digits and `. + ~`",
+                expected: crate::manifest::VERSION_FORM,
             }));
         }
         let package_name = project.package_name_template(settings).render(&project.name, &version);

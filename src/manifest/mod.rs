@@ -13,7 +13,7 @@ mod parse;
 mod rules;
 mod template;
 
-pub use rules::{check_install_path, check_package_name, is_valid_version};
+pub use rules::{VERSION_FORM, check_install_path, check_package_name, is_valid_version};
 use template::Part;
 pub use template::Template;
 
@@ -295,7 +295,12 @@ impl Project {
 
 /// Hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hexadecimal of `bytes` (a digest).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::rules::{check_install_path, check_package_name, is_valid_user, is_valid_version};
+use super::rules::{VERSION_FORM, check_install_path, check_package_name, is_valid_user, is_valid_version};
 use super::*;
 use crate::error::{Error, Location, ManifestError, Result};
 
@@ -203,11 +203,7 @@ impl Ctx<'_> {
 
     fn settings(&self, raw: RawSettings) -> Result<Settings> {
         let version = match &raw.version {
-            Some(v) => Some(self.version(
-                "settings.version",
-                v,
-                "a version starts with a digit and holds only letters, digits and `. + ~`",
-            )?),
+            Some(v) => Some(self.version("settings.version", v, VERSION_FORM)?),
             None => None,
         };
         let release = match &raw.release {
@@ -306,11 +302,7 @@ impl Ctx<'_> {
         let raw = raw.into_inner();
         let name = raw.name.get_ref().clone();
         let version = match &raw.version {
-            Some(v) => Some(self.version(
-                "version",
-                v,
-                "a version starts with a digit and holds only letters, digits and `. + ~`",
-            )?),
+            Some(v) => Some(self.version("version", v, VERSION_FORM)?),
             None => None,
         };
         let package_name = raw.package_name.as_ref().map(|t| self.template("package_name", t)).transpose()?;

@@ -79,6 +79,9 @@ pub fn check_install_path(project: &str, path: &str) -> Result<(), ManifestError
     }
 }
 
+/// What [`is_valid_version`] accepts, as error messages say it.
+pub const VERSION_FORM: &str = "a version starts with a digit and holds only letters, digits and `. + ~`";
+
 /// A package version or release: starts with a digit, and holds only what dpkg and rpm both
 /// accept (no `-`, which separates version from release).
 pub fn is_valid_version(v: &str) -> bool {

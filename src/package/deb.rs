@@ -232,7 +232,7 @@ fn control_tarball(spec: &PackageSpec, depends: &[String], listed: &[Listed]) ->
         if spec.conffiles.contains(&abs) {
             continue; // dpkg tracks conffiles by their own md5 in the status file
         }
-        let hex: String = l.md5.expect("md5 asked for").iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::manifest::hex(&l.md5.expect("md5 asked for"));
         md5sums.push_str(&format!("{hex}  {}\n", l.rel.display()));
     }
     let mut members: Vec<(String, Vec<u8>, u32)> = vec![

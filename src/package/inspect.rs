@@ -354,7 +354,7 @@ impl Extras {
                 self.sbom = value;
             }
         }
-        Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Ok(crate::manifest::hex(&hasher.finalize()))
     }
 }
 
