@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let spec = PackageSpec {
         name: "wrap-bench".into(),
         version: "1.0.0".into(),
+        upstream: "1.0.0".into(),
         release: "1".into(),
         epoch: None,
         maintainer: "wrap bench <bench@example.invalid>".into(),
@@ -53,6 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         conffiles: vec![],
         root: root.clone(),
         mtime: 1_700_000_000,
+        lintian_overrides: vec![],
+        rpmlint_filters: vec![],
         origin: "Benchmark.".into(),
     };
     let result = if format == "deb" {

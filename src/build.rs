@@ -10,17 +10,17 @@ use crate::lock::{Lock, LockedProject};
 use crate::manifest::{Format, Manifest, Project};
 use crate::package::depends;
 use crate::package::layout::{self, Layout, bundle_dir};
-use crate::package::spec::{Alternative, PackageSpec, alternative_priority, describe};
+use crate::package::spec::{Alternative, PackageSpec, describe};
 use crate::package::{Artifact, deb, rpm, tarball};
 use crate::plan::PlannedProject;
 use crate::provenance::{self, BuildInfo};
-use crate::report::{Reporter, Stage, timed};
-use crate::source::git::is_local;
+use crate::report::{Event, Reporter, Stage, timed};
 use crate::venv;
 use crate::venv::build::{Staged, distribution_names, normalize};
 use crate::venv::installer::Backend;
 use crate::venv::python::Interpreter;
 use crate::venv::relocate::{Origin, Target, compile, relocate};
+use crate::venv::verify::verify;
 
 /// The interpreter and installer every project of a build uses.
 pub struct Tools {
@@ -74,7 +74,7 @@ pub struct Job<'a> {
     /// Its plan.
     pub planned: &'a PlannedProject,
     /// Its patched checkout.
-    pub checkout: &'a Path,
+    pub checkout: &'a crate::source::Checkout,
     /// Constraints files.
     pub constraints: &'a [PathBuf],
     /// Wheel directories.
@@ -85,6 +85,22 @@ pub struct Job<'a> {
     pub formats: &'a [Format],
     /// Where artifacts go.
     pub out_dir: &'a Path,
+    /// Bundle files to leave out (the settings' and the project's `exclude` patterns).
+    pub exclude: globset::GlobSet,
+}
+
+/// The `exclude` patterns as one matcher: `*` within one path component, `**` across them,
+/// as in .gitignore. The manifest checked each pattern when it was read.
+pub fn exclude_set(patterns: &[&str]) -> Result<globset::GlobSet> {
+    let mut set = globset::GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| crate::error::Error::Io(std::io::Error::other(e.to_string())))?;
+        set.add(glob);
+    }
+    set.build().map_err(|e| crate::error::Error::Io(std::io::Error::other(e.to_string())))
 }
 
 /// Builds `job`'s virtualenv and writes its artifacts.
@@ -120,7 +136,7 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
             source_date_epoch: planned.source_date_epoch,
         },
     )?;
-    let git = (!is_local(&project.git.url)).then_some(project.git.url.as_str());
+    let git = project.git.public_url();
     let origin = Origin { git, git_ref: &planned.git_ref, commit: &planned.commit };
     let mut artifacts = Vec::new();
     // The package root and its model, made once and shared by the package formats.
@@ -130,13 +146,35 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
         usize::from(job.formats.contains(&Format::Tar))
             + usize::from(job.formats.iter().any(|f| matches!(f, Format::Deb | Format::Rpm))),
     );
+    // The project's own distribution names, from its metadata: whose entry points to verify.
+    let names = distribution_names(&staged.src(), &planned.name);
+    let mut verified = false;
+    let mut verify_once = |tree: &Path| -> Result<()> {
+        if !std::mem::replace(&mut verified, true) {
+            reporter.stage(&planned.name, Stage::Verify);
+            let report = timed(&planned.name, "verified", || {
+                verify(&planned.name, tree, &names, &project.verify_skip, &tools.backend)
+            })?;
+            reporter.report(&Event::Verified { project: &planned.name, verified: &report });
+        }
+        Ok(())
+    };
     for format in job.formats {
         reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
         let artifact = match format {
             Format::Tar => {
                 reporter.stage(&planned.name, Stage::Relocate);
                 let tree = staged.root().join("tar");
-                relocate(&planned.name, staged.root(), &tree, Target::Relocatable, &tools.python, &origin)?;
+                relocate(
+                    &planned.name,
+                    staged.root(),
+                    &tree,
+                    Target::Relocatable,
+                    &tools.python,
+                    &origin,
+                    &job.exclude,
+                )?;
+                verify_once(&tree)?;
                 staged.relocated();
                 compile(&planned.name, &tree, Target::Relocatable, &tools.python, cache)?;
                 provenance::write(&tree, &build_info(job, tools, &tree)?, planned.source_date_epoch)?;
@@ -146,7 +184,9 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
             Format::Deb | Format::Rpm => {
                 if package.is_none() {
                     reporter.stage(&planned.name, Stage::Relocate);
-                    package = Some(package_spec(job, tools, &staged, &origin)?);
+                    let spec = package_spec(job, tools, &staged, &origin)?;
+                    verify_once(&bundle_dir(&spec.root, &planned.install_path))?;
+                    package = Some(spec);
                     staged.relocated();
                 }
                 let spec = package.as_ref().expect("made above");
@@ -219,12 +259,13 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
             Target::Fixed(&planned.install_path),
             &tools.python,
             origin,
+            &job.exclude,
         )?;
         timed(&planned.name, "provenance written", || {
             provenance::write(&bundle, &build_info(job, tools, &bundle)?, planned.source_date_epoch)
         })?;
     }
-    let names = distribution_names(job.checkout, &planned.name);
+    let names = distribution_names(&staged.src(), &planned.name);
     let metadata = provenance::installed_metadata(&bundle)?;
     let own = metadata.iter().find(|m| names.contains(&normalize(&m.name)));
     let what = format!(
@@ -238,11 +279,11 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
     let (summary, description) = describe(&planned.name, own, &what);
     // The project's home page, else where its source lives (when that is not this machine).
     let homepage = own.and_then(|m| m.home_page.clone()).or_else(|| origin.git.map(str::to_string));
-    let alternative = project.link_path(settings, &planned.version).map(|link| Alternative {
+    let alternative = planned.link_path.clone().map(|link| Alternative {
         name: link.trim_start_matches('/').replace('/', "-"),
         link,
         path: planned.install_path.clone(),
-        priority: alternative_priority(&planned.version),
+        priority: planned.alternative_priority,
     });
     let patches: Vec<&str> = planned.patches.iter().map(|p| p.source.as_str()).collect();
     let origin_text = format!(
@@ -265,13 +306,12 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
         path = planned.install_path,
         abi = tools.python.abi,
     );
-    let run_path =
-        project.link_path(settings, &planned.version).unwrap_or_else(|| planned.install_path.clone());
+    let run_path = planned.link_path.clone().unwrap_or_else(|| planned.install_path.clone());
     let laid = layout::stage(&Layout {
         root: &root,
         project: &planned.name,
         package: &planned.package_name,
-        checkout: job.checkout,
+        checkout: &staged.src(),
         install_path: &planned.install_path,
         run_path: &run_path,
         services: &project.services,
@@ -283,8 +323,9 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
     Ok(PackageSpec {
         name: planned.package_name.clone(),
         version: planned.version.clone(),
+        upstream: planned.package_version.clone(),
         release: planned.release.clone(),
-        epoch: settings.epoch,
+        epoch: planned.epoch,
         maintainer: settings.maintainer.clone().unwrap_or_else(|| DEFAULT_MAINTAINER.into()),
         summary,
         description,
@@ -306,6 +347,13 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
         root,
         mtime: planned.source_date_epoch.max(0) as u64,
         origin: origin_text,
+        lintian_overrides: settings
+            .lintian_overrides
+            .iter()
+            .chain(&project.lintian_overrides)
+            .cloned()
+            .collect(),
+        rpmlint_filters: settings.rpmlint_filters.iter().chain(&project.rpmlint_filters).cloned().collect(),
     })
 }
 

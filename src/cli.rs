@@ -27,6 +27,12 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
 
+    /// Fetch git URLs that start with PREFIX from REPLACEMENT instead (a URL prefix or a local
+    /// directory), e.g. `https://opendev.org/openstack/=/srv/git/openstack/`; repeatable, the
+    /// longest prefix wins. The lock and the packages keep naming the URLs as written.
+    #[arg(long, global = true, value_name = "PREFIX=REPLACEMENT", value_parser = parse_mirror, env = "WRAP_GIT_MIRROR", value_delimiter = ' ')]
+    pub git_mirror: Vec<(String, String)>,
+
     /// How to print results and progress: text for people, or one JSON object per line.
     #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
     pub message_format: MessageFormat,
@@ -169,11 +175,23 @@ pub struct SourceArgs {
     pub offline: bool,
 }
 
+fn parse_mirror(v: &str) -> Result<(String, String), String> {
+    match v.split_once('=') {
+        Some((prefix, to)) if !prefix.is_empty() && !to.is_empty() && !v.chars().any(char::is_control) => {
+            Ok((prefix.to_string(), to.to_string()))
+        }
+        _ => {
+            Err("write PREFIX=REPLACEMENT, such as `https://opendev.org/openstack/=/srv/git/openstack/`"
+                .into())
+        }
+    }
+}
+
 fn parse_version(v: &str) -> Result<String, String> {
-    if crate::manifest::is_valid_version(v) {
-        Ok(v.into())
-    } else {
-        Err(crate::manifest::VERSION_FORM.into())
+    match crate::manifest::check_version(v) {
+        Ok(_) => Ok(v.into()),
+        Err(Some(normal)) => Err(format!("not a PEP 440 version in normal form; write `{normal}`")),
+        Err(None) => Err(crate::manifest::VERSION_FORM.into()),
     }
 }
 

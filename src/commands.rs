@@ -242,7 +242,10 @@ impl<'a> Session<'a> {
                         "Resolving",
                         format!("{} `{}` in {}", project.name, project.git_ref, project.git.written),
                     );
-                    let (commit, time, version) = source::resolve(&self.cache, project, self.offline)?;
+                    let mut warnings = Vec::new();
+                    let resolved = source::resolve(&self.cache, project, self.offline, &mut warnings);
+                    self.warn_all(warnings);
+                    let (commit, time, version) = resolved?;
                     let before = old.project(&project.name).map(|l| l.commit.as_str());
                     if before != Some(commit.as_str()) {
                         let from = before.map(|c| format!("{} -> ", short(c, 12))).unwrap_or_default();
@@ -283,7 +286,10 @@ impl<'a> Session<'a> {
                 continue;
             }
             let locked = lock.project(&project.name).expect("the lock covers every project");
-            let checkout = source::checkout(&self.cache, project, locked, self.offline)?;
+            let mut warnings = Vec::new();
+            let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
+            self.warn_all(warnings);
+            let checkout = checkout?;
             if !checkout.reused {
                 self.reporter.status(
                     "Fetched",
@@ -339,6 +345,13 @@ impl<'a> Session<'a> {
         self.cache.lock_shared(|| {
             self.reporter.status("Waiting", "for `wrap clean` to finish with the cache".into())
         })
+    }
+
+    /// Reports what a stage repaired on its way.
+    fn warn_all(&self, warnings: Vec<String>) {
+        for warning in warnings {
+            self.reporter.warn(warning);
+        }
     }
 
     fn check_names(&self, names: &[String]) -> Result<()> {
@@ -412,19 +425,23 @@ impl Session<'_> {
             self.reporter.stage(&planned.name, Stage::Fetch);
             let project = self.manifest.project(&planned.name).expect("planned from the manifest");
             let locked = lock.project(&planned.name).expect("the lock covers every project");
-            let checkout = source::checkout(&self.cache, project, locked, self.offline)?;
+            let mut warnings = Vec::new();
+            let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
+            self.warn_all(warnings);
+            let checkout = checkout?;
             let job = build::Job {
                 manifest: &self.manifest,
                 lock: &lock,
                 project,
                 locked,
                 planned,
-                checkout: &checkout.path,
+                checkout: &checkout,
                 constraints: &constraints,
                 find_links: &find_links,
                 offline: self.offline,
                 formats: &todo,
                 out_dir: &out_dir,
+                exclude: build::exclude_set(&project.exclude(settings))?,
             };
             for artifact in build::build(&self.cache, &tools, &job, self.reporter)? {
                 timed(&planned.name, "artifact cached", || {

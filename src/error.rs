@@ -47,9 +47,9 @@ pub enum ManifestError {
     /// The templated package name is not valid for dpkg and rpm.
     #[error("project `{project}`: package name `{name}` is not valid: {reason}")]
     InvalidPackageName { project: String, name: String, reason: &'static str },
-    /// The templated install path is unusable.
-    #[error("project `{project}`: install_path `{path}` {reason}")]
-    InvalidInstallPath { project: String, path: String, reason: &'static str },
+    /// The templated install path or stable path is unusable.
+    #[error("project `{project}`: {key} `{path}` {reason}")]
+    InvalidInstallPath { project: String, key: &'static str, path: String, reason: String },
     /// A patch, find_links or constraints path that leaves the manifest's directory.
     #[error("`{key}` path `{path}` leaves the manifest's directory")]
     PathEscapes { key: &'static str, path: String },
@@ -63,8 +63,20 @@ pub enum ManifestError {
     #[error("the manifest names no project")]
     NoProjects,
     /// A value that parses but is not acceptable.
-    #[error("`{key}` = `{value}` is not valid: {expected}")]
-    InvalidValue { key: String, value: String, expected: &'static str },
+    #[error("`{key}` = `{}` is not valid: {expected}", printable(value))]
+    InvalidValue { key: String, value: String, expected: String },
+    /// A version that is not PEP 440, or not in its normal form.
+    #[error("`{key}` = `{}` is not a PEP 440 version in normal form", printable(value))]
+    InvalidVersion { key: String, value: String, normal: Option<String> },
+    /// Two projects that are one Python distribution (equal after PEP 503 normalization).
+    #[error("projects `{name}` and `{other}` (line {other_line}) are the same Python distribution name")]
+    SameDistribution { name: String, other: String, other_line: usize },
+    /// Two projects that render to one package name.
+    #[error("projects `{name}` and `{other}` (line {other_line}) both make package `{package}`")]
+    DuplicatePackage { name: String, other: String, other_line: usize, package: String },
+    /// The manifest is not UTF-8 text.
+    #[error("the manifest is not UTF-8 text")]
+    NotText,
 }
 
 impl ManifestError {
@@ -84,6 +96,16 @@ impl ManifestError {
             }
             Self::NoProjects => "add a `[[project]]` table with `name`, `git` and `ref`".into(),
             Self::DuplicateProject { .. } => "give every project its own `name`".into(),
+            Self::SameDistribution { .. } => {
+                "one virtualenv holds one distribution of a name; keep one of the two projects".into()
+            }
+            Self::DuplicatePackage { .. } => {
+                "give each project its own `package_name` (the packages would overwrite each other)".into()
+            }
+            Self::InvalidVersion { normal: Some(normal), .. } => format!("write `{normal}`"),
+            Self::InvalidVersion { normal: None, .. } => {
+                "versions are PEP 440 versions such as `10.2.1`, `11.0.0rc1`, `2026.1.0` or `1.0.post1`".into()
+            }
             _ => return None,
         })
     }
@@ -161,6 +183,16 @@ pub enum Error {
     #[error("{location}: {message}")]
     LockSyntax { location: Location, message: String },
 
+    /// A lock value that is not what the lock holds there (a hand-edited lock).
+    #[error("{location}: project `{project}`: {key} `{}` is not valid: {expected}", printable(value))]
+    LockInvalid {
+        location: Location,
+        project: String,
+        key: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+
     /// `--locked` with no lock file.
     #[error("`--locked` was given but there is no lock file `{}`", path.display())]
     LockMissing { path: PathBuf },
@@ -194,26 +226,39 @@ pub enum Error {
     #[error("project `{project}`: `{url}` is not in the git cache and offline mode is on")]
     OfflineNoMirror { project: String, url: String },
 
-    /// A patch file is not a patch git can read.
+    /// A patch file is not a patch git can read; `detail` holds git's words.
     #[error("patch `{}` of project `{project}` is not a valid patch", patch.display())]
-    PatchParse {
-        project: String,
-        patch: PathBuf,
-        #[source]
-        source: git2::Error,
-    },
+    PatchParse { project: String, patch: PathBuf, detail: Vec<String> },
 
-    /// A patch that does not apply to the pinned commit.
-    #[error("patch `{}` does not apply to {project} at {commit}{}", patch.display(), where_failed(file, *hunk))]
+    /// A patch that does not apply to the pinned commit; `detail` holds git's words.
+    #[error("patch `{}` does not apply to {project} at {commit}{}", patch.display(), where_failed(file, *line))]
     PatchApply {
         project: String,
         patch: PathBuf,
         commit: String,
         file: Option<String>,
-        hunk: Option<usize>,
-        #[source]
-        source: git2::Error,
+        line: Option<usize>,
+        detail: Vec<String>,
     },
+
+    /// A ref that names a tag of a tree or a blob: nothing to build.
+    #[error("project `{project}`: ref `{git_ref}` in `{url}` is a tag of a {kind}, not of a commit")]
+    RefNotCommit { project: String, url: String, git_ref: String, kind: String },
+
+    /// The lock pins a commit that its ref does not name (a hand-edited lock, or a tag that moved).
+    #[error("project `{project}`: the lock pins {} for `{git_ref}`, but {problem}", short(locked, 12))]
+    LockMismatch { project: String, git_ref: String, locked: String, problem: String },
+
+    /// A checkout holds a submodule, which wrap does not fetch.
+    #[error(
+        "project `{project}`: `{path}` is a git submodule (at {}); wrap does not build projects with submodules",
+        short(commit, 12)
+    )]
+    Submodule { project: String, path: String, commit: String },
+
+    /// A symlink in a checkout that leads out of the repository.
+    #[error("project `{project}`: symlink `{link}` -> `{target}` leads out of the repository")]
+    SourceSymlinkEscapes { project: String, link: String, target: String },
 
     /// Any other git failure, with what wrap was doing.
     #[error("project `{project}`: git failed to {action}")]
@@ -260,6 +305,20 @@ pub enum Error {
     #[error("project `{project}`: no distribution found for requirement `{requirement}`")]
     MissingRequirement { project: String, requirement: String, log: PathBuf, offline: bool },
 
+    /// A distribution built from an sdist lacks a system header, library or tool.
+    #[error(
+        "project `{project}`: building {} needs {} ({} is missing on this machine)",
+        missing.distribution.as_deref().map_or("a dependency".to_string(), |d| format!("`{d}`")),
+        missing.component,
+        missing.what
+    )]
+    SystemDependencyMissing {
+        project: String,
+        missing: crate::venv::sysdeps::Missing,
+        bindep_missing: Vec<String>,
+        log: PathBuf,
+    },
+
     /// The installer failed; `tail` holds its last lines.
     #[error("project `{project}`: {installer} install failed (full log: {})", log.display())]
     InstallFailed { project: String, installer: &'static str, log: PathBuf, tail: Vec<String> },
@@ -275,6 +334,27 @@ pub enum Error {
     /// A symlink in the bundle that leads out of it.
     #[error("project `{project}`: symlink `{}` -> `{}` leads out of the bundle", link.display(), target.display())]
     SymlinkEscapes { project: String, link: PathBuf, target: PathBuf },
+
+    /// An entry point of the project that does not import in the bundle.
+    #[error("project `{project}`: entry point `{entry_point}` does not import: {error}")]
+    EntryPointImport {
+        project: String,
+        entry_point: String,
+        error: String,
+        failures: Vec<crate::venv::verify::ImportFailure>,
+    },
+
+    /// A file a distribution's RECORD names is not in the bundle.
+    #[error("project `{project}`: `{distribution}` lists `{file}` in its RECORD, but the bundle lacks it")]
+    RecordFileMissing { project: String, distribution: String, file: String },
+
+    /// The bundle's distributions do not satisfy each other's requirements.
+    #[error("project `{project}`: the bundle's requirements are inconsistent: {}", problems.first().map_or("", String::as_str))]
+    RequirementsInconsistent { project: String, problems: Vec<String> },
+
+    /// The verify stage could not run.
+    #[error("project `{project}`: cannot verify the bundle: {problem}")]
+    Verify { project: String, problem: String },
 
     /// A service named in the manifest that the bundle has no console script for.
     #[error("project `{project}`: service `{script}` is not a console script of the bundle")]
@@ -305,13 +385,26 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// `value` with control characters escaped, for messages that quote user input on one line.
+pub fn printable(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars().take(200) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn join(items: &[Drift]) -> String {
     items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
-fn where_failed(file: &Option<String>, hunk: Option<usize>) -> String {
-    match (file, hunk) {
-        (Some(file), Some(hunk)) => format!(": hunk {hunk} of `{file}`"),
+fn where_failed(file: &Option<String>, line: Option<usize>) -> String {
+    match (file, line) {
+        (Some(file), Some(line)) => format!(": `{file}` at line {line}"),
         (Some(file), None) => format!(": `{file}`"),
         _ => String::new(),
     }
@@ -330,6 +423,7 @@ impl Error {
             Self::Manifest { .. }
             | Self::ManifestMissing { .. }
             | Self::LockSyntax { .. }
+            | Self::LockInvalid { .. }
             | Self::LockMissing { .. }
             | Self::LockDrift { .. }
             | Self::UnknownProject { .. }
@@ -340,6 +434,10 @@ impl Error {
             | Self::CommitMissing { .. }
             | Self::PatchParse { .. }
             | Self::PatchApply { .. }
+            | Self::RefNotCommit { .. }
+            | Self::LockMismatch { .. }
+            | Self::Submodule { .. }
+            | Self::SourceSymlinkEscapes { .. }
             | Self::Interpreter { problem: InterpreterProblem::NotCPython3, .. }
             | Self::MissingRequirement { .. }
             | Self::InstallFailed { .. }
@@ -347,6 +445,9 @@ impl Error {
             | Self::Relocate { .. }
             | Self::SymlinkEscapes { .. }
             | Self::ServiceMissing { .. }
+            | Self::EntryPointImport { .. }
+            | Self::RecordFileMissing { .. }
+            | Self::RequirementsInconsistent { .. }
             | Self::BadPackage { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
@@ -355,6 +456,8 @@ impl Error {
             | Self::Interpreter { .. }
             | Self::UvMissing
             | Self::Command { .. }
+            | Self::Verify { .. }
+            | Self::SystemDependencyMissing { .. }
             | Self::Rpm { .. }
             | Self::NoCacheDir
             | Self::Io(_) => 2,
@@ -370,6 +473,9 @@ impl Error {
             }
             Self::LockSyntax { .. } => {
                 Some("delete the lock file and run `wrap lock` to write it anew".into())
+            }
+            Self::LockInvalid { project, .. } => {
+                Some(format!("run `wrap lock --update {project}` to pin it again"))
             }
             Self::LockMissing { .. } => Some("run `wrap lock` and commit the lock file".into()),
             Self::LockDrift { .. } => Some(
@@ -396,9 +502,19 @@ impl Error {
             Self::DownloadChanged { .. } => {
                 Some("review the new constraints, then run `wrap lock --update`".into())
             }
-            Self::PatchApply { .. } => {
-                Some("refresh the patch against the new ref, or pin `ref` back".into())
-            }
+            Self::PatchApply { commit, .. } => Some(format!(
+                "the patch no longer matches the source at {commit}: refresh it there (`git apply --3way`, fix, `git format-patch`), or pin `ref` back"
+            )),
+            Self::RefNotCommit { .. } => Some("set `ref` to a tag, branch or commit that names a commit".into()),
+            Self::LockMismatch { project, .. } => Some(format!(
+                "if the ref moved upstream, run `wrap lock --update {project}` to pin it again; if the lock was edited by hand, restore it"
+            )),
+            Self::Submodule { .. } => Some(
+                "build from a repository without submodules, or vendor the submodule's files with a patch".into(),
+            ),
+            Self::SourceSymlinkEscapes { .. } => Some(
+                "wrap ships only what the repository holds; replace the link with the files, by a patch if need be".into(),
+            ),
             Self::Interpreter { problem: InterpreterProblem::Missing, .. } => {
                 Some("install Python 3 (`apt-get install python3-venv`) or set `python` in [settings]".into())
             }
@@ -429,17 +545,45 @@ impl Error {
             Self::ServiceMissing { .. } => {
                 Some("`services` lists console scripts of the project (files in the bundle's bin/)".into())
             }
+            Self::EntryPointImport { entry_point, .. } => Some(format!(
+                "install what it imports (`pip_dependencies`, `extras`); if it needs hardware or configuration to import, add `{entry_point}` to the project's `verify_skip`"
+            )),
+            Self::SystemDependencyMissing { missing, bindep_missing, log, .. } => {
+                let bindep = if bindep_missing.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the project's bindep.txt also lists, not installed here: {}", bindep_missing.join(" "))
+                };
+                Some(format!(
+                    "install `{}` (Debian, Ubuntu) or `{}` (RPM distributions) on the build machine{bindep} (log: {})",
+                    missing.deb,
+                    missing.rpm,
+                    log.display()
+                ))
+            }
+            Self::RecordFileMissing { .. } => Some(
+                "an `exclude` pattern may have removed a file the distribution needs; narrow the pattern".into(),
+            ),
+            Self::RequirementsInconsistent { .. } => Some(
+                "pin compatible versions in the constraints, or add the missing requirement to `pip_dependencies`".into(),
+            ),
             _ => None,
         }
     }
 }
 
 impl Error {
-    /// Extra lines printed under the message (an installer's last output lines).
-    pub fn details(&self) -> &[String] {
+    /// Extra lines printed under the message (an installer's last output lines, git's words,
+    /// every entry point that failed).
+    pub fn details(&self) -> Vec<String> {
         match self {
-            Self::InstallFailed { tail, .. } => tail,
-            _ => &[],
+            Self::InstallFailed { tail, .. } => tail.clone(),
+            Self::PatchApply { detail, .. } | Self::PatchParse { detail, .. } => detail.clone(),
+            Self::RequirementsInconsistent { problems, .. } => problems.clone(),
+            Self::EntryPointImport { failures, .. } if failures.len() > 1 => {
+                failures.iter().map(|f| format!("{} ({}): {}", f.entry_point, f.value, f.error)).collect()
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -463,12 +607,12 @@ mod tests {
             patch: "patches/0002-fix.patch".into(),
             commit: "1a2b3c4d5e6f".into(),
             file: Some("hello/cli.py".into()),
-            hunk: Some(2),
-            source: git2::Error::from_str("hunk did not apply"),
+            line: Some(9),
+            detail: vec!["error: patch failed: hello/cli.py:9".into()],
         };
         assert_eq!(
             err.to_string(),
-            "patch `patches/0002-fix.patch` does not apply to hello at 1a2b3c4d5e6f: hunk 2 of `hello/cli.py`"
+            "patch `patches/0002-fix.patch` does not apply to hello at 1a2b3c4d5e6f: `hello/cli.py` at line 9"
         );
         assert_eq!(err.exit_code(), 1);
     }

@@ -7,16 +7,21 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The native format of the host running wrap, when os-release tells it.
-pub fn native_format() -> Option<Format> {
-    ["/etc/os-release", "/usr/lib/os-release"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok())
-        .and_then(|text| format_from_os_release(&text))
+fn os_release() -> Option<String> {
+    ["/etc/os-release", "/usr/lib/os-release"].iter().find_map(|p| std::fs::read_to_string(p).ok())
 }
 
-/// The native format named by an os-release file's `ID` and `ID_LIKE`.
-pub fn format_from_os_release(text: &str) -> Option<Format> {
+/// The native format of the host running wrap, when os-release tells it.
+pub fn native_format() -> Option<Format> {
+    os_release().and_then(|text| format_from_os_release(&text))
+}
+
+/// The host's os-release `ID` and `ID_LIKE` words, lowercase (`debian`; `rocky rhel centos`).
+pub fn os_release_ids() -> Vec<String> {
+    os_release().map(|text| ids_of(&text)).unwrap_or_default()
+}
+
+fn ids_of(text: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for line in text.lines() {
         let Some((key, value)) = line.split_once('=') else { continue };
@@ -25,6 +30,39 @@ pub fn format_from_os_release(text: &str) -> Option<Format> {
             ids.extend(value.split_whitespace().map(str::to_ascii_lowercase));
         }
     }
+    ids
+}
+
+/// Which of `packages` the host's package manager (dpkg, or rpm when `deb` is false) does not
+/// have installed. Empty when it cannot be asked.
+pub fn not_installed(packages: &[String], deb: bool) -> Vec<String> {
+    if packages.is_empty() {
+        return Vec::new();
+    }
+    let mut cmd = if deb {
+        let mut cmd = std::process::Command::new("dpkg-query");
+        cmd.args(["-W", "-f", "${Package} ${db:Status-Abbrev}\n"]);
+        cmd
+    } else {
+        let mut cmd = std::process::Command::new("rpm");
+        cmd.args(["-q", "--qf", "%{NAME} ii\n"]);
+        cmd
+    };
+    cmd.arg("--").args(packages);
+    let Ok(output) = crate::interrupt::output(&mut cmd) else { return Vec::new() };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let installed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, status)| status.trim() == "ii")
+        .map(|(name, _)| name.split(':').next().unwrap_or(name))
+        .collect();
+    packages.iter().filter(|p| !installed.contains(&p.as_str())).cloned().collect()
+}
+
+/// The native format named by an os-release file's `ID` and `ID_LIKE`.
+pub fn format_from_os_release(text: &str) -> Option<Format> {
+    let ids = ids_of(text);
     ids.iter().find_map(|id| match id.as_str() {
         "debian" | "ubuntu" => Some(Format::Deb),
         "rhel" | "fedora" | "centos" | "rocky" | "almalinux" | "suse" | "opensuse" | "sles" => {

@@ -84,23 +84,80 @@ impl Lock {
         Self::parse(path, &text).map(Some)
     }
 
-    /// Parses lock `text`; `path` names it in errors.
+    /// Parses lock `text`; `path` names it in errors. Every commit id, version, digest and
+    /// time is checked here, so a hand-edited lock fails with its line, not later in git.
     pub fn parse(path: &Path, text: &str) -> Result<Lock> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let syntax = |line: Option<usize>, message: String| Error::LockSyntax {
             location: Location { file: path.into(), line, col: None },
             message,
         };
-        let lock: Lock = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-            syntax(line, e.message().trim().to_string())
-        })?;
-        if lock.version != LOCK_VERSION {
+        let raw: RawLock = toml::from_str(text)
+            .map_err(|e| syntax(e.span().map(|s| line_of(s.start)), e.message().trim().to_string()))?;
+        if raw.version != LOCK_VERSION {
             return Err(syntax(
                 None,
-                format!("lock format {} is not the {LOCK_VERSION} this wrap reads", lock.version),
+                format!("lock format {} is not the {LOCK_VERSION} this wrap reads", raw.version),
             ));
         }
-        Ok(lock)
+        let invalid =
+            |project: &str, key: &'static str, value: String, span: std::ops::Range<usize>, expected| {
+                Error::LockInvalid {
+                    location: Location { file: path.into(), line: Some(line_of(span.start)), col: None },
+                    project: project.into(),
+                    key,
+                    value,
+                    expected,
+                }
+            };
+        let file = |project: &str, f: RawLockedFile| -> Result<LockedFile> {
+            if !is_sha256(f.sha256.get_ref()) {
+                let span = f.sha256.span();
+                return Err(invalid(
+                    project,
+                    "sha256",
+                    f.sha256.into_inner(),
+                    span,
+                    "a sha256 (64 hex digits)",
+                ));
+            }
+            Ok(LockedFile { source: f.source, sha256: f.sha256.into_inner() })
+        };
+        let constraints =
+            raw.constraints.into_iter().map(|f| file("(settings)", f)).collect::<Result<Vec<_>>>()?;
+        let mut projects = Vec::new();
+        for p in raw.project {
+            let name = p.name;
+            let (commit, span) = (p.commit.get_ref().clone(), p.commit.span());
+            if !is_commit_id(&commit) {
+                return Err(invalid(&name, "commit", commit, span, "a full commit id (40 hex digits)"));
+            }
+            let (time, span) = (*p.commit_time.get_ref(), p.commit_time.span());
+            if !(0..=i64::from(u32::MAX)).contains(&time) {
+                return Err(invalid(
+                    &name,
+                    "commit_time",
+                    time.to_string(),
+                    span,
+                    "a Unix time from 0 to 4294967295",
+                ));
+            }
+            let (version, span) = (p.version.get_ref().clone(), p.version.span());
+            if crate::version::parse_normalized(&version).is_err() {
+                return Err(invalid(&name, "version", version, span, "a PEP 440 version in normal form"));
+            }
+            let patches = p.patches.into_iter().map(|f| file(&name, f)).collect::<Result<Vec<_>>>()?;
+            projects.push(LockedProject {
+                name,
+                git: p.git,
+                git_ref: p.git_ref,
+                commit,
+                commit_time: time,
+                version,
+                patches,
+            });
+        }
+        Ok(Lock { version: raw.version, constraints, projects })
     }
 
     /// The stable text of the lock: projects sorted by name, patches and constraints in order.
@@ -144,6 +201,48 @@ impl LockedProject {
     pub fn patch_digests(&self) -> Vec<&str> {
         self.patches.iter().map(|p| p.sha256.as_str()).collect()
     }
+}
+
+/// The lock as read, before its values are checked (spans kept for the errors).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLock {
+    version: u32,
+    #[serde(default)]
+    constraints: Vec<RawLockedFile>,
+    #[serde(default)]
+    project: Vec<RawLockedProject>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLockedFile {
+    source: String,
+    sha256: toml::Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLockedProject {
+    name: String,
+    git: String,
+    #[serde(rename = "ref")]
+    git_ref: String,
+    commit: toml::Spanned<String>,
+    commit_time: toml::Spanned<i64>,
+    version: toml::Spanned<String>,
+    #[serde(default)]
+    patches: Vec<RawLockedFile>,
+}
+
+/// A full git commit id: 40 lowercase hex digits.
+pub fn is_commit_id(text: &str) -> bool {
+    text.len() == 40 && text.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// A hex sha256: 64 lowercase hex digits.
+pub fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 /// sha256 of a file's content.
@@ -255,6 +354,39 @@ mod tests {
         assert!(e.to_string().starts_with("wrap.lock:3: "), "{e}");
         let e = Lock::parse(Path::new("wrap.lock"), "version = 9\n").unwrap_err();
         assert!(e.to_string().contains("lock format 9"), "{e}");
+        let good = {
+            let mut lock = Lock::new();
+            lock.projects = vec![pin("alpha")];
+            lock.to_toml()
+        };
+        for (from, to, message) in [
+            (
+                format!("commit = \"{}\"", "a".repeat(40)),
+                "commit = \"abc\"".to_string(),
+                "project `alpha`: commit `abc` is not valid: a full commit id (40 hex digits)",
+            ),
+            (
+                "version = \"1.0.0\"".to_string(),
+                "version = \"1.0-1\"".to_string(),
+                "project `alpha`: version `1.0-1` is not valid: a PEP 440 version in normal form",
+            ),
+            (
+                "commit_time = 1700000000".to_string(),
+                "commit_time = -1".to_string(),
+                "project `alpha`: commit_time `-1` is not valid: a Unix time from 0 to 4294967295",
+            ),
+            (
+                "b".repeat(64),
+                "zz".to_string(),
+                "project `alpha`: sha256 `zz` is not valid: a sha256 (64 hex digits)",
+            ),
+        ] {
+            assert!(good.contains(&from), "{from}");
+            let e = Lock::parse(Path::new("wrap.lock"), &good.replace(&from, &to)).unwrap_err();
+            let text = e.to_string();
+            assert!(text.starts_with("wrap.lock:") && text.ends_with(message), "{text}");
+            assert_eq!(e.exit_code(), 1);
+        }
     }
 
     #[test]

@@ -50,7 +50,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
-    let session = |offline| Session::new(&cli.manifest, Cache::from_env()?, reporter, offline);
+    let session = |offline| {
+        let mut session = Session::new(&cli.manifest, Cache::from_env()?, reporter, offline)?;
+        session.manifest.use_mirrors(&cli.git_mirror);
+        Ok::<_, Error>(session)
+    };
     let mode = |locked| if locked { LockMode::Locked } else { LockMode::Keep };
     match &cli.command {
         Command::Check { locked } => session(false)?.check(*locked),

@@ -8,9 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ManifestError, Result};
 use crate::lock::{Lock, LockedFile};
-use crate::manifest::{
-    Format, Manifest, check_install_path, check_package_name, is_valid_version, sha256_hex,
-};
+use crate::manifest::{Format, Manifest, check_install_path, check_package_name, check_version, sha256_hex};
 
 /// What the caller knows from outside the manifest and lock.
 #[derive(Debug, Clone, Default)]
@@ -54,14 +52,23 @@ pub struct PlannedProject {
     pub commit: String,
     /// Patches in order with their digests.
     pub patches: Vec<LockedFile>,
-    /// Upstream version of the package.
+    /// Version of the project: PEP 440, in normal form.
     pub version: String,
+    /// The version as dpkg and rpm write it (PEP 440 pre-releases with `~`, post-releases
+    /// with `+post`: see [`crate::version::package_version`]).
+    pub package_version: String,
+    /// Package epoch: the manifest's `epoch`, else the version's PEP 440 epoch.
+    pub epoch: Option<u64>,
     /// Package release.
     pub release: String,
     /// Package name.
     pub package_name: String,
     /// Where the bundle runs.
     pub install_path: String,
+    /// The stable path that follows the newest installed version, when there is one.
+    pub link_path: Option<String>,
+    /// update-alternatives priority of this version at the stable path.
+    pub alternative_priority: u32,
     /// Timestamp of every file in the artifacts.
     pub source_date_epoch: i64,
     /// Digest of every input above plus the manifest, the constraints and the local wheels:
@@ -110,17 +117,39 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
             .or_else(|| settings.version.clone())
             .unwrap_or_else(|| locked.version.clone());
         let at_project = |kind| Error::Manifest { location: manifest.location(project), kind };
-        if !is_valid_version(&version) {
-            return Err(at_project(ManifestError::InvalidValue {
+        let parsed = check_version(&version).map_err(|normal| {
+            at_project(ManifestError::InvalidVersion {
                 key: "version".into(),
-                value: version,
-                expected: crate::manifest::VERSION_FORM,
-            }));
-        }
+                value: version.clone(),
+                normal,
+            })
+        })?;
+        let package_version = crate::version::package_version(&parsed);
         let package_name = project.package_name_template(settings).render(&project.name, &version);
         check_package_name(&project.name, &package_name).map_err(at_project)?;
         let install_path = project.install_path_template(settings).render(&project.name, &version);
-        check_install_path(&project.name, &install_path).map_err(at_project)?;
+        check_install_path(&project.name, "install_path", &install_path).map_err(at_project)?;
+        let link_path = project.link_path(settings, &version);
+        if let Some(link) = &link_path {
+            check_install_path(&project.name, "link_path", link).map_err(at_project)?;
+            let nested = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+            if nested(link, &install_path) || nested(&install_path, link) {
+                return Err(at_project(ManifestError::InvalidInstallPath {
+                    project: project.name.clone(),
+                    key: "link_path",
+                    path: link.clone(),
+                    reason: format!("must lie beside the install path `{install_path}`, not on or in it"),
+                }));
+            }
+        }
+        if let Some(other) = projects.iter().find(|p: &&PlannedProject| p.package_name == package_name) {
+            return Err(at_project(ManifestError::DuplicatePackage {
+                name: project.name.clone(),
+                other: other.name.clone(),
+                other_line: manifest.project(&other.name).map_or(0, |p| p.line),
+                package: package_name,
+            }));
+        }
         let mut planned = PlannedProject {
             name: project.name.clone(),
             git: project.git.written.clone(),
@@ -128,9 +157,13 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
             commit: locked.commit.clone(),
             patches: locked.patches.clone(),
             version,
+            package_version: package_version.upstream,
+            epoch: settings.epoch.map(u64::from).or(package_version.epoch),
             release: settings.release.clone(),
             package_name,
             install_path,
+            alternative_priority: crate::version::alternative_priority(&parsed),
+            link_path,
             source_date_epoch: inputs.source_date_epoch.unwrap_or(locked.commit_time),
             key: String::new(),
         };
@@ -247,6 +280,6 @@ mod tests {
         bad.projects[0].version = "1 2".into();
         let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
         let e = plan(&manifest(""), &bad, &inputs).unwrap_err();
-        assert!(e.to_string().starts_with("wrap.toml:5: `version` = `1 2` is not valid"), "{e}");
+        assert_eq!(e.to_string(), "wrap.toml:5: `version` = `1 2` is not a PEP 440 version in normal form");
     }
 }

@@ -184,9 +184,7 @@ fn is_spdx_expression(text: &str) -> bool {
 /// The CycloneDX 1.5 document of a bundle: the project as the metadata component, every
 /// installed distribution as a library component.
 pub fn sbom(info: &BuildInfo, installed: &[Metadata], source_date_epoch: i64) -> serde_json::Value {
-    let (y, m, d) = crate::source::version::civil_date(source_date_epoch);
-    let (hh, mm, ss) = crate::source::version::time_of_day(source_date_epoch);
-    let timestamp = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z");
+    let timestamp = crate::time::rfc3339(source_date_epoch);
     let components: Vec<serde_json::Value> = installed
         .iter()
         .map(|dist| {

@@ -32,6 +32,8 @@ pub enum Event<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         format: Option<Format>,
     },
+    /// A project's bundle passed the verify stage.
+    Verified { project: &'a str, verified: &'a crate::venv::verify::Verified },
     /// `wrap check` result.
     Checked { manifest: String, projects: usize, lock: &'a str },
     /// A project's patched checkout.
@@ -76,6 +78,8 @@ pub enum Stage {
     Venv,
     /// Relocating the virtualenv.
     Relocate,
+    /// Checking the relocated bundle.
+    Verify,
     /// Writing an artifact.
     Package(Format),
     /// Built.
@@ -95,6 +99,7 @@ impl Stage {
             Stage::Fetch => "fetch",
             Stage::Venv => "venv",
             Stage::Relocate => "relocate",
+            Stage::Verify => "verify",
             Stage::Package(_) => "package",
             Stage::Done => "done",
             Stage::Reused => "reused",
@@ -141,7 +146,7 @@ impl Failure {
             project: project.map(str::to_string),
             message: error.to_string(),
             causes,
-            details: error.details().to_vec(),
+            details: error.details(),
             hint: error.hint(),
             exit_code: error.exit_code(),
         }
@@ -312,6 +317,21 @@ impl Human {
         let _ = match event {
             Event::Status { verb, message } if !quiet => writeln!(err, "{VERB}{verb:>12}{VERB:#} {message}"),
             Event::Warning { message } if !quiet => writeln!(err, "{WARN}warning{WARN:#}: {message}"),
+            Event::Verified { project, verified } if !quiet => {
+                let skipped = if verified.skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; skipped {}", verified.skipped.join(", "))
+                };
+                writeln!(
+                    err,
+                    "{VERB}{:>12}{VERB:#} {project}: {} entry point(s) import, {} distribution(s) consistent, {} file(s) present{skipped}",
+                    "Verified",
+                    verified.entry_points.len(),
+                    verified.distributions,
+                    verified.files,
+                )
+            }
             Event::Checked { manifest, projects, lock } if !quiet => {
                 writeln!(
                     err,

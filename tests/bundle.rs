@@ -196,7 +196,7 @@ fn the_fixed_path_target_runs_at_its_install_path() {
         &backend,
         &wrap::venv::build::Input {
             project: "hello",
-            checkout: &checkouts[0].path,
+            checkout: &checkouts[0],
             extras: &[],
             pip_dependencies: &[],
             constraints: &[],
@@ -214,7 +214,8 @@ fn the_fixed_path_target_runs_at_its_install_path() {
     let long = ws.path().join(format!("opt/{}/hello", "x".repeat(120)));
     for install in [&short, &long] {
         let target = install.to_str().unwrap();
-        relocate("hello", staged.root(), install, Target::Fixed(target), &python, &origin).unwrap();
+        let none = globset::GlobSet::empty();
+        relocate("hello", staged.root(), install, Target::Fixed(target), &python, &origin, &none).unwrap();
         let script = std::fs::read_to_string(install.join("bin/hello")).unwrap();
         if install == &short {
             assert!(script.starts_with(&format!("#!{target}/bin/python\n")), "{script}");

@@ -195,8 +195,10 @@ fn patch_that_does_not_apply_names_file_and_hunk() {
         ),
         "{e}"
     );
-    assert!(e.ends_with(": hunk 1 of `hello/cli.py`"), "{e}");
-    assert!(run.stderr().contains("hint: refresh the patch against the new ref, or pin `ref` back"));
+    assert!(e.ends_with(": `hello/cli.py` at line 9"), "{e}");
+    // git's own words follow, and the hint names the commit to refresh the patch against.
+    assert!(run.stderr().contains("  | error: patch failed: hello/cli.py:9"), "{}", run.stderr());
+    assert!(run.stderr().contains("hint: the patch no longer matches the source at "), "{}", run.stderr());
     let checkouts = list(&ws.cache().join("checkouts"));
     assert!(checkouts.iter().all(|p| !p.starts_with("hello/")), "{checkouts:?}");
 

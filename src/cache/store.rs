@@ -22,6 +22,20 @@ struct Entry {
     format: Format,
     size: u64,
     sha256: String,
+    /// Suffixes of the files kept beside the artifact (`.rpmlint.toml`).
+    #[serde(default)]
+    sidecars: Vec<String>,
+}
+
+/// A sidecar suffix as the store accepts it: it names a file beside the artifact, nothing else.
+fn is_sidecar(suffix: &str) -> bool {
+    suffix.starts_with('.') && !suffix.contains('/') && suffix.len() <= 32
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
 }
 
 const ENTRY: &str = "entry.json";
@@ -62,6 +76,13 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
     if std::fs::read_to_string(&sum).ok() != Some(checksum_line(&out, &entry.sha256)) {
         write_checksum(&out, &entry.sha256)?;
     }
+    for suffix in &entry.sidecars {
+        let kept = fs_err::read(with_suffix(&cached, suffix))?;
+        let placed = with_suffix(&out, suffix);
+        if std::fs::read(&placed).ok().as_deref() != Some(&kept[..]) {
+            write_atomically(&placed, &kept)?;
+        }
+    }
     if recorded != Some(stamp_of(&fs_err::metadata(&out)?)) {
         write_stamp(&dir, &out)?;
     }
@@ -73,6 +94,7 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
         size: entry.size,
         sha256: entry.sha256,
         reused: true,
+        sidecars: entry.sidecars,
     }))
 }
 
@@ -83,11 +105,15 @@ pub fn save(cache: &Cache, key: &str, artifact: &Artifact) -> Result<()> {
     let file = artifact.path.file_name().expect("artifacts are files").to_string_lossy().to_string();
     create_dir_atomically(&dir, |tmp| -> Result<()> {
         fs_err::copy(&artifact.path, tmp.join(&file))?;
+        for suffix in &artifact.sidecars {
+            fs_err::copy(with_suffix(&artifact.path, suffix), with_suffix(&tmp.join(&file), suffix))?;
+        }
         let entry = Entry {
             file: file.clone(),
             format: artifact.format,
             size: artifact.size,
             sha256: artifact.sha256.clone(),
+            sidecars: artifact.sidecars.clone(),
         };
         fs_err::write(tmp.join(ENTRY), serde_json::to_vec_pretty(&entry).expect("serializes"))?;
         Ok(())
@@ -98,8 +124,12 @@ pub fn save(cache: &Cache, key: &str, artifact: &Artifact) -> Result<()> {
 fn read_entry(dir: &Path) -> Option<Entry> {
     let text = std::fs::read(dir.join(ENTRY)).ok()?;
     let entry: Entry = serde_json::from_slice(&text).ok()?;
-    let sane = !entry.file.is_empty() && !entry.file.contains('/') && !entry.file.starts_with('.');
-    let present = std::fs::metadata(dir.join(&entry.file)).is_ok_and(|m| m.len() == entry.size);
+    let sane = !entry.file.is_empty()
+        && !entry.file.contains('/')
+        && !entry.file.starts_with('.')
+        && entry.sidecars.iter().all(|s| is_sidecar(s));
+    let present = std::fs::metadata(dir.join(&entry.file)).is_ok_and(|m| m.len() == entry.size)
+        && entry.sidecars.iter().all(|s| with_suffix(&dir.join(&entry.file), s).is_file());
     (sane && present).then_some(entry)
 }
 
@@ -143,6 +173,7 @@ mod tests {
             size: bytes.len() as u64,
             sha256: sha256_hex(bytes),
             reused: false,
+            sidecars: Vec::new(),
         }
     }
 

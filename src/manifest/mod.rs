@@ -10,10 +10,15 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Location, Result};
 
 mod parse;
+pub mod relation;
 mod rules;
 mod template;
 
-pub use rules::{VERSION_FORM, check_install_path, check_package_name, is_valid_version};
+pub use relation::Relation;
+pub use rules::{
+    MAX_NAME, RELEASE_FORM, VERSION_FORM, check_install_path, check_package_name, check_version,
+    is_valid_release,
+};
 use template::Part;
 pub use template::Template;
 
@@ -105,6 +110,17 @@ pub struct GitSource {
     pub url: String,
 }
 
+impl GitSource {
+    /// The URL as written when it names a repository elsewhere (not a path on this machine,
+    /// which would tie a bundle's provenance to the machine it was built on). A mirror the
+    /// build fetched from is not named: the URL as written is the project's origin.
+    pub fn public_url(&self) -> Option<&str> {
+        let w = self.written.as_str();
+        let scp_like = w.split_once(':').is_some_and(|(host, _)| host.contains('@') && !host.contains('/'));
+        ((w.contains("://") && !w.starts_with("file://")) || scp_like).then_some(w)
+    }
+}
+
 /// `[settings]`, validated, with defaults filled in.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -142,6 +158,12 @@ pub struct Settings {
     pub priority: String,
     /// Stable path template pointing at the newest installed version.
     pub link_path: Option<Template>,
+    /// Glob patterns of bundle files every project leaves out.
+    pub exclude: Vec<String>,
+    /// Lintian overrides every .deb carries (after `<package>: `).
+    pub lintian_overrides: Vec<String>,
+    /// rpmlint filters for every .rpm.
+    pub rpmlint_filters: Vec<String>,
 }
 
 /// One `[[project]]`, validated.
@@ -159,8 +181,8 @@ pub struct Project {
     pub pip_dependencies: Vec<String>,
     /// Extras of the project itself.
     pub extras: Vec<String>,
-    /// System packages the installed package depends on.
-    pub system_dependencies: Vec<String>,
+    /// System packages the installed package depends on (Debian relations).
+    pub system_dependencies: Vec<Relation>,
     /// Overrides the derived and the settings version.
     pub version: Option<String>,
     /// Overrides the settings package name template.
@@ -173,10 +195,18 @@ pub struct Project {
     pub user: Option<String>,
     /// Console scripts to install systemd units for (installed, not started).
     pub services: Vec<String>,
-    /// Extra package relations, as written (Debian syntax).
+    /// Extra package relations (Debian syntax, rendered for each format).
     pub relations: Relations,
     /// `[project.rpm] system_dependencies`: the RPM names, where they differ from Debian's.
-    pub rpm_system_dependencies: Option<Vec<String>>,
+    pub rpm_system_dependencies: Option<Vec<Relation>>,
+    /// Entry points the verify stage does not import (`NAME` or `GROUP:NAME`, globs allowed).
+    pub verify_skip: Vec<String>,
+    /// Glob patterns of bundle files to leave out (besides the settings' ones).
+    pub exclude: Vec<String>,
+    /// Lintian overrides of this project's .deb (besides the settings' ones).
+    pub lintian_overrides: Vec<String>,
+    /// rpmlint filters of this project's .rpm (besides the settings' ones).
+    pub rpmlint_filters: Vec<String>,
     /// Line of the project's table in the manifest, for errors found later.
     pub line: usize,
 }
@@ -185,13 +215,13 @@ pub struct Project {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Relations {
     /// Recommends.
-    pub recommends: Vec<String>,
+    pub recommends: Vec<Relation>,
     /// Provides.
-    pub provides: Vec<String>,
+    pub provides: Vec<Relation>,
     /// Conflicts.
-    pub conflicts: Vec<String>,
+    pub conflicts: Vec<Relation>,
     /// Replaces.
-    pub replaces: Vec<String>,
+    pub replaces: Vec<Relation>,
 }
 
 /// A validated manifest.
@@ -221,13 +251,23 @@ const PROBE_VERSION: &str = "0.0.0";
 impl Manifest {
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text = match fs_err::read_to_string(path) {
-            Ok(text) => text,
+        let bytes = match fs_err::read(path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::ManifestMissing { path: path.into() });
             }
             Err(e) => return Err(e.into()),
         };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            // Point at the first byte that is not UTF-8.
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            Error::Manifest {
+                location: Location { file: path.into(), line: Some(line), col: Some(col) },
+                kind: crate::error::ManifestError::NotText,
+            }
+        })?;
         let abs = std::path::absolute(path)?;
         let dir = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
         Self::parse(path, &dir, &text)
@@ -236,6 +276,23 @@ impl Manifest {
     /// Validates manifest `text`; `path` names it in errors, `dir` anchors relative paths.
     pub fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
         parse::parse(path, dir, text)
+    }
+
+    /// Fetches every project whose git URL (as written) starts with a mirror's prefix from the
+    /// mirror instead: the longest prefix wins, and the rest of the URL is appended to its
+    /// replacement. What the lock and the packages record stays the URL as written.
+    pub fn use_mirrors(&mut self, mirrors: &[(String, String)]) {
+        for project in &mut self.projects {
+            let best = mirrors
+                .iter()
+                .filter(|(prefix, _)| project.git.written.starts_with(prefix.as_str()))
+                .max_by_key(|(prefix, _)| prefix.len());
+            if let Some((prefix, to)) = best {
+                let url = format!("{to}{}", &project.git.written[prefix.len()..]);
+                tracing::debug!(project = %project.name, url, "fetched from a mirror");
+                project.git.url = url;
+            }
+        }
     }
 
     /// The project called `name`.
@@ -258,6 +315,11 @@ impl Project {
     /// The install path template that applies to this project.
     pub fn install_path_template<'a>(&'a self, settings: &'a Settings) -> &'a Template {
         self.install_path.as_ref().unwrap_or(&settings.install_path)
+    }
+
+    /// The glob patterns of files this project leaves out of its bundle.
+    pub fn exclude<'a>(&'a self, settings: &'a Settings) -> Vec<&'a str> {
+        settings.exclude.iter().chain(&self.exclude).map(String::as_str).collect()
     }
 }
 
@@ -355,7 +417,10 @@ mod tests {
         let e = err(&format!("{ONE}install_path = \"/opt/../etc/x\"\n"));
         assert!(e.ends_with("contains `..`"), "{e}");
         let e = err(&format!("{ONE}install_path = \"/opt/it's\"\n"));
-        assert!(e.ends_with("contains a quote, `$`, a backquote or a backslash"), "{e}");
+        assert!(
+            e.ends_with("contains `'`, which install paths may not (letters, digits and `. _ + @ / -` only)"),
+            "{e}"
+        );
         let e = err(&format!("{ONE}install_path = \"/usr\"\n"));
         assert!(e.ends_with("is a system directory"), "{e}");
         let e = err(&format!("{ONE}patches = [\"../x.patch\"]\n"));
@@ -370,7 +435,7 @@ mod tests {
         let e = err(&format!("[settings]\nmaintainer = \"ops\"\n{ONE}"));
         assert!(e.contains("Name <email@example.com>"), "{e}");
         let e = err(&format!("[settings]\nversion = \"1.0-2\"\n{ONE}"));
-        assert!(e.contains("`settings.version` = `1.0-2` is not valid"), "{e}");
+        assert_eq!(e, "wrap.toml:2:11: `settings.version` = `1.0-2` is not a PEP 440 version in normal form");
     }
 
     #[test]
@@ -384,7 +449,7 @@ mod tests {
         assert_eq!(m.projects[0].link_path(&m.settings, "1.0"), None);
         let m = parse(&format!("{ONE}link_path = \"/srv/{{name}}\"\nuser = \"hello\"\nservices = [\"hello\"]\nrecommends = [\"jq\"]\n")).unwrap();
         assert_eq!(m.projects[0].link_path(&m.settings, "1.0").as_deref(), Some("/srv/hello"));
-        assert_eq!(m.projects[0].relations.recommends, ["jq"]);
+        assert_eq!(m.projects[0].relations.recommends[0].deb(), "jq");
         assert!(
             err(&format!("{ONE}user = \"Hello World\"\n")).contains("`user` = `Hello World` is not valid")
         );

@@ -35,7 +35,9 @@ const SYSTEM_DIRS: &[&str] = &[
 
 /// Checks a rendered package name against the rules of both dpkg and rpm.
 pub fn check_package_name(project: &str, name: &str) -> Result<(), ManifestError> {
-    let reason = if name.len() < 2 {
+    let reason = if name.len() > 200 {
+        Some("it must be at most 200 characters long")
+    } else if name.len() < 2 {
         Some("it must be at least two characters long")
     } else if !name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()) {
         Some("it must start with a lowercase letter or a digit")
@@ -52,40 +54,124 @@ pub fn check_package_name(project: &str, name: &str) -> Result<(), ManifestError
     }
 }
 
-/// Checks a rendered install path: absolute, no `.`/`..`, no white space, not a system directory.
-pub fn check_install_path(project: &str, path: &str) -> Result<(), ManifestError> {
+/// The characters a path that reaches a maintainer script, a unit or a shebang may hold:
+/// letters, digits and `. _ + @ / -`. Nothing a shell, systemd or dpkg gives a meaning to.
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "._+@/-".contains(c)
+}
+
+/// Checks a rendered install path or stable path (`key` names it): absolute, in normal form
+/// (no `.`, `..`, `//` or trailing `/`), only [`is_path_char`] characters, not a system
+/// directory.
+pub fn check_install_path(project: &str, key: &'static str, path: &str) -> Result<(), ManifestError> {
     let reason = if !path.starts_with('/') {
         Some("is not absolute")
     } else if path.split('/').any(|c| c == "..") {
         Some("contains `..`")
-    } else if path.split('/').any(|c| c == ".") || path.contains("//") {
-        Some("is not in normal form (`.` or `//`)")
-    } else if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        // Shebang lines split on white space: an interpreter path with a space cannot run.
-        Some("contains white space")
-    } else if path.chars().any(|c| "'\"$`\\".contains(c)) {
-        // Scripts quote the path for /bin/sh; these characters would need escaping there.
-        Some("contains a quote, `$`, a backquote or a backslash")
-    } else if SYSTEM_DIRS.contains(&path.trim_end_matches('/')) || path == "/" {
+    } else if path.split('/').skip(1).any(|c| c == "." || c.is_empty()) {
+        Some("is not in normal form (`.`, `//` or a trailing `/`)")
+    } else if let Some(c) = path.chars().find(|c| !is_path_char(*c)) {
+        // Shebangs split on white space; scripts, units and control files give meaning to the
+        // rest. The path is also quoted wherever it is substituted.
+        return Err(ManifestError::InvalidInstallPath {
+            project: project.into(),
+            key,
+            path: path.into(),
+            reason: format!(
+                "contains {}, which install paths may not (letters, digits and `. _ + @ / -` only)",
+                describe_char(c)
+            ),
+        });
+    } else if path.len() > 200 {
+        Some("is longer than 200 characters")
+    } else if SYSTEM_DIRS.contains(&path) {
         Some("is a system directory")
     } else {
         None
     };
     match reason {
-        Some(reason) => {
-            Err(ManifestError::InvalidInstallPath { project: project.into(), path: path.into(), reason })
-        }
+        Some(reason) => Err(ManifestError::InvalidInstallPath {
+            project: project.into(),
+            key,
+            path: path.into(),
+            reason: reason.into(),
+        }),
         None => Ok(()),
     }
 }
 
-/// What [`is_valid_version`] accepts, as error messages say it.
-pub const VERSION_FORM: &str = "a version starts with a digit and holds only letters, digits and `. + ~`";
+/// `` `x` `` for a printable character, its code point otherwise.
+pub fn describe_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() { format!("U+{:04X}", c as u32) } else { format!("`{c}`") }
+}
 
-/// A package version or release: starts with a digit, and holds only what dpkg and rpm both
-/// accept (no `-`, which separates version from release).
-pub fn is_valid_version(v: &str) -> bool {
-    v.starts_with(|c: char| c.is_ascii_digit())
+/// The longest project name: names become directory and file names in the cache.
+pub const MAX_NAME: usize = 64;
+
+/// A project name: a PEP 508 distribution name (letters, digits, `. _ -`, starting and ending
+/// with a letter or digit), at most [`MAX_NAME`] characters. It becomes cache paths, log files
+/// and `/etc/<name>`, so nothing else is allowed.
+pub fn check_project_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err("a project name has 1 to 64 characters");
+    }
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !edge(name.chars().next()) || !edge(name.chars().last()) {
+        return Err("a project name starts and ends with a letter or digit");
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        return Err("a project name holds only letters, digits, `.`, `_` and `-`");
+    }
+    Ok(())
+}
+
+/// A console script name (as `services` names it): letters, digits and `. _ + -`, not starting
+/// with `.` or `-`, at most 100 characters. It becomes a unit file name and an `ExecStart` path.
+pub fn is_valid_script_name(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+}
+
+/// An extra's name (PEP 685): letters, digits and `. _ -`.
+pub fn is_valid_extra(name: &str) -> bool {
+    (1..=100).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// A Debian section: `misc`, `contrib/net`.
+pub fn is_valid_section(section: &str) -> bool {
+    (1..=64).contains(&section.len())
+        && section.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && section.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+./-".contains(c))
+}
+
+/// The Debian priorities.
+pub const PRIORITIES: [&str; 5] = ["required", "important", "standard", "optional", "extra"];
+
+/// Free text that reaches a control file, a unit or a header: one line, no control characters.
+pub fn is_one_line(text: &str, max: usize) -> bool {
+    text.len() <= max && !text.chars().any(char::is_control)
+}
+
+/// What a version must be, as error messages say it.
+pub const VERSION_FORM: &str =
+    "a version is a PEP 440 version in normal form, such as `10.2.1`, `11.0.0rc1` or `2026.1.0`";
+
+/// Checks a version a user wrote: a PEP 440 version in normal form (the wheel, pbr and the
+/// package all see it as written). `Err` holds the normal form when the text is a version
+/// written another way (`1.0-2` is `1.0.post2`).
+pub fn check_version(v: &str) -> Result<crate::version::Version, Option<String>> {
+    crate::version::parse_normalized(v)
+}
+
+/// What [`is_valid_release`] accepts, as error messages say it.
+pub const RELEASE_FORM: &str = "a release starts with a digit and holds only letters, digits and `. + ~`";
+
+/// A package release (Debian revision, RPM Release): starts with a digit, and holds only what
+/// dpkg and rpm both accept (no `-`, which separates version from release).
+pub fn is_valid_release(v: &str) -> bool {
+    v.len() <= 64
+        && v.starts_with(|c: char| c.is_ascii_digit())
         && v.chars().all(|c| c.is_ascii_alphanumeric() || ".+~".contains(c))
 }
 
@@ -111,12 +197,17 @@ mod tests {
     }
 
     #[test]
-    fn versions_fit_both_formats() {
-        assert!(is_valid_version("10.2.1"));
-        assert!(is_valid_version("10.3.0+git20261122.abcdef012345"));
-        assert!(is_valid_version("11.0.0~rc1"));
-        assert!(!is_valid_version("v1"));
-        assert!(!is_valid_version("1.0-1"));
-        assert!(!is_valid_version(""));
+    fn versions_are_pep440_and_releases_fit_both_formats() {
+        assert!(check_version("10.2.1").is_ok());
+        assert!(check_version("10.3.0+git20261122.abcdef012345").is_ok());
+        assert!(check_version("11.0.0rc1").is_ok());
+        assert_eq!(check_version("11.0.0~rc1").unwrap_err(), None);
+        assert_eq!(check_version("v1").unwrap_err().as_deref(), Some("1"));
+        assert_eq!(check_version("1.0-1").unwrap_err().as_deref(), Some("1.0.post1"));
+        assert_eq!(check_version("").unwrap_err(), None);
+        assert!(is_valid_release("1"));
+        assert!(is_valid_release("2.el9~wrap1"));
+        assert!(!is_valid_release("1-2"));
+        assert!(!is_valid_release("1\nEssential: yes"));
     }
 }

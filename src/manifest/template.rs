@@ -55,6 +55,11 @@ impl Template {
         Ok(Self { parts })
     }
 
+    /// Whether the template holds `{version}`.
+    pub fn has_version(&self) -> bool {
+        self.parts.contains(&Part::Version)
+    }
+
     /// Fills in the placeholders.
     pub fn render(&self, name: &str, version: &str) -> String {
         self.parts

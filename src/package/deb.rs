@@ -10,12 +10,11 @@ use std::path::Path;
 use crate::archive::{Encoder, Hashing, Kind, Listed, append_named, append_tree};
 use crate::cache::temp_file_in;
 use crate::error::Result;
-use crate::manifest::{Compression, Format};
+use crate::manifest::{Compression, Format, Relation};
 use crate::package::depends::Requirement;
 use crate::package::layout::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
 use crate::package::{Artifact, place};
-use crate::source::version::{civil_date, time_of_day};
 
 /// The host's dpkg architecture.
 pub fn host_arch() -> &'static str {
@@ -75,7 +74,7 @@ pub fn depends(spec: &PackageSpec) -> (Vec<String>, Vec<String>) {
         push("adduser".into(), &mut out);
     }
     for dep in &spec.system_dependencies {
-        push(dep.clone(), &mut out);
+        push(dep.deb(), &mut out);
     }
     (out, unresolved)
 }
@@ -114,10 +113,11 @@ pub fn control(spec: &PackageSpec, depends: &[String], installed_kib: u64) -> St
     field("Maintainer", &spec.maintainer);
     field("Installed-Size", &installed_kib.to_string());
     field("Depends", &depends.join(", "));
-    field("Recommends", &spec.relations.recommends.join(", "));
-    field("Conflicts", &spec.relations.conflicts.join(", "));
-    field("Replaces", &spec.relations.replaces.join(", "));
-    field("Provides", &spec.relations.provides.join(", "));
+    let list = |relations: &[Relation]| relations.iter().map(Relation::deb).collect::<Vec<_>>().join(", ");
+    field("Recommends", &list(&spec.relations.recommends));
+    field("Conflicts", &list(&spec.relations.conflicts));
+    field("Replaces", &list(&spec.relations.replaces));
+    field("Provides", &list(&spec.relations.provides));
     field("Section", &spec.section);
     field("Priority", &spec.priority);
     field("Homepage", spec.homepage.as_deref().unwrap_or(""));
@@ -279,26 +279,25 @@ fn write_extras(spec: &PackageSpec) -> Result<()> {
         entry.push_str(&line);
         entry.push('\n');
     }
-    entry.push_str(&format!("\n -- {}  {}\n", spec.maintainer, rfc2822(spec.mtime as i64)));
+    entry.push_str(&format!("\n -- {}  {}\n", spec.maintainer, crate::time::rfc2822(spec.mtime as i64)));
     let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
     gz.write_all(entry.as_bytes())?;
     fs_err::write(doc.join("changelog.Debian.gz"), gz.finish()?)?;
     let overrides = spec.root.join("usr/share/lintian/overrides");
     fs_err::create_dir_all(&overrides)?;
-    let text = fill(include_str!("../../packaging/deb/lintian-overrides"), &[("PACKAGE", &spec.name)]);
+    let bundle = spec.install_path.trim_start_matches('/');
+    let mut text = fill(
+        include_str!("../../packaging/deb/lintian-overrides"),
+        &[("PACKAGE", &spec.name), ("BUNDLE", bundle)],
+    );
+    if !spec.lintian_overrides.is_empty() {
+        text.push_str("# The manifest's own overrides.\n");
+        for o in &spec.lintian_overrides {
+            text.push_str(&format!("{}: {o}\n", spec.name));
+        }
+    }
     fs_err::write(overrides.join(&spec.name), text)?;
     Ok(())
-}
-
-/// `Sun, 14 Feb 2026 09:30:00 +0000`.
-fn rfc2822(unix: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let (y, m, d) = civil_date(unix);
-    let (hh, mm, ss) = time_of_day(unix);
-    let weekday = DAYS[unix.div_euclid(86_400).rem_euclid(7) as usize];
-    format!("{weekday}, {d:02} {} {y} {hh:02}:{mm:02}:{ss:02} +0000", MONTHS[m as usize - 1])
 }
 
 #[cfg(test)]
@@ -310,6 +309,7 @@ mod tests {
         PackageSpec {
             name: "wrap-test-hello".into(),
             version: "1.1.0rc1".into(),
+            upstream: "1.1.0~rc1".into(),
             release: "1".into(),
             epoch: None,
             maintainer: "Cloud Ops <ops@example.com>".into(),
@@ -320,9 +320,12 @@ mod tests {
             section: "misc".into(),
             priority: "optional".into(),
             requirements: vec![Requirement::Python("3.11".into()), Requirement::Glibc("2.17".into())],
-            system_dependencies: vec!["libvirt0".into()],
+            system_dependencies: vec![Relation::parse_deb("libvirt0").unwrap()],
             rpm_system_dependencies: None,
-            relations: Relations { recommends: vec!["jq".into()], ..Relations::default() },
+            relations: Relations {
+                recommends: vec![Relation::parse_deb("jq (>= 1.6)").unwrap()],
+                ..Relations::default()
+            },
             install_path: "/opt/wrap-test/hello-1.1.0".into(),
             alternative: None,
             user: Some("hello".into()),
@@ -331,6 +334,8 @@ mod tests {
             root: root.into(),
             mtime: 1_771_061_400,
             origin: "Built by wrap.".into(),
+            lintian_overrides: vec![],
+            rpmlint_filters: vec![],
         }
     }
 
@@ -344,15 +349,9 @@ mod tests {
         assert_eq!(
             control,
             format!(
-                "Package: wrap-test-hello\nVersion: 1.1.0~rc1-1\nArchitecture: {}\nMaintainer: Cloud Ops <ops@example.com>\nInstalled-Size: 42\nDepends: python3.11, libc6 (>= 2.17), adduser, libvirt0\nRecommends: jq\nSection: misc\nPriority: optional\nHomepage: https://example.com/hello\nDescription: Says hello\n A tiny program.\n .\n Bundled by wrap.\n",
+                "Package: wrap-test-hello\nVersion: 1.1.0~rc1-1\nArchitecture: {}\nMaintainer: Cloud Ops <ops@example.com>\nInstalled-Size: 42\nDepends: python3.11, libc6 (>= 2.17), adduser, libvirt0\nRecommends: jq (>= 1.6)\nSection: misc\nPriority: optional\nHomepage: https://example.com/hello\nDescription: Says hello\n A tiny program.\n .\n Bundled by wrap.\n",
                 host_arch()
             )
         );
-    }
-
-    #[test]
-    fn changelog_dates() {
-        assert_eq!(rfc2822(1_771_061_400), "Sat, 14 Feb 2026 09:30:00 +0000");
-        assert_eq!(rfc2822(0), "Thu, 01 Jan 1970 00:00:00 +0000");
     }
 }

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::source::version;
 use crate::venv::build::site_packages;
 
 /// Something the bundle needs from the system.
@@ -53,7 +52,11 @@ fn manylinux_glibc(tree: &Path) -> Result<Option<String>> {
             let Ok(text) = fs_err::read_to_string(&wheel) else { continue };
             for tag in text.lines().filter_map(|l| l.strip_prefix("Tag:")) {
                 let Some(glibc) = tag.trim().rsplit('-').next().and_then(glibc_of_platform) else { continue };
-                if best.as_deref().is_none_or(|b| version::compare(&glibc, b).is_gt()) {
+                let newer = |b: &String| match (crate::version::parse(&glibc), crate::version::parse(b)) {
+                    (Some(new), Some(old)) => new > old,
+                    _ => false,
+                };
+                if best.as_ref().is_none_or(newer) {
                     best = Some(glibc);
                 }
             }

@@ -33,6 +33,9 @@ pub struct Artifact {
     pub sha256: String,
     /// It came from the cache (its build key was unchanged), not from a build.
     pub reused: bool,
+    /// Files written beside it, by suffix (`.rpmlint.toml`), besides its `.sha256`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<String>,
 }
 
 /// Puts a fully written (and flushed) temporary file in place as `path`, writes its `.sha256`
@@ -49,7 +52,7 @@ pub fn place(
     tmp.as_file().sync_all()?;
     tmp.persist(&path).map_err(|e| e.error)?;
     write_checksum(&path, &sha256)?;
-    Ok(Artifact { project: project.into(), format, path, size, sha256, reused: false })
+    Ok(Artifact { project: project.into(), format, path, size, sha256, reused: false, sidecars: Vec::new() })
 }
 
 /// Writes `<artifact>.sha256` in `sha256sum` format.

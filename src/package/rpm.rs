@@ -9,9 +9,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cache::temp_file_in;
+use crate::cache::{temp_file_in, write_atomically};
 use crate::error::{Error, Result};
-use crate::manifest::{Compression, Format};
+use crate::manifest::relation::{Clause, Op};
+use crate::manifest::{Compression, Format, Relation};
 use crate::package::depends::Requirement;
 use crate::package::layout::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
@@ -37,27 +38,42 @@ pub fn file_name(spec: &PackageSpec) -> String {
     format!("{}-{}-{}.{}.rpm", spec.name, spec.upstream_version(), spec.release, host_arch())
 }
 
+/// A relation as an RPM dependency: a versioned clause with its comparison, alternatives as a
+/// rich dependency (`(a or b)`; the crate then requires `rpmlib(RichDependencies)`).
+pub fn dependency(relation: &Relation) -> rpm::Dependency {
+    match relation.0.as_slice() {
+        [Clause { name, version: Some((op, v)), .. }] => match op {
+            Op::Less => rpm::Dependency::less(name, v),
+            Op::LessEq => rpm::Dependency::less_eq(name, v),
+            Op::Eq => rpm::Dependency::eq(name, v),
+            Op::GreaterEq => rpm::Dependency::greater_eq(name, v),
+            Op::Greater => rpm::Dependency::greater(name, v),
+        },
+        _ => rpm::Dependency::any(relation.rpm()),
+    }
+}
+
 /// Requires, computed, as RPM names them; then the RPM system dependencies (the manifest's
 /// `[project.rpm]` list, else its `system_dependencies`).
-pub fn requires(spec: &PackageSpec, rpm_system_dependencies: &[String]) -> Vec<String> {
+pub fn requires(spec: &PackageSpec, rpm_system_dependencies: &[Relation]) -> Vec<rpm::Dependency> {
     let bits = if is_64bit() { "(64bit)" } else { "" };
     let glibc = spec.requirements.iter().any(|r| matches!(r, Requirement::Glibc(_)));
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |dep: String| {
+    let mut out: Vec<rpm::Dependency> = Vec::new();
+    let mut push = |dep: rpm::Dependency| {
         if !out.contains(&dep) {
             out.push(dep);
         }
     };
     for requirement in &spec.requirements {
         match requirement {
-            Requirement::Python(abi) => push(format!("/usr/bin/python{abi}")),
-            Requirement::Glibc(v) => push(format!("libc.so.6(GLIBC_{v}){bits}")),
+            Requirement::Python(abi) => push(rpm::Dependency::any(format!("/usr/bin/python{abi}"))),
+            Requirement::Glibc(v) => push(rpm::Dependency::any(format!("libc.so.6(GLIBC_{v}){bits}"))),
             Requirement::Library { soname, .. } if soname == "libc.so.6" && glibc => {}
-            Requirement::Library { soname, .. } => push(format!("{soname}(){bits}")),
+            Requirement::Library { soname, .. } => push(rpm::Dependency::any(format!("{soname}(){bits}"))),
         }
     }
     for dep in rpm_system_dependencies {
-        push(dep.clone());
+        push(dependency(dep));
     }
     out
 }
@@ -98,7 +114,7 @@ fn scriptlets(spec: &PackageSpec) -> (Option<String>, String) {
 /// Writes the .rpm of `spec` into `out_dir`.
 pub fn write(
     spec: &PackageSpec,
-    rpm_system_dependencies: &[String],
+    rpm_system_dependencies: &[Relation],
     compression: Compression,
     out_dir: &Path,
 ) -> Result<Artifact> {
@@ -112,7 +128,7 @@ pub fn write(
     let config = rpm::BuildConfig::v4().compression(compression).source_date(spec.mtime as u32);
     let license = spec.license.clone().unwrap_or_else(|| "LicenseRef-Unknown".into());
     let mut builder =
-        rpm::PackageBuilder::new(&spec.name, &spec.upstream_version(), &license, host_arch(), &spec.summary);
+        rpm::PackageBuilder::new(&spec.name, spec.upstream_version(), &license, host_arch(), &spec.summary);
     builder
         .using_config(config)
         .release(&spec.release)
@@ -127,27 +143,29 @@ pub fn write(
             rpm::Timestamp(spec.mtime as u32),
         );
     if let Some(epoch) = spec.epoch {
-        builder.epoch(epoch);
+        // RPM's epoch is 32 bits; the manifest's `epoch` is, and a PEP 440 epoch past that
+        // is not a version anyone writes.
+        builder.epoch(u32::try_from(epoch).unwrap_or(u32::MAX));
     }
     if let Some(url) = &spec.homepage {
         builder.url(url);
     }
     for dep in requires(spec, rpm_system_dependencies) {
-        builder.requires(rpm::Dependency::any(dep));
+        builder.requires(dep);
     }
     let relations = &spec.relations;
     for dep in &relations.recommends {
-        builder.recommends(rpm::Dependency::any(dep.as_str()));
+        builder.recommends(dependency(dep));
     }
     for dep in &relations.provides {
-        builder.provides(rpm::Dependency::any(dep.as_str()));
+        builder.provides(dependency(dep));
     }
     for dep in &relations.conflicts {
-        builder.conflicts(rpm::Dependency::any(dep.as_str()));
+        builder.conflicts(dependency(dep));
     }
     // RPM has no Replaces: a package that replaces another obsoletes it.
     for dep in &relations.replaces {
-        builder.obsoletes(rpm::Dependency::any(dep.as_str()));
+        builder.obsoletes(dependency(dep));
     }
     let (post, postun) = scriptlets(spec);
     if let Some(post) = post {
@@ -176,7 +194,38 @@ pub fn write(
     let (mut writer, sha256, size) = out.finish();
     writer.flush()?;
     drop(writer);
-    place(tmp, path, sha256, size, &spec.name, Format::Rpm)
+    let mut artifact = place(tmp, path, sha256, size, &spec.name, Format::Rpm)?;
+    let mut config = artifact.path.as_os_str().to_owned();
+    config.push(RPMLINT_SUFFIX);
+    write_atomically(Path::new(&config), rpmlint_config(spec).as_bytes())?;
+    artifact.sidecars.push(RPMLINT_SUFFIX.into());
+    Ok(artifact)
+}
+
+/// The suffix of the rpmlint configuration wrap writes beside each .rpm.
+pub const RPMLINT_SUFFIX: &str = ".rpmlint.toml";
+
+/// The rpmlint configuration of `spec`'s package (rpmlint has no place in a package for
+/// filters): packaging/rpm/rpmlint.toml with the bundle's path, then the manifest's filters.
+pub fn rpmlint_config(spec: &PackageSpec) -> String {
+    // Install paths hold letters, digits and `. _ + @ / -`: of these, `.` and `+` mean something
+    // in a regular expression.
+    let bundle = spec.install_path.replace('.', "\\.").replace('+', "\\+");
+    let text = fill(
+        include_str!("../../packaging/rpm/rpmlint.toml"),
+        &[("PACKAGE", &spec.name), ("BUNDLE", &bundle)],
+    );
+    let end = text.rfind(']').expect("the template ends its list");
+    let mut out = text[..end].to_string();
+    if !spec.rpmlint_filters.is_empty() {
+        out.push_str("    # The manifest's own filters.\n");
+        for filter in &spec.rpmlint_filters {
+            // The manifest refused filters with `'`: a TOML literal string holds them as written.
+            out.push_str(&format!("    '{filter}',\n"));
+        }
+    }
+    out.push_str(&text[end..]);
+    out
 }
 
 /// Adds every entry of the package root but the Debian-only files.
@@ -244,6 +293,7 @@ mod tests {
         PackageSpec {
             name: "wrap-test-hello".into(),
             version: "1.1.0".into(),
+            upstream: "1.1.0".into(),
             release: "1".into(),
             epoch: None,
             maintainer: "Cloud Ops <ops@example.com>".into(),
@@ -267,7 +317,7 @@ mod tests {
                     needed_by: PathBuf::from("y.so"),
                 },
             ],
-            system_dependencies: vec!["libvirt0".into()],
+            system_dependencies: vec![Relation::parse_deb("libvirt0").unwrap()],
             rpm_system_dependencies: None,
             relations: Relations::default(),
             install_path: "/opt/wrap-test/hello-1.1.0".into(),
@@ -278,6 +328,8 @@ mod tests {
             root: PathBuf::from("/nonexistent"),
             mtime: 0,
             origin: String::new(),
+            lintian_overrides: vec![],
+            rpmlint_filters: vec![],
         }
     }
 
@@ -286,9 +338,25 @@ mod tests {
         if !is_64bit() {
             return;
         }
+        let deps = [
+            Relation::parse_rpm("libvirt-libs").unwrap(),
+            Relation::parse_rpm("openldap >= 2.4").unwrap(),
+            Relation::parse_deb("libldap2 | libldap-2.5-0").unwrap(),
+        ];
+        let names: Vec<String> = requires(&spec(), &deps)
+            .iter()
+            .map(|d| if d.version.is_empty() { d.name.clone() } else { format!("{} {}", d.name, d.version) })
+            .collect();
         assert_eq!(
-            requires(&spec(), &["libvirt-libs".into()]),
-            ["/usr/bin/python3.11", "libc.so.6(GLIBC_2.17)(64bit)", "libssl.so.3()(64bit)", "libvirt-libs"]
+            names,
+            [
+                "/usr/bin/python3.11",
+                "libc.so.6(GLIBC_2.17)(64bit)",
+                "libssl.so.3()(64bit)",
+                "libvirt-libs",
+                "openldap 2.4",
+                "(libldap2 or libldap-2.5-0)"
+            ]
         );
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::Relations;
+use crate::manifest::{Relation, Relations};
 use crate::package::depends::Requirement;
 use crate::provenance::Metadata;
 
@@ -27,12 +27,14 @@ pub struct Alternative {
 pub struct PackageSpec {
     /// Package name.
     pub name: String,
-    /// Upstream version as planned (PEP 440 style for pre-releases).
+    /// The project's version (PEP 440).
     pub version: String,
+    /// The version as dpkg and rpm write it ([`crate::version::package_version`]).
+    pub upstream: String,
     /// Release / Debian revision.
     pub release: String,
-    /// Debian epoch.
-    pub epoch: Option<u32>,
+    /// Package epoch.
+    pub epoch: Option<u64>,
     /// `Name <email>`.
     pub maintainer: String,
     /// One-line synopsis.
@@ -50,9 +52,9 @@ pub struct PackageSpec {
     /// Computed requirements (Python, glibc, libraries).
     pub requirements: Vec<Requirement>,
     /// The manifest's system_dependencies.
-    pub system_dependencies: Vec<String>,
+    pub system_dependencies: Vec<Relation>,
     /// The manifest's `[project.rpm] system_dependencies`, where RPM names differ.
-    pub rpm_system_dependencies: Option<Vec<String>>,
+    pub rpm_system_dependencies: Option<Vec<Relation>>,
     /// Recommends, Provides, Conflicts, Replaces from the manifest.
     pub relations: Relations,
     /// Where the bundle is installed.
@@ -71,62 +73,23 @@ pub struct PackageSpec {
     pub mtime: u64,
     /// What went in: for changelogs and copyright files.
     pub origin: String,
+    /// The manifest's lintian overrides (after `<package>: `).
+    pub lintian_overrides: Vec<String>,
+    /// The manifest's rpmlint filters.
+    pub rpmlint_filters: Vec<String>,
 }
 
 impl PackageSpec {
-    /// The upstream version with PEP 440 pre-releases marked by `~`, which sorts them before
-    /// the release in both dpkg and rpm: `11.0.0rc1` → `11.0.0~rc1`, `1.0.dev3` → `1.0~dev3`.
-    pub fn upstream_version(&self) -> String {
-        tilde_prereleases(&self.version)
+    /// The version as dpkg and rpm write it: `11.0.0rc1` → `11.0.0~rc1`.
+    pub fn upstream_version(&self) -> &str {
+        &self.upstream
     }
 
     /// `[epoch:]upstream-release`, as dpkg writes it.
     pub fn deb_version(&self) -> String {
         let epoch = self.epoch.map(|e| format!("{e}:")).unwrap_or_default();
-        format!("{epoch}{}-{}", self.upstream_version(), self.release)
+        format!("{epoch}{}-{}", self.upstream, self.release)
     }
-}
-
-fn tilde_prereleases(version: &str) -> String {
-    let (public, local) = match version.split_once('+') {
-        Some((p, l)) => (p, Some(l)),
-        None => (version, None),
-    };
-    let mut out = String::with_capacity(version.len() + 2);
-    let bytes = public.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let rest = &public[i..];
-        let after_digit = i > 0 && bytes[i - 1].is_ascii_digit();
-        let marker = ["rc", "a", "b", ".dev", "dev"]
-            .into_iter()
-            .find(|m| rest.starts_with(m) && rest[m.len()..].starts_with(|c: char| c.is_ascii_digit()));
-        match marker {
-            Some(m) if after_digit => {
-                out.push('~');
-                out.push_str(m.trim_start_matches('.'));
-                i += m.len();
-            }
-            _ => {
-                out.push(bytes[i] as char);
-                i += 1;
-            }
-        }
-    }
-    if let Some(local) = local {
-        out.push('+');
-        out.push_str(local);
-    }
-    out
-}
-
-/// Alternatives priority from a version: the newest version gets the highest number
-/// (`10.2.1` → 10002001). Parts past the third, and pre-release markers, do not count.
-pub fn alternative_priority(version: &str) -> u32 {
-    let mut parts = version.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
-    let mut take = |cap: u64| parts.next().and_then(|p| p.parse::<u64>().ok()).unwrap_or(0).min(cap);
-    let (major, minor, patch) = (take(2146), take(999), take(999));
-    (major * 1_000_000 + minor * 1_000 + patch) as u32
 }
 
 /// A synopsis and an extended description from the project's metadata: the summary, then the
@@ -182,7 +145,7 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
 
 impl PackageSpec {
     /// System dependencies as RPM distributions name them.
-    pub fn rpm_system_dependencies(&self) -> &[String] {
+    pub fn rpm_system_dependencies(&self) -> &[Relation] {
         self.rpm_system_dependencies.as_deref().unwrap_or(&self.system_dependencies)
     }
 }
@@ -190,24 +153,6 @@ impl PackageSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prereleases_sort_before_releases() {
-        assert_eq!(tilde_prereleases("11.0.0rc1"), "11.0.0~rc1");
-        assert_eq!(tilde_prereleases("1.0a2"), "1.0~a2");
-        assert_eq!(tilde_prereleases("1.0.dev3"), "1.0~dev3");
-        assert_eq!(tilde_prereleases("10.2.1"), "10.2.1");
-        assert_eq!(tilde_prereleases("10.3.0+git20261122.abcdef012345"), "10.3.0+git20261122.abcdef012345");
-        assert_eq!(tilde_prereleases("2.0b1+git20261122.ab12"), "2.0~b1+git20261122.ab12");
-    }
-
-    #[test]
-    fn priorities_follow_versions() {
-        assert_eq!(alternative_priority("10.2.1"), 10_002_001);
-        assert!(alternative_priority("1.10.0") > alternative_priority("1.9.9"));
-        assert!(alternative_priority("2026.1.0") > alternative_priority("31.0.0"));
-        assert_eq!(alternative_priority("0.9.0+git20260620.d907fde28e93"), 9_000);
-    }
 
     #[test]
     fn descriptions_skip_markup() {

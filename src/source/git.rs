@@ -14,6 +14,7 @@ use crate::cache::{Cache, create_dir_atomically, touch};
 use crate::error::{Error, Result};
 use crate::manifest::GitSource;
 use crate::source::version;
+use crate::version::Version;
 
 /// Branches and tags, mirrored under the same names.
 const MIRROR_REFSPECS: [&str; 2] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
@@ -58,13 +59,30 @@ pub struct Mirror {
 impl Mirror {
     /// Opens the mirror of `url`, creating and fetching it when it does not exist yet (unless
     /// `offline`). A first fetch that fails leaves no mirror behind.
-    pub fn open(cache: &Cache, project: &str, git: &GitSource, offline: bool) -> Result<Mirror> {
+    /// A mirror that git cannot open is removed and made again (online), with a warning.
+    pub fn open(
+        cache: &Cache,
+        project: &str,
+        git: &GitSource,
+        offline: bool,
+        warnings: &mut Vec<String>,
+    ) -> Result<Mirror> {
         let (url, written) = (git.url.as_str(), git.written.as_str());
         let dir = cache.mirror_dir(url);
         let name = dir.file_name().expect("mirror dirs have a name").to_string_lossy();
         let lock = FileLock::acquire(&cache.lock_path(&format!("git-{name}")), Kind::Exclusive, || {
             tracing::info!(project, url = written, "waiting for another wrap process using the mirror")
         })?;
+        if dir.exists()
+            && let Err(e) = Repository::open_bare(&dir)
+            && (!offline || is_local(url))
+        {
+            warnings.push(format!(
+                "project `{project}`: the git mirror of `{written}` could not be opened ({}); it is fetched again",
+                e.message()
+            ));
+            crate::cache::remove_atomically(&dir)?;
+        }
         let created = !dir.exists();
         if created {
             if offline && !is_local(url) {
@@ -103,6 +121,17 @@ impl Mirror {
         self.repo.path()
     }
 
+    /// Removes the mirror (while still holding its lock, so that no other wrap process reads
+    /// it half removed); the next [`Mirror::open`] fetches it anew.
+    pub fn discard(self) -> Result<()> {
+        let path = self.repo.path().to_path_buf();
+        let Mirror { repo, _lock, .. } = self;
+        drop(repo);
+        crate::cache::remove_atomically(&path)?;
+        drop(_lock);
+        Ok(())
+    }
+
     /// Whether fetching needs no network (a local repository).
     pub fn is_local(&self) -> bool {
         is_local(&self.url)
@@ -129,20 +158,32 @@ impl Mirror {
 
     /// Resolves a tag, branch, `refs/…` name or full commit id, without fetching.
     pub fn resolve(&self, git_ref: &str) -> Result<Resolved> {
-        let peel = |name: &str| -> Option<Oid> {
-            let reference = self.repo.find_reference(name).ok()?;
-            Some(reference.peel_to_commit().ok()?.id())
+        // The commit a reference names; an error when it names a tree or a blob.
+        let peel = |name: &str| -> Result<Option<Oid>> {
+            let Ok(reference) = self.repo.find_reference(name) else { return Ok(None) };
+            match reference.peel(git2::ObjectType::Any).map(|o| (o.kind(), o.id())) {
+                Ok((Some(git2::ObjectType::Commit), id)) => Ok(Some(id)),
+                Ok((kind, _)) => Err(Error::RefNotCommit {
+                    project: self.project.clone(),
+                    url: self.written.clone(),
+                    git_ref: git_ref.into(),
+                    kind: kind.map_or("thing".into(), |k| k.str().to_string()),
+                }),
+                Err(e) => Err(git_err(&self.project, "read a reference", e)),
+            }
         };
         if git_ref.len() == 40 && git_ref.chars().all(|c| c.is_ascii_hexdigit()) {
             let oid = Oid::from_str(git_ref).expect("40 hex digits");
             if self.has_commit(oid) {
                 return Ok(Resolved { commit: oid, is_tag: false });
             }
-        } else if let Some(oid) = peel(&format!("refs/tags/{git_ref}")) {
+        } else if let Some(oid) = peel(&format!("refs/tags/{git_ref}"))? {
             return Ok(Resolved { commit: oid, is_tag: true });
-        } else if let Some(oid) = peel(&format!("refs/heads/{git_ref}")) {
+        } else if let Some(oid) = peel(&format!("refs/heads/{git_ref}"))? {
             return Ok(Resolved { commit: oid, is_tag: false });
-        } else if let Some(oid) = git_ref.starts_with("refs/").then(|| peel(git_ref)).flatten() {
+        } else if git_ref.starts_with("refs/")
+            && let Some(oid) = peel(git_ref)?
+        {
             return Ok(Resolved { commit: oid, is_tag: git_ref.starts_with("refs/tags/") });
         }
         Err(Error::RefNotFound {
@@ -178,16 +219,11 @@ impl Mirror {
         Ok(c.committer().when().seconds())
     }
 
-    /// The version of `commit`: the ref's own version when it is a version tag, else the highest
-    /// version tag on the commit itself, else the nightly form built on the nearest version tag
+    /// The version of `commit`: the highest version among the tags that point at it (so a
+    /// commit tagged both `33.0.0.0rc1` and `33.0.0` is `33.0.0`, whichever of them the ref
+    /// names, as pbr would say), else the nightly form built on the nearest version tag
     /// reachable from it (in git's topological walk, as `git describe` would find it).
-    pub fn version_of(&self, git_ref: &str, resolved: &Resolved) -> Result<String> {
-        if resolved.is_tag {
-            let tag = git_ref.strip_prefix("refs/tags/").unwrap_or(git_ref);
-            if let Some(v) = version::tag_version(tag) {
-                return Ok(v);
-            }
-        }
+    pub fn version_of(&self, resolved: &Resolved) -> Result<Version> {
         let tags = self.version_tags()?;
         if let Some(v) = tags.get(&resolved.commit) {
             return Ok(v.clone());
@@ -199,7 +235,7 @@ impl Mirror {
         let mut nearest = None;
         for oid in walk {
             if let Some(v) = tags.get(&oid.map_err(fail)?) {
-                nearest = Some(v.as_str());
+                nearest = Some(v);
                 break;
             }
         }
@@ -208,18 +244,18 @@ impl Mirror {
     }
 
     /// Commit → highest version among the version tags that point at it.
-    fn version_tags(&self) -> Result<HashMap<Oid, String>> {
-        let mut map: HashMap<Oid, String> = HashMap::new();
+    fn version_tags(&self) -> Result<HashMap<Oid, Version>> {
+        let mut map: HashMap<Oid, Version> = HashMap::new();
         let refs =
             self.repo.references_glob("refs/tags/*").map_err(|e| git_err(&self.project, "list tags", e))?;
         for reference in refs.flatten() {
             let Some(name) = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else {
                 continue;
             };
-            let Some(v) = version::tag_version(name) else { continue };
+            let Some(v) = crate::version::tag_version(name) else { continue };
             let Ok(commit) = reference.peel_to_commit() else { continue };
             let slot = map.entry(commit.id()).or_insert_with(|| v.clone());
-            if version::compare(&v, slot).is_gt() {
+            if crate::version::compare(&v, slot).is_gt() {
                 *slot = v;
             }
         }

@@ -1,91 +1,359 @@
-//! The source stage: pinned commit → patched checkout. Mirrors and ref resolution live in
-//! [`git`], the patch queue in [`patch`], version derivation in [`version`], constraints URLs in
-//! [`download`]. A checkout is keyed by its commit and patch digests and created atomically, so
-//! a patch that does not apply leaves the cache as it was.
+//! The source stage: pinned commit → patched checkout → the tree a build starts from. Mirrors
+//! and ref resolution live in [`git`], the patch queue in [`patch`], nightly versions in
+//! [`version`], constraints URLs in [`download`], the project's own system packages in
+//! [`bindep`].
+//!
+//! A checkout is keyed by its commit and patch digests and created atomically, so a patch that
+//! does not apply leaves the cache as it was. Patches land in the index as well as the working
+//! tree (files a patch adds are tracked), the resulting tree id is stamped into the checkout,
+//! and a checkout is refused if it holds a submodule or a symlink leading out of the
+//! repository. A build never reads the cached checkout's working tree: [`Checkout::materialize`]
+//! writes the stamped tree from git's object store into the build's own directory, with a
+//! `.git` that shares the checkout's objects, so that pbr and setuptools-scm find the tracked
+//! files and the tags they expect. A cached checkout whose index or files were changed is
+//! made again; a mirror that cannot be read is fetched again, once.
 
+pub mod bindep;
 pub mod download;
 pub mod git;
 pub mod patch;
 pub mod version;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use git2::Oid;
+use git2::{Oid, Repository};
 
-use crate::cache::{Cache, create_dir_atomically, touch};
+use crate::cache::{Cache, create_dir_atomically, remove_atomically, touch};
 use crate::error::{Error, Result, short};
-use crate::lock::LockedProject;
+use crate::lock::{LockedProject, is_commit_id};
 use crate::manifest::Project;
-use git::{Mirror, Resolved};
+use git::{Mirror, git_err};
+
+/// Where a checkout keeps the id of the tree it holds (in `.git`, outside the working tree).
+const STAMP: &str = "wrap-tree";
 
 /// A patched checkout ready to build.
 #[derive(Debug, Clone)]
 pub struct Checkout {
-    /// Its directory.
+    /// Its directory (a git working tree with full history and tags).
     pub path: PathBuf,
+    /// The pinned commit.
+    pub commit: String,
+    /// The id of the tree the patched index holds.
+    pub tree: String,
     /// It was in the cache already.
     pub reused: bool,
 }
 
 /// The commit, committer time and version that `project`'s ref resolves to now. Fetches the
-/// mirror first unless `offline`.
-pub fn resolve(cache: &Cache, project: &Project, offline: bool) -> Result<(String, i64, String)> {
-    let mirror = Mirror::open(cache, &project.name, &project.git, offline)?;
-    let online = !offline || mirror.is_local();
-    if online {
-        mirror.update()?;
-    }
-    let resolved = match mirror.resolve(&project.git_ref) {
-        Ok(r) => r,
-        Err(Error::RefNotFound { .. }) if online && is_commit_id(&project.git_ref) => {
-            // A commit no branch or tag reaches: ask for it by id (servers may refuse).
-            let oid = Oid::from_str(&project.git_ref).expect("commit id");
-            let _ = mirror.fetch_commit(oid);
-            mirror.resolve(&project.git_ref)?
+/// mirror first unless `offline`. Problems wrap repaired are added to `warnings`.
+pub fn resolve(
+    cache: &Cache,
+    project: &Project,
+    offline: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(String, i64, String)> {
+    with_mirror(cache, project, offline, warnings, |mirror| {
+        let online = !offline || mirror.is_local();
+        if online {
+            mirror.update()?;
         }
-        Err(e) => return Err(e),
-    };
-    let Resolved { commit, .. } = resolved;
-    let version = mirror.version_of(&project.git_ref, &resolved)?;
-    Ok((commit.to_string(), mirror.commit_time(commit)?, version))
+        let resolved = match mirror.resolve(&project.git_ref) {
+            Ok(r) => r,
+            Err(Error::RefNotFound { .. }) if online && is_commit_id(&project.git_ref) => {
+                // A commit no branch or tag reaches: ask for it by id (servers may refuse).
+                let oid = Oid::from_str(&project.git_ref).expect("commit id");
+                let _ = mirror.fetch_commit(oid);
+                mirror.resolve(&project.git_ref)?
+            }
+            Err(e) => return Err(e),
+        };
+        let version = mirror.version_of(&resolved)?;
+        Ok((resolved.commit.to_string(), mirror.commit_time(resolved.commit)?, version.to_string()))
+    })
 }
 
-/// The patched checkout of `locked`'s commit, from the cache or made now.
-pub fn checkout(cache: &Cache, project: &Project, locked: &LockedProject, offline: bool) -> Result<Checkout> {
+/// The patched checkout of `locked`'s commit: from the cache when it is there and intact, else
+/// made now. Problems wrap repaired (a changed checkout, a damaged mirror) are added to
+/// `warnings`.
+pub fn checkout(
+    cache: &Cache,
+    project: &Project,
+    locked: &LockedProject,
+    offline: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Checkout> {
     let key = git::source_key(&locked.commit, &locked.patch_digests());
     let path = cache.checkout_dir(&project.name, &key);
     if path.exists() {
-        tracing::debug!(project = %project.name, path = %path.display(), "checkout reused");
-        touch(&path);
-        return Ok(Checkout { path, reused: true });
+        match verify(&path) {
+            Ok(tree) => {
+                tracing::debug!(project = %project.name, path = %path.display(), "checkout reused");
+                touch(&path);
+                return Ok(Checkout { path, commit: locked.commit.clone(), tree, reused: true });
+            }
+            Err(reason) => {
+                warnings.push(format!(
+                    "project `{}`: the cached checkout at {} {reason}; it was made again from the mirror",
+                    project.name,
+                    path.display()
+                ));
+                remove_atomically(&path)?;
+            }
+        }
     }
-    let mirror = Mirror::open(cache, &project.name, &project.git, offline)?;
-    let oid = Oid::from_str(&locked.commit)
-        .map_err(|e| git::git_err(&project.name, "read the locked commit", e))?;
-    if !mirror.has_commit(oid) && (!offline || mirror.is_local()) {
-        mirror.update()?;
+    let oid =
+        Oid::from_str(&locked.commit).map_err(|e| git_err(&project.name, "read the locked commit", e))?;
+    with_mirror(cache, project, offline, warnings, |mirror| {
+        if !mirror.has_commit(oid) && (!offline || mirror.is_local()) {
+            mirror.update()?;
+            if !mirror.has_commit(oid) {
+                let _ = mirror.fetch_commit(oid);
+            }
+        }
         if !mirror.has_commit(oid) {
-            let _ = mirror.fetch_commit(oid);
+            return Err(Error::CommitMissing {
+                project: project.name.clone(),
+                url: project.git.written.clone(),
+                commit: locked.commit.clone(),
+                offline,
+            });
         }
-    }
-    if !mirror.has_commit(oid) {
-        return Err(Error::CommitMissing {
-            project: project.name.clone(),
-            url: project.git.written.clone(),
-            commit: locked.commit.clone(),
-            offline,
-        });
-    }
-    create_dir_atomically(&path, |tmp| {
-        let repo = mirror.clone_at(tmp, oid)?;
-        for patch in &project.patches {
-            patch::apply(&repo, &project.name, short(&locked.commit, 12), patch)?;
-        }
-        Ok::<_, Error>(())
+        check_pin(mirror, project, locked, oid)?;
+        create_dir_atomically(&path, |tmp| {
+            let repo = mirror.clone_at(tmp, oid)?;
+            for patch in &project.patches {
+                crate::interrupt::check()?;
+                patch::apply(tmp, &project.name, short(&locked.commit, 12), patch)?;
+            }
+            let tree = stamp(&repo, &project.name)?;
+            tracing::debug!(project = %project.name, tree, "checkout made");
+            Ok::<_, Error>(())
+        })
     })?;
-    Ok(Checkout { path, reused: false })
+    let tree = match verify(&path) {
+        Ok(tree) => tree,
+        Err(reason) => {
+            remove_atomically(&path)?;
+            return Err(Error::Command {
+                program: "wrap".into(),
+                detail: format!("the checkout just made at {} {reason}", path.display()),
+            });
+        }
+    };
+    Ok(Checkout { path, commit: locked.commit.clone(), tree, reused: false })
 }
 
-fn is_commit_id(r: &str) -> bool {
-    r.len() == 40 && r.chars().all(|c| c.is_ascii_hexdigit())
+impl Checkout {
+    /// Writes the checkout's stamped tree into the empty directory `dest`, with a `.git` of its
+    /// own that borrows the checkout's objects (git alternates) and holds its HEAD, tags and
+    /// index: a working copy that pbr and setuptools-scm read as the upstream repository, and
+    /// that a build may write into. The cached checkout itself is only read.
+    pub fn materialize(&self, project: &str, dest: &Path) -> Result<()> {
+        let src = self.path.join(".git");
+        let git = dest.join(".git");
+        fs_err::create_dir_all(git.join("objects/info"))?;
+        fs_err::write(git.join("objects/info/alternates"), format!("{}\n", src.join("objects").display()))?;
+        fs_err::write(git.join("HEAD"), format!("{}\n", self.commit))?;
+        fs_err::write(
+            git.join("config"),
+            "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n",
+        )?;
+        if src.join("packed-refs").is_file() {
+            fs_err::copy(src.join("packed-refs"), git.join("packed-refs"))?;
+        }
+        copy_refs(&src.join("refs"), &git.join("refs"))?;
+        fs_err::copy(src.join("index"), git.join("index"))?;
+        let fail = |e| git_err(project, "write the source tree", e);
+        let repo = Repository::open(dest).map_err(fail)?;
+        let mut index = repo.index().map_err(fail)?;
+        let tree = index.write_tree().map_err(fail)?.to_string();
+        if tree != self.tree {
+            return Err(Error::Command {
+                program: "wrap".into(),
+                detail: format!("the checkout at {} changed while it was read", self.path.display()),
+            });
+        }
+        let mut options = git2::build::CheckoutBuilder::new();
+        options
+            .force()
+            .notify_on(git2::CheckoutNotificationType::all())
+            .notify(|_, _, _, _, _| !crate::interrupt::interrupted());
+        repo.checkout_index(Some(&mut index), Some(&mut options)).map_err(fail)?;
+        Ok(())
+    }
+}
+
+/// Copies the loose refs of a checkout (tags, `HEAD` of the branches) into a build's `.git`.
+fn copy_refs(from: &Path, to: &Path) -> Result<()> {
+    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Io(e.into()))?;
+        let target = to.join(entry.path().strip_prefix(from).expect("below refs"));
+        if entry.file_type().is_dir() {
+            fs_err::create_dir_all(&target)?;
+        } else if entry.file_type().is_file() {
+            fs_err::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `f` on the mirror of `project`. When the mirror cannot be read (a damaged object store,
+/// an object its refs name gone missing), it is fetched anew, once, with a warning: a mirror is
+/// a cache, and a damaged cache must not fail every build until someone deletes it by hand.
+fn with_mirror<T>(
+    cache: &Cache,
+    project: &Project,
+    offline: bool,
+    warnings: &mut Vec<String>,
+    f: impl Fn(&Mirror) -> Result<T>,
+) -> Result<T> {
+    let mirror = Mirror::open(cache, &project.name, &project.git, offline, warnings)?;
+    match f(&mirror) {
+        Err(e) if is_damage(&e) && (!offline || mirror.is_local()) => {
+            warnings.push(format!(
+                "project `{}`: the git mirror of `{}` could not be read ({e}); it was fetched again",
+                project.name, project.git.written
+            ));
+            mirror.discard()?;
+            let mirror = Mirror::open(cache, &project.name, &project.git, offline, warnings)?;
+            f(&mirror)
+        }
+        result => result,
+    }
+}
+
+/// Whether `e` says the mirror's own data is broken (rather than the network, or the input).
+fn is_damage(e: &Error) -> bool {
+    use git2::ErrorClass as C;
+    match e {
+        Error::Git { .. } | Error::CommitMissing { .. } => true,
+        Error::Unreachable { source, .. } => {
+            matches!(source.class(), C::Odb | C::Object | C::Zlib | C::Index | C::Repository | C::Reference)
+        }
+        _ => false,
+    }
+}
+
+/// Checks that the lock's pin agrees with the repository: a tag or commit-id ref names the
+/// locked commit, and a nightly version names it too (`…+git<date>.<commit>`). A lock edited
+/// by hand, or a tag moved upstream, is stopped here rather than built under a wrong name.
+fn check_pin(mirror: &Mirror, project: &Project, locked: &LockedProject, oid: Oid) -> Result<()> {
+    let mismatch = |problem: String| Error::LockMismatch {
+        project: project.name.clone(),
+        git_ref: project.git_ref.clone(),
+        locked: locked.commit.clone(),
+        problem,
+    };
+    match mirror.resolve(&project.git_ref) {
+        Ok(r) if (r.is_tag || is_commit_id(&project.git_ref)) && r.commit != oid => {
+            return Err(mismatch(format!(
+                "`{}` is {} in `{}`",
+                project.git_ref,
+                short(&r.commit.to_string(), 12),
+                project.git.written
+            )));
+        }
+        Err(e @ Error::RefNotCommit { .. }) => return Err(e),
+        _ => {}
+    }
+    if version::names_other_commit(&locked.version, &locked.commit) {
+        return Err(mismatch(format!("its locked version `{}` names another commit", locked.version)));
+    }
+    Ok(())
+}
+
+/// Refuses what a checkout must not hold, then writes the id of its index's tree into the
+/// checkout's `.git`, and returns it.
+fn stamp(repo: &Repository, project: &str) -> Result<String> {
+    let fail = |e| git_err(project, "read the checkout's index", e);
+    // `git apply` wrote the index; read it again from disk.
+    let mut index = repo.index().map_err(fail)?;
+    index.read(true).map_err(fail)?;
+    for entry in index.iter() {
+        let path = String::from_utf8_lossy(&entry.path).into_owned();
+        match entry.mode {
+            0o160000 => {
+                return Err(Error::Submodule { project: project.into(), path, commit: entry.id.to_string() });
+            }
+            0o120000 => {
+                let blob = repo.find_blob(entry.id).map_err(fail)?;
+                let target = String::from_utf8_lossy(blob.content()).into_owned();
+                if link_escapes(&path, &target) {
+                    return Err(Error::SourceSymlinkEscapes { project: project.into(), link: path, target });
+                }
+            }
+            _ => {}
+        }
+    }
+    let tree = index.write_tree().map_err(fail)?.to_string();
+    let git_dir = repo.path();
+    fs_err::write(git_dir.join(STAMP), format!("{tree}\n"))?;
+    Ok(tree)
+}
+
+/// Whether a symlink at `link` (a path in the repository) with `target` points out of the
+/// repository: an absolute target, or a relative one that climbs above the root.
+fn link_escapes(link: &str, target: &str) -> bool {
+    if target.starts_with('/') || target.is_empty() {
+        return true;
+    }
+    let mut depth: i64 = link.matches('/').count() as i64;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+/// The stamped tree id of the checkout at `path`, when its index still holds that tree and its
+/// working tree matches the index; else what is wrong with it.
+fn verify(path: &Path) -> std::result::Result<String, String> {
+    let stamp = std::fs::read_to_string(path.join(".git").join(STAMP))
+        .map_err(|_| "has no stamp of its tree (an older wrap made it)".to_string())?;
+    let stamp = stamp.trim().to_string();
+    let repo = Repository::open(path).map_err(|e| format!("cannot be opened ({})", e.message()))?;
+    let mut index = repo.index().map_err(|e| format!("has no readable index ({})", e.message()))?;
+    let tree = index.write_tree().map_err(|e| format!("has an unreadable index ({})", e.message()))?;
+    if tree.to_string() != stamp {
+        return Err("has an index that no longer holds the patched tree".into());
+    }
+    let mut options = git2::StatusOptions::new();
+    // The index differs from HEAD by the patches, on purpose: compare the files with the index.
+    options
+        .show(git2::StatusShow::Workdir)
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false);
+    let statuses =
+        repo.statuses(Some(&mut options)).map_err(|e| format!("cannot be compared ({})", e.message()))?;
+    if let Some(changed) = statuses.iter().find(|s| s.status() != git2::Status::CURRENT) {
+        return Err(format!("was changed (`{}`)", changed.path().unwrap_or("?")));
+    }
+    Ok(stamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_that_leave_the_tree() {
+        assert!(!link_escapes("lib64", "lib"));
+        assert!(!link_escapes("a/b/link", "../c"));
+        assert!(!link_escapes("a/b/link", "../../c"));
+        assert!(link_escapes("a/b/link", "../../../c"));
+        assert!(link_escapes("etc", "/srv/secret"));
+        assert!(link_escapes("link", ".."));
+        assert!(link_escapes("a/link", "x/../../.."));
+        assert!(!link_escapes("a/link", "./x"));
+    }
 }

@@ -1,8 +1,11 @@
 //! Builds a project's virtualenv in a staging directory (never at the install path, never as
-//! root): copies the patched checkout, makes the venv with CPython's own `venv` module, drops
-//! the project's own pins from the constraints, installs the project as a built wheel plus its
-//! extra dependencies, and refuses editable installs. The staged tree still names the staging
-//! path everywhere; relocate.rs fixes that.
+//! root): writes the patched source tree there (with the `.git` pbr reads its file list and
+//! tags from), makes the venv with CPython's own `venv` module, drops the project's own pins
+//! from the constraints, builds the project's wheel with the version overrides (pbr's
+//! `PBR_VERSION`, setuptools-scm's per-distribution variable), then installs that wheel with
+//! its dependencies in an environment without them (a dependency built from an sdist must not
+//! take the project's version), and refuses editable installs. The staged tree still names the
+//! staging path everywhere; relocate.rs fixes that.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,7 +74,7 @@ pub struct Input<'a> {
     /// Project name.
     pub project: &'a str,
     /// The patched checkout.
-    pub checkout: &'a Path,
+    pub checkout: &'a crate::source::Checkout,
     /// Extras of the project to install.
     pub extras: &'a [String],
     /// Extra requirements.
@@ -101,9 +104,8 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
         discarding: None,
     };
 
-    // pbr and setuptools-scm get the version from the environment, so the build needs no .git
-    // and the cached checkout is never written to.
-    copy_tree(input.checkout, &staged.src(), &|rel| rel == Path::new(".git"))?;
+    // The cached checkout is only read: the build gets a tree of its own, written from git.
+    input.checkout.materialize(input.project, &staged.src())?;
 
     run_captured(
         Command::new(&python.path)
@@ -141,11 +143,8 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
         find_links: input.find_links.to_vec(),
         constraints,
         offline: input.offline,
-        env: vec![
-            ("PBR_VERSION".into(), input.python_version.into()),
-            ("SETUPTOOLS_SCM_PRETEND_VERSION".into(), input.python_version.into()),
-            ("SOURCE_DATE_EPOCH".into(), input.source_date_epoch.to_string()),
-        ],
+        build_env: version_overrides(&names, input.python_version),
+        env: vec![("SOURCE_DATE_EPOCH".into(), wheel_date(input.source_date_epoch).to_string())],
         log: &log,
         cache,
     })?;
@@ -153,20 +152,7 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
     Ok(staged)
 }
 
-/// PEP 503 normalized name: lowercase, runs of `-_.` as one `-`.
-pub fn normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        if "-_.".contains(c) {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
+pub use crate::pyenv::normalize;
 
 /// The names the project may be pinned under: the manifest's name and the distribution name
 /// its pyproject.toml or setup.cfg declares, normalized.
@@ -195,6 +181,29 @@ pub fn distribution_names(src: &Path, project: &str) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// The earliest time a wheel (a zip file) can hold: 1980-01-01. A source date before it is
+/// raised to it for building wheels only; the artifacts keep the source date.
+pub const ZIP_EPOCH: i64 = 315_532_800;
+
+/// `SOURCE_DATE_EPOCH` for the wheels of a build.
+fn wheel_date(source_date_epoch: i64) -> i64 {
+    source_date_epoch.max(ZIP_EPOCH)
+}
+
+/// The variables that make the project's own build report `version`: pbr's `PBR_VERSION`, and
+/// setuptools-scm's variable for each of the project's distribution names
+/// (`SETUPTOOLS_SCM_PRETEND_VERSION_FOR_OSLO_CONFIG`). Only the project's wheel build sees
+/// them. A build requirement of the project that is itself built from an sdist there would
+/// see `PBR_VERSION` too: pbr has no per-distribution form.
+fn version_overrides(names: &[String], version: &str) -> Vec<(String, String)> {
+    let mut env = vec![("PBR_VERSION".to_string(), version.to_string())];
+    for name in names {
+        let var = name.to_ascii_uppercase().replace(['-', '.'], "_");
+        env.push((format!("SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{var}"), version.to_string()));
+    }
+    env
 }
 
 /// Splits constraints `text` into what is kept and the lines that pin one of `names`.
@@ -263,15 +272,7 @@ fn refuse_editable(project: &str, venv: &Path) -> Result<()> {
 
 /// `lib/pythonX.Y/site-packages` directories of a venv.
 pub fn site_packages(venv: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in fs_err::read_dir(venv.join("lib"))? {
-        let site = entry?.path().join("site-packages");
-        if site.is_dir() {
-            out.push(site);
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(crate::pyenv::site_packages(venv)?)
 }
 
 /// `path` with `.` and `..` resolved lexically.
@@ -289,40 +290,9 @@ pub fn normalize_path(path: &Path) -> PathBuf {
     out
 }
 
-/// Copies a tree, keeping symlinks as symlinks and modes as they are; `skip` gets paths
-/// relative to `from`.
-fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<()> {
-    for entry in walkdir::WalkDir::new(from)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.path().strip_prefix(from).map_or(true, |rel| !skip(rel)))
-    {
-        crate::interrupt::check()?;
-        let entry = entry.map_err(|e| Error::Io(e.into()))?;
-        let rel = entry.path().strip_prefix(from).expect("below the root");
-        let target = to.join(rel);
-        let kind = entry.file_type();
-        if kind.is_dir() {
-            fs_err::create_dir_all(&target)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(fs_err::read_link(entry.path())?, &target)?;
-        } else {
-            fs_err::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_normalize() {
-        assert_eq!(normalize("Oslo.Config"), "oslo-config");
-        assert_eq!(normalize("python_openstackclient"), "python-openstackclient");
-        assert_eq!(normalize("a-_.b"), "a-b");
-    }
 
     #[test]
     fn own_pins_are_dropped_and_others_kept() {

@@ -45,7 +45,9 @@ pub struct Request<'a> {
     pub constraints: Vec<PathBuf>,
     /// No index, no network.
     pub offline: bool,
-    /// Extra environment (PBR_VERSION, SOURCE_DATE_EPOCH, …).
+    /// Environment of the project's own wheel build only (PBR_VERSION, …).
+    pub build_env: Vec<(String, String)>,
+    /// Environment of every installer command (SOURCE_DATE_EPOCH).
     pub env: Vec<(String, String)>,
     /// Where the installer's output goes.
     pub log: &'a Path,
@@ -82,26 +84,36 @@ impl Backend {
         Ok(output.split_whitespace().nth(1).unwrap_or("unknown").to_string())
     }
 
-    /// Installs `request` into its virtualenv. uv builds the project's wheel first and then
-    /// installs it: installing the source tree directly makes uv ask the build backend for
-    /// the metadata and then for the wheel, and a pbr project pays for its setup.py twice
-    /// (about 1 s for python-openstackclient). pip does both either way.
+    /// Installs `request` into its virtualenv: builds the project's wheel first, with the
+    /// version overrides (`build_env`), then installs that wheel, its extras and the extra
+    /// dependencies without them, so that no dependency built from an sdist takes the
+    /// project's version. (Building the wheel first also spares a pbr project its setup.py
+    /// run for the metadata: about 1 s for python-openstackclient.)
     pub fn install(&self, request: &Request<'_>) -> Result<()> {
         let log = fs_err::File::create(request.log)?;
-        let project = match self {
+        let mut cmd = match self {
             Backend::Uv(uv) => {
                 let mut cmd = Command::new(uv);
                 cmd.args(["build", "--wheel", "--no-progress", "--color", "never", "--no-python-downloads"])
                     .arg("--python")
                     .arg(request.python)
                     .arg("--out-dir")
-                    .arg(request.wheel_dir)
-                    .arg(request.source);
-                self.run(request, &mut cmd, &log)?;
-                wheel_in(request.wheel_dir)?
+                    .arg(request.wheel_dir);
+                cmd
             }
-            Backend::Pip(_) => request.source.to_path_buf(),
+            Backend::Pip(tools) => {
+                let mut cmd = Command::new(tools);
+                cmd.args(["-m", "pip", "--python"])
+                    .arg(request.python)
+                    .args(["wheel", "--no-deps", "--disable-pip-version-check", "--no-input"])
+                    .args(["--progress-bar", "off", "--wheel-dir"])
+                    .arg(request.wheel_dir);
+                cmd
+            }
         };
+        cmd.arg(request.source).envs(request.build_env.iter().map(|(k, v)| (k, v)));
+        self.run(request, &mut cmd, &log)?;
+        let project = wheel_in(request.wheel_dir)?;
         let mut requirement = project.to_string_lossy().into_owned();
         if !request.extras.is_empty() {
             requirement = format!("{requirement}[{}]", request.extras.join(","));
@@ -181,6 +193,14 @@ impl Backend {
                 offline: request.offline,
             });
         }
+        if let Some(missing) = crate::venv::sysdeps::diagnose(&text) {
+            return Err(Error::SystemDependencyMissing {
+                project: request.project.into(),
+                missing,
+                bindep_missing: bindep_missing(request.source),
+                log: request.log.into(),
+            });
+        }
         let lines: Vec<&str> = text.lines().collect();
         Err(Error::InstallFailed {
             project: request.project.into(),
@@ -189,6 +209,14 @@ impl Backend {
             tail: lines[lines.len().saturating_sub(TAIL_LINES)..].iter().map(|l| l.to_string()).collect(),
         })
     }
+}
+
+/// The packages the project's bindep.txt lists for this host that it does not have installed.
+fn bindep_missing(source: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(source.join("bindep.txt")) else { return Vec::new() };
+    let deb = crate::host::native_format() != Some(crate::manifest::Format::Rpm);
+    let bindep = crate::source::bindep::read(&text, &crate::host::os_release_ids(), deb);
+    crate::host::not_installed(if deb { &bindep.deb } else { &bindep.rpm }, deb)
 }
 
 /// The one wheel a build wrote into `dir`.
@@ -203,8 +231,8 @@ fn wheel_in(dir: &Path) -> Result<PathBuf> {
     match <[PathBuf; 1]>::try_from(wheels) {
         Ok([wheel]) => Ok(wheel),
         Err(found) => Err(Error::Command {
-            program: "uv".into(),
-            detail: format!("`uv build` left {} wheels in {}, not one", found.len(), dir.display()),
+            program: "wheel build".into(),
+            detail: format!("the project's build left {} wheels in {}, not one", found.len(), dir.display()),
         }),
     }
 }

@@ -6,3 +6,5 @@ pub mod build;
 pub mod installer;
 pub mod python;
 pub mod relocate;
+pub mod sysdeps;
+pub mod verify;

@@ -48,7 +48,8 @@ pub struct Origin<'a> {
 }
 
 /// Relocates `staged` (the staging directory holding `venv/` and `src/`) into `out` for
-/// `target`, interpreted by `python`.
+/// `target`, interpreted by `python`. Paths (relative to the venv) that `exclude` matches are
+/// left out, directories with everything below them, and the RECORD files follow.
 pub fn relocate(
     project: &str,
     staged: &Path,
@@ -56,6 +57,7 @@ pub fn relocate(
     target: Target<'_>,
     python: &Interpreter,
     origin: &Origin<'_>,
+    exclude: &globset::GlobSet,
 ) -> Result<()> {
     let venv = staged.join("venv");
     let r = Relocator {
@@ -69,11 +71,27 @@ pub fn relocate(
     let started = std::time::Instant::now();
     // Directories and symlinks first, in order; regular files after, on every core.
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(&venv).sort_by_file_name() {
+    let mut excluded: BTreeMap<PathBuf, Option<Vec<u8>>> = BTreeMap::new();
+    let mut walk = walkdir::WalkDir::new(&venv).sort_by_file_name().into_iter();
+    while let Some(entry) = walk.next() {
         let entry = entry.map_err(|e| Error::Io(e.into()))?;
         let rel = entry.path().strip_prefix(&venv).expect("below the venv").to_path_buf();
         let dest = out.join(&rel);
         let kind = entry.file_type();
+        if !rel.as_os_str().is_empty() && exclude.is_match(&rel) {
+            // Left out, with all below it; RECORD files forget what they listed of it.
+            for inner in walkdir::WalkDir::new(entry.path()) {
+                let inner = inner.map_err(|e| Error::Io(e.into()))?;
+                if !inner.file_type().is_dir() {
+                    let inner_rel = inner.path().strip_prefix(&venv).expect("below the venv");
+                    excluded.insert(inner_rel.to_path_buf(), None);
+                }
+            }
+            if kind.is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
         if kind.is_dir() {
             fs_err::create_dir_all(&dest)?;
             fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
@@ -87,16 +105,19 @@ pub fn relocate(
         }
     }
     // New content of rewritten files; `None` for files left out.
-    let rewritten: BTreeMap<PathBuf, Option<Vec<u8>>> =
+    let mut rewritten: BTreeMap<PathBuf, Option<Vec<u8>>> =
         on_every_core(&files, |(rel, executable)| r.place_file(rel, *executable, &venv, out))?
             .into_iter()
             .flatten()
             .collect();
+    let left_out = excluded.len();
+    rewritten.append(&mut excluded);
     update_records(out, &rewritten)?;
     tracing::debug!(
         project,
         seconds = started.elapsed().as_secs_f64(),
-        rewritten = rewritten.len(),
+        rewritten = rewritten.len() - left_out,
+        excluded = left_out,
         "relocated"
     );
     Ok(())
@@ -390,25 +411,29 @@ fn update_records(out: &Path, rewritten: &BTreeMap<PathBuf, Option<Vec<u8>>>) ->
             if !record.is_file() {
                 continue;
             }
-            let text = fs_err::read_to_string(&record)?;
-            let mut new = String::with_capacity(text.len());
-            for line in text.lines() {
-                // RECORD is CSV; paths with commas are quoted, so split hash and size off the end.
-                let path = line.rsplitn(3, ',').nth(2).unwrap_or(line);
-                let tree_rel = normalize_path(&site_rel.join(path.trim_matches('"')));
+            let bytes = fs_err::read(&record)?;
+            let rows = crate::pyenv::read_record(&bytes).map_err(|e| {
+                Error::Io(std::io::Error::other(format!("{}: not a valid RECORD: {e}", record.display())))
+            })?;
+            let mut changed = false;
+            let mut new = Vec::with_capacity(rows.len());
+            for mut row in rows {
+                let tree_rel = normalize_path(&site_rel.join(&row.path));
                 match rewritten.get(&tree_rel) {
-                    None => new.push_str(line),
-                    Some(None) => continue,
+                    None => new.push(row),
+                    Some(None) => changed = true,
                     Some(Some(content)) => {
                         let digest =
                             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(content));
-                        new.push_str(&format!("{path},sha256={digest},{}", content.len()));
+                        row.hash = format!("sha256={digest}");
+                        row.size = content.len().to_string();
+                        changed = true;
+                        new.push(row);
                     }
                 }
-                new.push('\n');
             }
-            if new != text {
-                replace_file(&record, new.as_bytes())?;
+            if changed {
+                replace_file(&record, &crate::pyenv::write_record(&new))?;
             }
         }
     }
