@@ -11,7 +11,7 @@ use crate::manifest::{Format, Manifest, Project};
 use crate::package::depends;
 use crate::package::layout::{self, Layout, bundle_dir};
 use crate::package::spec::{Alternative, PackageSpec, describe};
-use crate::package::{Artifact, deb, rpm, tarball};
+use crate::package::{Artifact, deb, rpm, tarball, writing};
 use crate::plan::PlannedProject;
 use crate::provenance::{self, BuildInfo};
 use crate::report::{Event, Reporter, Stage, timed};
@@ -103,8 +103,15 @@ pub fn exclude_set(patterns: &[&str]) -> Result<globset::GlobSet> {
     set.build().map_err(|e| crate::error::Error::Io(std::io::Error::other(e.to_string())))
 }
 
-/// Builds `job`'s virtualenv and writes its artifacts.
-pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Vec<Artifact>> {
+/// Builds `job`'s virtualenv and writes its artifacts, adding each to `placed` as soon as it is
+/// in the output directory (so that a caller can remove them when a later step fails).
+pub fn build(
+    cache: &Cache,
+    tools: &Tools,
+    job: &Job<'_>,
+    reporter: &dyn Reporter,
+    placed: &mut Vec<Artifact>,
+) -> Result<()> {
     let planned = job.planned;
     let project = job.project;
     reporter.stage(&planned.name, Stage::Venv);
@@ -138,7 +145,6 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
     )?;
     let git = project.git.public_url();
     let origin = Origin { git, git_ref: &planned.git_ref, commit: &planned.commit };
-    let mut artifacts = Vec::new();
     // The package root and its model, made once and shared by the package formats.
     let mut package: Option<PackageSpec> = None;
     // Relocated trees to make: one for the tarball, one shared by .deb and .rpm.
@@ -179,7 +185,8 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                 compile(&planned.name, &tree, Target::Relocatable, &tools.python, cache)?;
                 provenance::write(&tree, &build_info(job, tools, &tree)?, planned.source_date_epoch)?;
                 reporter.stage(&planned.name, Stage::Package(*format));
-                tarball::write(&tree, planned, job.out_dir)?
+                let path = job.out_dir.join(tarball::file_name(planned));
+                writing(&path, || tarball::write(&tree, planned, job.out_dir))?
             }
             Format::Deb | Format::Rpm => {
                 if package.is_none() {
@@ -211,17 +218,21 @@ pub fn build(cache: &Cache, tools: &Tools, job: &Job<'_>, reporter: &dyn Reporte
                         for problem in unresolved {
                             reporter.warn(format!("project `{}`: {problem}", planned.name));
                         }
-                        deb::write(spec, &depends, compression, job.out_dir)
+                        let path = job.out_dir.join(deb::file_name(spec));
+                        writing(&path, || deb::write(spec, &depends, compression, job.out_dir))
                     } else {
-                        rpm::write(spec, spec.rpm_system_dependencies(), compression, job.out_dir)
+                        let path = job.out_dir.join(rpm::file_name(spec));
+                        writing(&path, || {
+                            rpm::write(spec, spec.rpm_system_dependencies(), compression, job.out_dir)
+                        })
                     }
                 })?
             }
         };
         reporter.status("Finished", format!("{} -> {}", planned.name, artifact.path.display()));
-        artifacts.push(artifact);
+        placed.push(artifact);
     }
-    Ok(artifacts)
+    Ok(())
 }
 
 fn build_info(job: &Job<'_>, tools: &Tools, tree: &Path) -> Result<BuildInfo> {

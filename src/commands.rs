@@ -443,10 +443,24 @@ impl Session<'_> {
                 out_dir: &out_dir,
                 exclude: build::exclude_set(&project.exclude(settings))?,
             };
-            for artifact in build::build(&self.cache, &tools, &job, self.reporter)? {
-                timed(&planned.name, "artifact cached", || {
-                    store::save(&self.cache, &keys[&artifact.format], &artifact)
-                })?;
+            let mut placed = Vec::new();
+            let result = build::build(&self.cache, &tools, &job, self.reporter, &mut placed).and_then(|()| {
+                for artifact in &placed {
+                    timed(&planned.name, "artifact cached", || {
+                        store::save(&self.cache, &keys[&artifact.format], artifact)
+                    })?;
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                // A failed project leaves nothing that looks complete: neither what it wrote
+                // before failing nor what it took from the cache.
+                for artifact in placed.iter().chain(artifacts.values()) {
+                    crate::package::remove(artifact);
+                }
+                return Err(e);
+            }
+            for artifact in placed {
                 artifacts.insert(artifact.format, artifact);
             }
             Ok(artifacts.into_values().collect())

@@ -321,7 +321,13 @@ pub enum Error {
 
     /// The installer failed; `tail` holds its last lines.
     #[error("project `{project}`: {installer} install failed (full log: {})", log.display())]
-    InstallFailed { project: String, installer: &'static str, log: PathBuf, tail: Vec<String> },
+    InstallFailed {
+        project: String,
+        installer: &'static str,
+        log: PathBuf,
+        tail: Vec<String>,
+        disk_full: bool,
+    },
 
     /// An editable install or a `.pth` entry that points outside the bundle.
     #[error("project `{project}`: `{}` points outside the bundle ({target}); editable installs cannot be packaged", file.display())]
@@ -364,9 +370,21 @@ pub enum Error {
     #[error("`{}` is not a valid {format} package: {problem}", path.display())]
     BadPackage { path: PathBuf, format: &'static str, problem: String },
 
+    /// A member of a package that would land outside its root when unpacked.
+    #[error("`{}` holds an unsafe member: {problem}", path.display())]
+    UnsafeMember { path: PathBuf, problem: String },
+
     /// The rpm crate refused to build a package.
     #[error("cannot write the rpm of `{package}`: {detail}")]
     Rpm { package: String, detail: String },
+
+    /// A value with a control character on its way into a maintainer script (the manifest's
+    /// grammar lets none through; this is the last line of defence).
+    #[error(
+        "`{}` cannot be written into a maintainer script as @{key}@: it holds a control character",
+        printable(value)
+    )]
+    ScriptValue { key: String, value: String },
 
     /// A subprocess that could not be started or failed unexpectedly.
     #[error("`{program}` failed: {detail}")]
@@ -375,6 +393,10 @@ pub enum Error {
     /// Some projects of a build failed; each one's error was reported as it happened.
     #[error("{} of {total} project(s) failed: {}", failed.len(), failed.join(", "))]
     BuildFailed { failed: Vec<String>, total: usize, exit_code: i32 },
+
+    /// Writing an artifact failed (a full disk, an I/O error).
+    #[error("cannot write `{}`: {cause}", path.display())]
+    Write { path: PathBuf, cause: std::io::Error },
 
     /// No cache directory could be chosen.
     #[error("cannot choose a cache directory: set WRAP_CACHE, XDG_CACHE_HOME or HOME")]
@@ -420,6 +442,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::BuildFailed { exit_code, .. } => *exit_code,
+            Self::InstallFailed { disk_full: true, .. } => 2,
             Self::Manifest { .. }
             | Self::ManifestMissing { .. }
             | Self::LockSyntax { .. }
@@ -448,7 +471,8 @@ impl Error {
             | Self::EntryPointImport { .. }
             | Self::RecordFileMissing { .. }
             | Self::RequirementsInconsistent { .. }
-            | Self::BadPackage { .. } => 1,
+            | Self::BadPackage { .. }
+            | Self::UnsafeMember { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
             | Self::Git { .. }
@@ -457,9 +481,11 @@ impl Error {
             | Self::UvMissing
             | Self::Command { .. }
             | Self::Verify { .. }
+            | Self::ScriptValue { .. }
             | Self::SystemDependencyMissing { .. }
             | Self::Rpm { .. }
             | Self::NoCacheDir
+            | Self::Write { .. }
             | Self::Io(_) => 2,
         }
     }
@@ -548,6 +574,9 @@ impl Error {
             Self::EntryPointImport { entry_point, .. } => Some(format!(
                 "install what it imports (`pip_dependencies`, `extras`); if it needs hardware or configuration to import, add `{entry_point}` to the project's `verify_skip`"
             )),
+            Self::InstallFailed { disk_full: true, .. } | Self::Write { .. } => Some(
+                "free space where the cache ($WRAP_CACHE) and the output directory are, then build again".into(),
+            ),
             Self::SystemDependencyMissing { missing, bindep_missing, log, .. } => {
                 let bindep = if bindep_missing.is_empty() {
                     String::new()

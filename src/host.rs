@@ -1,10 +1,36 @@
-//! The host platform: its native package format, read from os-release (`ID`, `ID_LIKE`).
+//! The host platform: its cores (and work spread over them), its native package format and
+//! distribution, read from os-release (`ID`, `ID_LIKE`), and which system packages it has.
 
 use crate::manifest::Format;
 
 /// The number of cores wrap may use (1 when the system will not say).
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `f` of every item, on every core; the results in item order, or the error of the first item
+/// (in item order) that failed.
+pub fn on_every_core<T: Sync, R: Send, E: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E> {
+    let threads = cores().min(items.len()).max(1);
+    let parts: Vec<Vec<(usize, Result<R, E>)>> = std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    items.iter().enumerate().skip(t).step_by(threads).map(|(i, item)| (i, f(item))).collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker threads do not panic")).collect()
+    });
+    let mut slots: Vec<Option<Result<R, E>>> = (0..items.len()).map(|_| None).collect();
+    for (i, result) in parts.into_iter().flatten() {
+        slots[i] = Some(result);
+    }
+    slots.into_iter().map(|slot| slot.expect("every item ran")).collect()
 }
 
 fn os_release() -> Option<String> {

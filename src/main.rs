@@ -102,14 +102,20 @@ fn plan_inputs(args: &PlanArgs) -> Result<PlanInputs> {
     })
 }
 
-/// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: a decimal Unix time.
+/// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: a decimal Unix time, here
+/// one every format wrap writes can hold (tar, ar and RPM headers: 0 to 2^32 - 1). A date
+/// before 1980, which a wheel (a zip file) cannot hold, is raised to 1980 for the wheel of the
+/// build only; the artifacts keep it.
 fn source_date_epoch() -> Result<Option<i64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => v.trim().parse().map(Some).map_err(|_| Error::BadEnv {
-            name: "SOURCE_DATE_EPOCH",
-            value: v,
-            expected: "a Unix time in seconds",
-        }),
+        Ok(v) if !v.is_empty() => match v.trim().parse::<i64>() {
+            Ok(t) if (0..=i64::from(u32::MAX)).contains(&t) => Ok(Some(t)),
+            _ => Err(Error::BadEnv {
+                name: "SOURCE_DATE_EPOCH",
+                value: v,
+                expected: "a Unix time from 0 to 4294967295 (2106-02-07), which tar, ar and RPM headers can hold",
+            }),
+        },
         _ => Ok(None),
     }
 }

@@ -133,9 +133,21 @@ fn read_entry(dir: &Path) -> Option<Entry> {
     (sane && present).then_some(entry)
 }
 
-/// What identifies one placed copy without reading it: device, inode, size, modification time.
+/// What identifies one placed copy without reading it: device, inode, size, modification time
+/// and inode change time. Writing to the file changes its ctime, and setting its mtime back
+/// (`touch -d`) changes it again: no user can restore a ctime, so a file changed since it was
+/// stamped never passes for the placed copy (it is then read and compared by sha256).
 fn stamp_of(m: &std::fs::Metadata) -> String {
-    format!("{} {} {} {}.{}", m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec())
+    format!(
+        "{} {} {} {}.{} {}.{}",
+        m.dev(),
+        m.ino(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    )
 }
 
 fn stamp_file(dir: &Path, out: &Path) -> PathBuf {
@@ -161,6 +173,7 @@ fn file_sha256(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn artifact(out: &Path, bytes: &[u8]) -> Artifact {
         let path = out.join("p_1.0_amd64.deb");
@@ -196,6 +209,15 @@ mod tests {
             fs_err::read_to_string(out.join("p_1.0_amd64.deb.sha256")).unwrap(),
             checksum_line(&built.path, &built.sha256)
         );
+
+        // Altered output whose size and modification time were put back (`touch -d`): the
+        // inode change time gives it away, and the cache's copy replaces it.
+        let mtime = fs_err::metadata(&built.path).unwrap().modified().unwrap();
+        std::fs::OpenOptions::new().write(true).open(&built.path).unwrap().write_all(b"PACKAGE").unwrap();
+        std::fs::File::options().write(true).open(&built.path).unwrap().set_modified(mtime).unwrap();
+        assert_eq!(fs_err::metadata(&built.path).unwrap().ino(), ino);
+        restore(&cache, "k", "p", &out).unwrap().expect("cached");
+        assert_eq!(fs_err::read(&built.path).unwrap(), b"package bytes");
 
         // Removed or altered output: copied back from the cache.
         fs_err::write(&built.path, b"package bytez").unwrap();

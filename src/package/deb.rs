@@ -133,48 +133,6 @@ pub fn control(spec: &PackageSpec, depends: &[String], installed_kib: u64) -> St
     c
 }
 
-/// The maintainer scripts: (name, text) of those the package needs.
-pub fn scripts(spec: &PackageSpec) -> Vec<(&'static str, String)> {
-    let add_user = spec.user.as_deref().map(|user| {
-        format!(
-            "        if ! getent group {user} >/dev/null; then\n            addgroup --system {user}\n        fi\n        if ! getent passwd {user} >/dev/null; then\n            adduser --system --ingroup {user} --home /var/lib/{user} --no-create-home --shell /usr/sbin/nologin --gecos {user} {user}\n        fi"
-        )
-    });
-    let alternatives = spec.alternative.as_ref().map(|a| {
-        format!("        update-alternatives --install {} {} {} {}", a.link, a.name, a.path, a.priority)
-    });
-    let values = |extra: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
-        let mut v = vec![("PACKAGE", spec.name.clone()), ("INSTALL_PATH", spec.install_path.clone())];
-        v.extend(extra.iter().map(|(k, s)| (*k, s.to_string())));
-        v
-    };
-    let render = |template: &str, values: Vec<(&'static str, String)>| {
-        let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        fill(template, &pairs)
-    };
-    let remove_alternative = spec.alternative.as_ref().map(|a| {
-        format!(
-            "        # The stable path falls back to the newest other installed version, if any.\n        update-alternatives --remove {} {}",
-            a.name, a.path
-        )
-    });
-    let mut out = Vec::new();
-    let postinst = values(&[
-        ("ADD_USER", add_user.as_deref().unwrap_or("")),
-        ("ALTERNATIVES", alternatives.as_deref().unwrap_or("")),
-    ]);
-    out.push(("postinst", render(include_str!("../../packaging/deb/postinst"), postinst)));
-    out.push((
-        "prerm",
-        render(
-            include_str!("../../packaging/deb/prerm"),
-            values(&[("ALTERNATIVES", remove_alternative.as_deref().unwrap_or(""))]),
-        ),
-    ));
-    out.push(("postrm", render(include_str!("../../packaging/deb/postrm"), values(&[]))));
-    out
-}
-
 /// Writes the .deb of `spec` into `out_dir`; `depends` as [`depends`] computed them.
 pub fn write(
     spec: &PackageSpec,
@@ -242,7 +200,7 @@ fn control_tarball(spec: &PackageSpec, depends: &[String], listed: &[Listed]) ->
     if !spec.conffiles.is_empty() {
         members.push(("conffiles".into(), (spec.conffiles.join("\n") + "\n").into_bytes(), 0o644));
     }
-    for (name, text) in scripts(spec) {
+    for (name, text) in crate::package::script::deb_scripts(spec)? {
         members.push((name.into(), text.into_bytes(), 0o755));
     }
     members.sort();
@@ -303,45 +261,10 @@ fn write_extras(spec: &PackageSpec) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Relations;
-
-    pub(crate) fn spec(root: &Path) -> PackageSpec {
-        PackageSpec {
-            name: "wrap-test-hello".into(),
-            version: "1.1.0rc1".into(),
-            upstream: "1.1.0~rc1".into(),
-            release: "1".into(),
-            epoch: None,
-            maintainer: "Cloud Ops <ops@example.com>".into(),
-            summary: "Says hello".into(),
-            description: "A tiny program.\n\nBundled by wrap.".into(),
-            homepage: Some("https://example.com/hello".into()),
-            license: Some("Apache-2.0".into()),
-            section: "misc".into(),
-            priority: "optional".into(),
-            requirements: vec![Requirement::Python("3.11".into()), Requirement::Glibc("2.17".into())],
-            system_dependencies: vec![Relation::parse_deb("libvirt0").unwrap()],
-            rpm_system_dependencies: None,
-            relations: Relations {
-                recommends: vec![Relation::parse_deb("jq (>= 1.6)").unwrap()],
-                ..Relations::default()
-            },
-            install_path: "/opt/wrap-test/hello-1.1.0".into(),
-            alternative: None,
-            user: Some("hello".into()),
-            units: vec![],
-            conffiles: vec![],
-            root: root.into(),
-            mtime: 1_771_061_400,
-            origin: "Built by wrap.".into(),
-            lintian_overrides: vec![],
-            rpmlint_filters: vec![],
-        }
-    }
 
     #[test]
     fn control_fields() {
-        let spec = spec(Path::new("/nonexistent"));
+        let spec = crate::package::spec::tests::spec(Path::new("/nonexistent"));
         let (depends, unresolved) = depends(&spec);
         assert_eq!(depends, ["python3.11", "libc6 (>= 2.17)", "adduser", "libvirt0"]);
         assert!(unresolved.is_empty());

@@ -1,7 +1,10 @@
 //! `wrap inspect`: reads an artifact back — a .deb, an .rpm or a tarball bundle — and reports its
 //! metadata fields, its files with modes and sizes, and the provenance wrap put in it, verifying
 //! every digest on the way (md5sums for a .deb, the `.sha256` file beside an artifact). Streams
-//! the file, so memory stays flat; anything corrupt or cut short is an error.
+//! the file, so memory stays flat; anything corrupt or cut short is an error. A package may come
+//! from anywhere, so only a regular file is opened (never a FIFO or a device), and a member that
+//! would land outside the package's root when unpacked is an error: an absolute or `..` path, a
+//! symlink that leads out, a hard link to a name the archive does not hold, a device node.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -53,6 +56,9 @@ pub struct Inspection {
 /// Inspects the artifact at `path`.
 pub fn inspect(path: &Path) -> Result<Inspection> {
     let bad = |format, problem: String| Error::BadPackage { path: path.into(), format, problem };
+    if !fs_err::metadata(path)?.is_file() {
+        return Err(bad("wrap", "it is not a regular file".into()));
+    }
     let mut head = [0u8; 8];
     let mut file = fs_err::File::open(path)?;
     let n = file.read(&mut head)?;
@@ -73,7 +79,8 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
     };
     let mut sum = path.as_os_str().to_owned();
     sum.push(".sha256");
-    if let Ok(text) = fs_err::read_to_string(&sum) {
+    let sum_is_file = std::fs::metadata(&sum).is_ok_and(|m| m.is_file());
+    if let Some(text) = sum_is_file.then(|| fs_err::read_to_string(&sum).ok()).flatten() {
         let expected = text.split_whitespace().next().unwrap_or("");
         let actual = sha256_hex(&fs_err::read(path)?);
         if expected != actual {
@@ -153,8 +160,10 @@ fn inspect_deb(path: &Path) -> Result<Inspection> {
     let mut files = Vec::new();
     let mut extras = Extras::default();
     let mut verified = 0;
+    let mut members = Members::new(Root::Filesystem);
     for entry in tar.entries()? {
         let mut entry = entry?;
+        members.check(&entry).map_err(|problem| Error::UnsafeMember { path: path.into(), problem })?;
         let info = file_info(&entry)?;
         let rel = info.path.trim_start_matches("./").to_string();
         if info.kind == '-' {
@@ -237,9 +246,33 @@ fn inspect_rpm(path: &Path) -> Result<Inspection> {
         let kind = match entry.file_type() {
             rpm::FileType::Dir => 'd',
             rpm::FileType::SymbolicLink => 'l',
-            _ => '-',
+            rpm::FileType::Regular => '-',
+            other => {
+                return Err(Error::UnsafeMember {
+                    path: path.into(),
+                    problem: format!(
+                        "`{}` is a {other:?}, not a file, directory or symlink",
+                        entry.path().display()
+                    ),
+                });
+            }
         };
-        let path = entry.path().display().to_string();
+        let name = entry.path().display().to_string();
+        if !name.starts_with('/') || name.split('/').any(|c| c == "..") {
+            return Err(Error::UnsafeMember {
+                path: path.into(),
+                problem: format!("`{name}` is not a plain absolute path"),
+            });
+        }
+        if let Some(target) = entry.linkto().filter(|t| !t.is_empty())
+            && climbs_out(&name, target)
+        {
+            return Err(Error::UnsafeMember {
+                path: path.into(),
+                problem: format!("symlink `{name}` -> `{target}` leads out of the root"),
+            });
+        }
+        let path = name;
         if entry.flags().contains(rpm::FileFlags::CONFIG) {
             conffiles.push(path.clone());
         }
@@ -302,8 +335,10 @@ fn inspect_tarball(path: &Path) -> Result<Inspection> {
     let mut tar = tar::Archive::new(flate2::read::MultiGzDecoder::new(fs_err::File::open(path)?));
     let mut files = Vec::new();
     let mut extras = Extras::default();
+    let mut members = Members::new(Root::Bundle);
     for entry in tar.entries()? {
         let mut entry = entry?;
+        members.check(&entry).map_err(|problem| Error::UnsafeMember { path: path.into(), problem })?;
         let info = file_info(&entry)?;
         if info.kind == '-' {
             extras.read(&info.path, &mut entry)?;
@@ -356,6 +391,92 @@ impl Extras {
         }
         Ok(crate::manifest::hex(&hasher.finalize()))
     }
+}
+
+/// Where an archive's members land: a package's are relative to the filesystem root (absolute
+/// symlink targets are fine there); a bundle's below the directory it is unpacked in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Root {
+    Filesystem,
+    Bundle,
+}
+
+/// The members of a tar archive seen so far, and the rules each new one must follow.
+struct Members {
+    root: Root,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Members {
+    fn new(root: Root) -> Members {
+        Members { root, seen: std::collections::HashSet::new() }
+    }
+
+    /// What is unsafe about `entry`, if anything.
+    fn check<R: Read>(&mut self, entry: &tar::Entry<'_, R>) -> std::result::Result<(), String> {
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let plain = name.trim_start_matches("./").trim_end_matches('/').to_string();
+        if name.starts_with('/') {
+            return Err(format!("`{name}` is an absolute path"));
+        }
+        if plain.split('/').any(|c| c == "..") {
+            return Err(format!("`{name}` climbs out with `..`"));
+        }
+        let link = entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
+        match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Directory => {}
+            tar::EntryType::Symlink => {
+                let target = link.unwrap_or_default();
+                let interpreter = self.root == Root::Bundle
+                    && plain.rsplit('/').next().is_some_and(|n| n.starts_with("python"))
+                    && plain.contains("/bin/")
+                    && target.starts_with('/')
+                    && target.rsplit('/').next().is_some_and(|n| n.starts_with("python3"));
+                let absolute_out = target.starts_with('/') && self.root == Root::Bundle && !interpreter;
+                if target.is_empty()
+                    || absolute_out
+                    || (!target.starts_with('/') && climbs_out(&plain, &target))
+                {
+                    return Err(format!("symlink `{name}` -> `{target}` leads out of the archive"));
+                }
+            }
+            tar::EntryType::Link => {
+                let target = link.unwrap_or_default();
+                let target_plain = target.trim_start_matches("./").to_string();
+                if target.starts_with('/') || !self.seen.contains(&target_plain) {
+                    return Err(format!(
+                        "`{name}` is a hard link to `{target}`, which is not a member before it"
+                    ));
+                }
+            }
+            other => return Err(format!("`{name}` is a {other:?}, not a file, directory or link")),
+        }
+        self.seen.insert(plain);
+        Ok(())
+    }
+}
+
+/// Whether the relative symlink `target` of the member at `name` climbs above the archive's
+/// root (lexically: `..` past the top).
+fn climbs_out(name: &str, target: &str) -> bool {
+    if target.starts_with('/') {
+        return false;
+    }
+    let mut depth =
+        name.trim_start_matches('/').split('/').filter(|c| !c.is_empty() && *c != ".").count() as i64 - 1;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
 }
 
 fn file_info<R: Read>(entry: &tar::Entry<'_, R>) -> Result<FileInfo> {

@@ -59,8 +59,16 @@ pub fn stage(layout: &Layout<'_>) -> Result<Staged> {
             let entry = entry.map_err(|e| Error::Io(e.into()))?;
             let rel = entry.path().strip_prefix(&etc).expect("below etc");
             let target = dest.join(rel);
+            // git keeps an empty directory alive with an empty hidden file: the directory ships,
+            // the placeholder does not (it would be a zero-length conffile).
+            let keep_file = entry.file_type().is_file()
+                && [".placeholder", ".gitkeep", ".keep"]
+                    .contains(&entry.file_name().to_string_lossy().as_ref())
+                && entry.metadata().is_ok_and(|m| m.len() == 0);
             if entry.file_type().is_dir() {
                 fs_err::create_dir_all(&target)?;
+            } else if keep_file {
+                continue;
             } else if entry.file_type().is_file() {
                 fs_err::copy(entry.path(), &target)?;
                 staged.conffiles.push(format!("/etc/{}/{}", layout.project, rel.display()));

@@ -7,6 +7,7 @@ pub mod depends;
 pub mod inspect;
 pub mod layout;
 pub mod rpm;
+pub mod script;
 pub mod spec;
 pub mod tarball;
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cache::write_atomically;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::manifest::Format;
 
 /// A written artifact.
@@ -49,10 +50,40 @@ pub fn place(
     project: &str,
     format: Format,
 ) -> Result<Artifact> {
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path).map_err(|e| e.error)?;
-    write_checksum(&path, &sha256)?;
-    Ok(Artifact { project: project.into(), format, path, size, sha256, reused: false, sidecars: Vec::new() })
+    let fail = |cause| Error::Write { path: path.clone(), cause };
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(&path).map_err(|e| fail(e.error))?;
+    let artifact =
+        Artifact { project: project.into(), format, path, size, sha256, reused: false, sidecars: Vec::new() };
+    // Never an artifact without its checksum.
+    if let Err(e) = write_checksum(&artifact.path, &artifact.sha256) {
+        remove(&artifact);
+        return Err(e);
+    }
+    Ok(artifact)
+}
+
+/// Removes an artifact from the output directory, with its `.sha256` and its sidecars; what is
+/// already gone is fine.
+pub fn remove(artifact: &Artifact) {
+    let mut paths = vec![artifact.path.clone(), checksum_path(&artifact.path)];
+    for suffix in &artifact.sidecars {
+        let mut name = artifact.path.as_os_str().to_owned();
+        name.push(suffix);
+        paths.push(name.into());
+    }
+    for path in paths {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Runs `write`, the writing of the artifact at `path`; an I/O error that names no file (a
+/// full disk under a temporary file or a compressor) is reported as writing `path`.
+pub fn writing<T>(path: &Path, write: impl FnOnce() -> Result<T>) -> Result<T> {
+    write().map_err(|e| match e {
+        Error::Io(cause) => Error::Write { path: path.into(), cause },
+        other => other,
+    })
 }
 
 /// Writes `<artifact>.sha256` in `sha256sum` format.

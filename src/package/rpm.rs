@@ -78,39 +78,6 @@ pub fn requires(spec: &PackageSpec, rpm_system_dependencies: &[Relation]) -> Vec
     out
 }
 
-/// The scriptlets the package needs: (post, postun).
-fn scriptlets(spec: &PackageSpec) -> (Option<String>, String) {
-    let add_user = spec.user.as_deref().map(|u| {
-        format!(
-            "getent group {u} >/dev/null || groupadd -r {u}\ngetent passwd {u} >/dev/null || useradd -r -g {u} -d /var/lib/{u} -s /sbin/nologin -c {u} {u}"
-        )
-    });
-    let alternatives = spec
-        .alternative
-        .as_ref()
-        .map(|a| format!("update-alternatives --install {} {} {} {}", a.link, a.name, a.path, a.priority));
-    let base = [("PACKAGE", spec.name.as_str()), ("INSTALL_PATH", spec.install_path.as_str())];
-    let post = (add_user.is_some() || alternatives.is_some()).then(|| {
-        let mut values = base.to_vec();
-        values.push(("ADD_USER", add_user.as_deref().unwrap_or("")));
-        values.push(("ALTERNATIVES", alternatives.as_deref().unwrap_or("")));
-        fill(include_str!("../../packaging/rpm/post"), &values)
-    });
-    let remove = spec
-        .alternative
-        .as_ref()
-        .map(|a| {
-            format!(
-                "    # The stable path falls back to the newest other installed version, if any.\n    update-alternatives --remove {} {}",
-                a.name, a.path
-            )
-        })
-        .unwrap_or_default();
-    let mut values = base.to_vec();
-    values.push(("ALTERNATIVES", &remove));
-    (post, fill(include_str!("../../packaging/rpm/postun"), &values))
-}
-
 /// Writes the .rpm of `spec` into `out_dir`.
 pub fn write(
     spec: &PackageSpec,
@@ -167,7 +134,7 @@ pub fn write(
     for dep in &relations.replaces {
         builder.obsoletes(dependency(dep));
     }
-    let (post, postun) = scriptlets(spec);
+    let (post, postun) = crate::package::script::rpm_scriptlets(spec)?;
     if let Some(post) = post {
         if spec.user.is_some() {
             for tool in ["/usr/sbin/useradd", "/usr/sbin/groupadd", "/usr/bin/getent"] {

@@ -151,8 +151,45 @@ impl PackageSpec {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::package::depends::Requirement;
+    use std::path::Path;
+
+    /// A package model for the writers' tests.
+    pub(crate) fn spec(root: &Path) -> PackageSpec {
+        PackageSpec {
+            name: "wrap-test-hello".into(),
+            version: "1.1.0rc1".into(),
+            upstream: "1.1.0~rc1".into(),
+            release: "1".into(),
+            epoch: None,
+            maintainer: "Cloud Ops <ops@example.com>".into(),
+            summary: "Says hello".into(),
+            description: "A tiny program.\n\nBundled by wrap.".into(),
+            homepage: Some("https://example.com/hello".into()),
+            license: Some("Apache-2.0".into()),
+            section: "misc".into(),
+            priority: "optional".into(),
+            requirements: vec![Requirement::Python("3.11".into()), Requirement::Glibc("2.17".into())],
+            system_dependencies: vec![Relation::parse_deb("libvirt0").unwrap()],
+            rpm_system_dependencies: None,
+            relations: Relations {
+                recommends: vec![Relation::parse_deb("jq (>= 1.6)").unwrap()],
+                ..Relations::default()
+            },
+            install_path: "/opt/wrap-test/hello-1.1.0".into(),
+            alternative: None,
+            user: Some("hello".into()),
+            units: vec![],
+            conffiles: vec![],
+            root: root.into(),
+            mtime: 1_771_061_400,
+            origin: "Built by wrap.".into(),
+            lintian_overrides: vec![],
+            rpmlint_filters: vec![],
+        }
+    }
 
     #[test]
     fn descriptions_skip_markup() {

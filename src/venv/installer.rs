@@ -207,6 +207,8 @@ impl Backend {
             installer: self.name(),
             log: request.log.into(),
             tail: lines[lines.len().saturating_sub(TAIL_LINES)..].iter().map(|l| l.to_string()).collect(),
+            // A full disk is the machine's problem, not the input's (exit 2, not 1).
+            disk_full: text.contains("No space left on device") || text.contains("[Errno 28]"),
         })
     }
 }

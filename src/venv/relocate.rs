@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{Cache, temp_file_in};
 use crate::error::{Error, Result};
+use crate::host::on_every_core;
 use crate::venv::build::{normalize_path, site_packages};
 use crate::venv::installer::run_captured_with_input;
 use crate::venv::python::Interpreter;
@@ -548,28 +549,6 @@ fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// `f` of every item, on every core; the results in item order, or the error of the first item
-/// (in item order) that failed.
-fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
-    let threads = crate::host::cores().min(items.len()).max(1);
-    let parts: Vec<Vec<(usize, Result<R>)>> = std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    items.iter().enumerate().skip(t).step_by(threads).map(|(i, item)| (i, f(item))).collect()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("worker threads do not panic")).collect()
-    });
-    let mut slots: Vec<Option<Result<R>>> = (0..items.len()).map(|_| None).collect();
-    for (i, result) in parts.into_iter().flatten() {
-        slots[i] = Some(result);
-    }
-    slots.into_iter().map(|slot| slot.expect("every item ran")).collect()
-}
-
 /// A cached pyc: its sha256, then its bytes. Entries are written without fsync (thousands per
 /// build); one a crash left damaged fails the check and is compiled again.
 fn read_cached_pyc(entry: &Path) -> Option<Vec<u8>> {
@@ -583,9 +562,11 @@ fn write_cached_pyc(entry: &Path, pyc: &[u8]) -> Result<()> {
     let dir = entry.parent().expect("cache entries have a parent");
     fs_err::create_dir_all(dir)?;
     let mut tmp = temp_file_in(dir)?;
-    tmp.write_all(&Sha256::digest(pyc))?;
-    tmp.write_all(pyc)?;
-    tmp.persist(entry).map_err(|e| e.error)?;
+    let named =
+        |e: std::io::Error| Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", entry.display())));
+    tmp.write_all(&Sha256::digest(pyc)).map_err(named)?;
+    tmp.write_all(pyc).map_err(named)?;
+    tmp.persist(entry).map_err(|e| named(e.error))?;
     Ok(())
 }
 

@@ -115,14 +115,21 @@ pub fn verify(
     let mut report = import_entry_points(project, tree, names, skip, &[])?;
     // Imported together, one entry point can break the next (nova's services set a threading
     // mode that its eventlet-based tools refuse). Each runs in a process of its own on a host:
-    // what failed together is tried again alone, and only what fails alone fails the build.
+    // what failed is tried again, first together in a fresh process (nova's eventlet tools agree
+    // with each other), then each alone, on every core; only what fails alone fails the build.
+    let retry: Vec<String> = report.failed.iter().map(|f| f.entry_point.clone()).collect();
     let mut failed = Vec::new();
-    for failure in std::mem::take(&mut report.failed) {
-        let alone =
-            import_entry_points(project, tree, names, skip, std::slice::from_ref(&failure.entry_point))?;
-        match alone.failed.into_iter().next() {
-            Some(failure) => failed.push(failure),
-            None => report.checked.push(failure.entry_point),
+    if !retry.is_empty() {
+        let together = import_entry_points(project, tree, names, skip, &retry)?;
+        report.checked.extend(together.checked);
+        let alone = crate::host::on_every_core(&together.failed, |f| {
+            import_entry_points(project, tree, names, skip, std::slice::from_ref(&f.entry_point))
+        })?;
+        for (first, alone) in together.failed.into_iter().zip(alone) {
+            match alone.failed.into_iter().next() {
+                Some(failure) => failed.push(failure),
+                None => report.checked.push(first.entry_point),
+            }
         }
     }
     if let Some(first) = failed.first() {

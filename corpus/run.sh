@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The real-world corpus judge (issue 11): builds corpus/wrap.toml — keystone, nova, neutron,
+# glance, oslo.config and python-openstackclient from repositories made out of their PyPI sdists,
+# and the fixture pbr project relay — as .deb and .rpm, then judges every package with the real
+# tools: `dpkg -i`, every console script of the project run with --help (else --version) from
+# the installed path, lintian and rpmlint with only the overrides wrap ships, and a purge that
+# leaves nothing. A console script passes when --help or --version exits 0, or when it ran and
+# declined them in its own words (glance-api refuses to run outside a WSGI server, rootwrap
+# wants a command); it fails on a Python traceback or when it cannot be executed. Then it builds manifests/openstack/wrap.toml as it stands, its git URLs pointed
+# at the same repositories. Network: PyPI only (the sdists and the dependencies).
+#
+# Usage: corpus/run.sh [WRAP]   (default: target/release/wrap, built if missing)
+# Work directory: $WRAP_CORPUS_DIR (default ~/.cache/wrap-corpus): sdists, repositories and a
+# wrap cache kept across runs, so a second run on the same machine downloads nothing.
+# Runs as root: it installs packages (named wrap-corpus-*) and removes them, pass or fail.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${WRAP_CORPUS_DIR:-$HOME/.cache/wrap-corpus}
+export WRAP_CORPUS_CACHE=$work
+export WRAP_CACHE=$work/wrap-cache
+wrap=${1:-$root/target/release/wrap}
+[ -x "$wrap" ] || (cd "$root" && cargo build --release --locked)
+mkdir -p "$work"
+started=$(date +%s)
+t() { echo "$(( $(date +%s) - started ))s"; }
+
+echo "== corpus: repositories ($(t))"
+"$root/corpus/make-repos.sh" "$work/repos"
+"$root/fixtures/make-repos.sh" "$work/fixture-repos" >/dev/null
+mirrors=(--git-mirror "https://opendev.org/openstack/=$work/repos/"
+         --git-mirror "https://example.invalid/wrap/=$work/fixture-repos/")
+
+echo "== corpus: build ($(t))"
+out=$work/dist
+rm -rf "$out"
+"$wrap" -m "$root/corpus/wrap.toml" "${mirrors[@]}" build --locked --format deb --format rpm --out "$out"
+
+failures=()
+fail() { echo "FAIL: $*"; failures+=("$*"); }
+installed=()
+cleanup() {
+    for package in "${installed[@]}"; do
+        dpkg --purge "$package" >/dev/null 2>&1 || true
+    done
+}
+trap cleanup EXIT
+
+echo "== corpus: lint ($(t))"
+# lintian takes most of the judging time: two packages at a time, one per core.
+ls "$out"/*.deb | xargs -P 2 -I{} sh -c \
+    'lintian --fail-on error,warning --tag-display-limit 0 "{}" > "{}.lintian" 2>&1; echo $? >> "{}.lintian"'
+for deb in "$out"/*.deb; do
+    report=$(grep -E '^[EW]: ' "$deb.lintian" || true)
+    status=$(tail -n 1 "$deb.lintian")
+    if [ -n "$report" ] || [ "$status" != 0 ]; then
+        fail "lintian $(basename "$deb"): $(echo "$report" | head -n 5)"
+    fi
+done
+for rpm in "$out"/*.rpm; do
+    report=$(rpmlint -c "$rpm.rpmlint.toml" "$rpm" 2>&1 || true)
+    if ! echo "$report" | grep -q ' 0 errors, 0 warnings'; then
+        fail "rpmlint $(basename "$rpm"): $(echo "$report" | grep -E ' [EW]: ' | head -n 5)"
+    fi
+done
+
+echo "== corpus: install and run ($(t))"
+for deb in "$out"/*.deb; do
+    package=$(dpkg-deb -f "$deb" Package)
+    name=${package#wrap-corpus-}
+    bundle=/opt/wrap-corpus/$name
+    installed+=("$package")
+    if ! dpkg -i "$deb" >/dev/null; then
+        fail "dpkg -i $(basename "$deb")"
+        continue
+    fi
+    # The project's own console scripts, from its installed metadata.
+    scripts=$("$bundle/bin/python" -I - "$name" <<'PY'
+import re, sys
+from importlib import metadata
+want = re.sub(r"[-_.]+", "-", sys.argv[1]).lower()
+for dist in metadata.distributions():
+    if re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower() == want:
+        print("\n".join(sorted({ep.name for ep in dist.entry_points if ep.group == "console_scripts"})))
+        break
+PY
+)
+    ran=0
+    declined=0
+    for script in $scripts; do
+        if timeout 120 "$bundle/bin/$script" --help >/dev/null 2>&1 \
+            || timeout 120 "$bundle/bin/$script" --version >/dev/null 2>&1; then
+            ran=$((ran + 1))
+            continue
+        fi
+        output=$(timeout 120 "$bundle/bin/$script" --help 2>&1) && status=0 || status=$?
+        if [ "$status" -ge 124 ] || echo "$output" | grep -q -e 'Traceback (most recent call last)' -e 'ModuleNotFoundError' -e 'ImportError'; then
+            fail "$package: $bundle/bin/$script --help (exit $status): $(echo "$output" | tail -n 1)"
+        else
+            declined=$((declined + 1))
+            echo "$package: $script ran and declined --help and --version (exit $status): $(echo "$output" | tail -n 1)"
+        fi
+    done
+    echo "$package: $ran console script(s) answered --help or --version, $declined ran and declined, from $bundle"
+    dpkg --purge "$package" >/dev/null
+    if [ -e "$bundle" ]; then
+        fail "$package: purge left $bundle"
+    fi
+done
+installed=()
+
+echo "== corpus: manifests/openstack as it stands ($(t))"
+# Its lock is made here (the repositories' commits); nothing is installed.
+example=$work/openstack
+rm -rf "$example" && mkdir -p "$example"
+cp -R "$root/manifests/openstack/." "$example/"
+"$wrap" -m "$example/wrap.toml" "${mirrors[@]}" build --format deb --out "$example/dist"
+
+echo "== corpus: $(t) in all"
+if [ ${#failures[@]} -gt 0 ]; then
+    printf 'corpus: %s\n' "${failures[@]}"
+    echo "corpus: ${#failures[@]} failure(s)"
+    exit 1
+fi
+echo "corpus: every package built, verified, installed, ran, linted and purged cleanly"

@@ -1,0 +1,289 @@
+//! Maintainer scripts, assembled from the templates in packaging/ by one function per format:
+//! [`deb_scripts`] (postinst, prerm, postrm) and [`rpm_scriptlets`] (%post, %postun). Every
+//! value is shell-quoted where it is substituted (`@INSTALL_PATH@` becomes `'/opt/x'`), on top
+//! of the grammar the manifest checked it against when it was read: a value can never become
+//! shell code. A value with a control character is refused here too: no quoting survives a
+//! newline inside a shell comment. Fragments (adding the user, registering the stable path)
+//! are templates of their own, filled the same way and indented into the script.
+
+use crate::error::{Error, Result};
+use crate::package::spec::PackageSpec;
+
+/// What replaces a `@KEY@` of a script template.
+#[derive(Debug, Clone, Copy)]
+pub enum Value<'a> {
+    /// One shell word, quoted where it is placed.
+    Word(&'a str),
+    /// Script text assembled by this module; a line holding only an empty fragment is dropped.
+    Fragment(&'a str),
+}
+
+/// `word` as one single-quoted shell word: `it's` → `'it'\''s'`.
+pub fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// Fills `template`: each `@KEY@` of `values` is replaced, words quoted; a line whose only
+/// content was an empty fragment is dropped. A word holding a control character is an error.
+pub fn assemble(template: &str, values: &[(&str, Value<'_>)]) -> Result<String> {
+    for (key, value) in values {
+        if let Value::Word(w) = value
+            && w.chars().any(char::is_control)
+        {
+            return Err(Error::ScriptValue { key: key.to_string(), value: w.to_string() });
+        }
+    }
+    let mut out = String::with_capacity(template.len());
+    for line in template.split_inclusive('\n') {
+        let mut filled = line.to_string();
+        let mut emptied = false;
+        for (key, value) in values {
+            let placeholder = format!("@{key}@");
+            if !filled.contains(&placeholder) {
+                continue;
+            }
+            let text = match value {
+                Value::Word(w) => quote(w),
+                Value::Fragment(f) => {
+                    emptied |= f.is_empty();
+                    f.trim_end_matches('\n').to_string()
+                }
+            };
+            filled = filled.replace(&placeholder, &text);
+        }
+        if emptied && filled.trim().is_empty() {
+            continue;
+        }
+        out.push_str(&filled);
+    }
+    Ok(out)
+}
+
+/// `text` with every line indented by `spaces`.
+fn indent(text: &str, spaces: usize) -> String {
+    let pad = " ".repeat(spaces);
+    text.lines().map(|l| if l.is_empty() { "\n".to_string() } else { format!("{pad}{l}\n") }).collect()
+}
+
+/// The fragment that creates the system user and group, for `format` (`deb` or `rpm`).
+fn add_user(spec: &PackageSpec, template: &str, spaces: usize) -> Result<String> {
+    let Some(user) = spec.user.as_deref() else { return Ok(String::new()) };
+    let home = format!("/var/lib/{user}");
+    Ok(indent(&assemble(template, &[("USER", Value::Word(user)), ("HOME", Value::Word(&home))])?, spaces))
+}
+
+/// The fragment that registers (`install`) or unregisters the stable path.
+fn alternatives(spec: &PackageSpec, install: bool, spaces: usize) -> Result<String> {
+    let Some(a) = &spec.alternative else { return Ok(String::new()) };
+    let priority = a.priority.to_string();
+    let values = [
+        ("LINK", Value::Word(&a.link)),
+        ("NAME", Value::Word(&a.name)),
+        ("PATH", Value::Word(&a.path)),
+        ("PRIORITY", Value::Word(&priority)),
+    ];
+    let template = if install {
+        include_str!("../../packaging/fragments/alternatives-install")
+    } else {
+        include_str!("../../packaging/fragments/alternatives-remove")
+    };
+    Ok(indent(&assemble(template, &values)?, spaces))
+}
+
+fn remove_bytecode(spec: &PackageSpec, spaces: usize) -> Result<String> {
+    let template = include_str!("../../packaging/fragments/remove-bytecode");
+    Ok(indent(&assemble(template, &[("INSTALL_PATH", Value::Word(&spec.install_path))])?, spaces))
+}
+
+/// The .deb's maintainer scripts: (name, text).
+pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
+    let add_user = add_user(spec, include_str!("../../packaging/fragments/add-user.deb"), 8)?;
+    let install = alternatives(spec, true, 8)?;
+    let remove = alternatives(spec, false, 8)?;
+    let bytecode = remove_bytecode(spec, 8)?;
+    let (package, path) = (Value::Word(&spec.name), Value::Word(&spec.install_path));
+    let postinst = assemble(
+        include_str!("../../packaging/deb/postinst"),
+        &[
+            ("PACKAGE", package),
+            ("INSTALL_PATH", path),
+            ("ADD_USER", Value::Fragment(&add_user)),
+            ("ALTERNATIVES", Value::Fragment(&install)),
+        ],
+    )?;
+    let prerm = assemble(
+        include_str!("../../packaging/deb/prerm"),
+        &[("PACKAGE", package), ("INSTALL_PATH", path), ("ALTERNATIVES", Value::Fragment(&remove))],
+    )?;
+    let postrm = assemble(
+        include_str!("../../packaging/deb/postrm"),
+        &[("PACKAGE", package), ("REMOVE_BYTECODE", Value::Fragment(&bytecode))],
+    )?;
+    Ok(vec![("postinst", postinst), ("prerm", prerm), ("postrm", postrm)])
+}
+
+/// The .rpm's scriptlets: %post (when the package creates a user or a stable path) and %postun.
+pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<(Option<String>, String)> {
+    let add_user = add_user(spec, include_str!("../../packaging/fragments/add-user.rpm"), 0)?;
+    let install = alternatives(spec, true, 0)?;
+    let package = Value::Word(&spec.name);
+    let post = if add_user.is_empty() && install.is_empty() {
+        None
+    } else {
+        Some(assemble(
+            include_str!("../../packaging/rpm/post"),
+            &[
+                ("PACKAGE", package),
+                ("ADD_USER", Value::Fragment(&add_user)),
+                ("ALTERNATIVES", Value::Fragment(&install)),
+            ],
+        )?)
+    };
+    let remove = alternatives(spec, false, 4)?;
+    let bytecode = remove_bytecode(spec, 4)?;
+    let postun = assemble(
+        include_str!("../../packaging/rpm/postun"),
+        &[
+            ("PACKAGE", package),
+            ("ALTERNATIVES", Value::Fragment(&remove)),
+            ("REMOVE_BYTECODE", Value::Fragment(&bytecode)),
+        ],
+    )?;
+    Ok((post, postun))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::spec::Alternative;
+    use std::path::Path;
+    use std::process::Command;
+
+    #[test]
+    fn words_are_quoted_and_empty_fragments_dropped() {
+        assert_eq!(quote("/opt/x"), "'/opt/x'");
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        let t = "a @W@/bin\n@F@\nb\n";
+        let fill = |w, f| assemble(t, &[("W", Value::Word(w)), ("F", Value::Fragment(f))]);
+        assert_eq!(fill("$(x)", "").unwrap(), "a '$(x)'/bin\nb\n");
+        assert_eq!(fill("y", "  f\n").unwrap(), "a 'y'/bin\n  f\nb\n");
+        let e = fill("/opt/x\ntouch PWNED", "").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`/opt/x\\ntouch PWNED` cannot be written into a maintainer script as @W@: it holds a control character"
+        );
+    }
+
+    /// Values no manifest would let through: what the scripts must survive by quoting alone.
+    /// (Control characters are refused by [`assemble`]; see the test above.)
+    const HOSTILE: [&str; 6] = [
+        "/opt/x$(touch PWNED)",
+        "/opt/x'; touch PWNED; '",
+        "/opt/x`touch PWNED`",
+        "/opt/x\"; touch PWNED; \"",
+        "/opt/x&>PWNED&b",
+        "/opt/x;touch PWNED #",
+    ];
+
+    fn hostile_spec(value: &str) -> PackageSpec {
+        let mut spec = crate::package::spec::tests::spec(Path::new("/nonexistent"));
+        spec.name = format!("pkg{value}");
+        spec.install_path = value.to_string();
+        spec.user = Some(format!("u{value}"));
+        spec.alternative = Some(Alternative {
+            name: format!("n{value}"),
+            link: format!("{value}-link"),
+            path: value.to_string(),
+            priority: 7,
+        });
+        spec
+    }
+
+    /// Runs `script` with `args` under dash in `dir`, with every command it calls replaced by
+    /// a stub that records its arguments; returns the record.
+    fn run_in_dash(dir: &Path, script: &str, args: &[&str]) -> String {
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for tool in ["getent", "addgroup", "adduser", "groupadd", "useradd", "update-alternatives", "find"] {
+            let stub = format!(
+                "#!/bin/sh\nprintf '%s' {tool} >> calls\nfor a in \"$@\"; do printf ' [%s]' \"$a\" >> calls; done\necho >> calls\n[ {tool} != getent ]\n"
+            );
+            std::fs::write(bin.join(tool), stub).unwrap();
+            let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+            std::fs::set_permissions(bin.join(tool), executable).unwrap();
+        }
+        std::fs::write(dir.join("script"), script).unwrap();
+        let syntax = Command::new("sh").arg("-n").arg(dir.join("script")).output().unwrap();
+        assert!(syntax.status.success(), "sh -n: {}\n{script}", String::from_utf8_lossy(&syntax.stderr));
+        Command::new("dash")
+            .arg(dir.join("script"))
+            .args(args)
+            .current_dir(dir)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap();
+        std::fs::read_to_string(dir.join("calls")).unwrap_or_default()
+    }
+
+    #[test]
+    fn hostile_values_stay_words_in_every_script() {
+        for value in HOSTILE {
+            let spec = hostile_spec(value);
+            let mut scripts: Vec<(String, String, &[&str])> = deb_scripts(&spec)
+                .unwrap()
+                .into_iter()
+                .map(|(name, text)| {
+                    let args: &[&str] = match name {
+                        "postinst" => &["configure"],
+                        "prerm" | "postrm" => &["remove"],
+                        _ => &[],
+                    };
+                    (name.to_string(), text, args)
+                })
+                .collect();
+            let (post, postun) = rpm_scriptlets(&spec).unwrap();
+            scripts.push(("%post".into(), post.unwrap(), &["1"]));
+            scripts.push(("%postun".into(), postun, &["0"]));
+            for (name, text, args) in scripts {
+                let dir = tempfile::tempdir().unwrap();
+                let calls = run_in_dash(dir.path(), &text, args);
+                assert!(!dir.path().join("PWNED").exists(), "{name} ran a manifest value:\n{text}");
+                // Each command saw the hostile value as one argument, unchanged.
+                if name == "postinst" || name == "%post" {
+                    assert!(calls.contains(&format!("[{value}-link]")), "{name}: {calls}");
+                    assert!(calls.contains(&format!("[u{value}]")), "{name}: {calls}");
+                }
+                if name == "prerm" || name == "%postun" {
+                    assert!(
+                        calls.contains(&format!("update-alternatives [--remove] [n{value}] [{value}]")),
+                        "{name}: {calls}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ordinary_scripts_pass_sh_n_and_dash() {
+        let mut spec = crate::package::spec::tests::spec(Path::new("/nonexistent"));
+        spec.alternative = Some(Alternative {
+            name: "opt-wrap-hello".into(),
+            link: "/opt/wrap/hello".into(),
+            path: "/opt/wrap/hello-1.1.0".into(),
+            priority: 1_010_050,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let (_, postinst) = deb_scripts(&spec).unwrap().remove(0);
+        let calls = run_in_dash(dir.path(), &postinst, &["configure"]);
+        assert!(
+            calls.contains(
+                "update-alternatives [--install] [/opt/wrap/hello] [opt-wrap-hello] [/opt/wrap/hello-1.1.0] [1010050]"
+            ),
+            "{calls}"
+        );
+        assert!(
+            calls.contains("adduser [--system] [--ingroup] [hello] [--home] [/var/lib/hello]"),
+            "{calls}"
+        );
+    }
+}
