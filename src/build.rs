@@ -10,7 +10,7 @@ use crate::lock::{Lock, LockedProject};
 use crate::manifest::{Format, Manifest, Project};
 use crate::package::depends;
 use crate::package::layout::{self, Layout, bundle_dir};
-use crate::package::spec::{Alternative, PackageSpec, describe};
+use crate::package::spec::{Alternative, PackageSpec, describe, home_page};
 use crate::package::{Artifact, deb, rpm, tarball, writing};
 use crate::plan::PlannedProject;
 use crate::provenance::{self, BuildInfo};
@@ -289,7 +289,8 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
     );
     let (summary, description) = describe(&planned.name, own, &what);
     // The project's home page, else where its source lives (when that is not this machine).
-    let homepage = own.and_then(|m| m.home_page.clone()).or_else(|| origin.git.map(str::to_string));
+    let upstream_home = own.and_then(|m| m.home_page.as_deref()).and_then(home_page);
+    let homepage = upstream_home.clone().or_else(|| origin.git.and_then(home_page));
     let alternative = planned.link_path.clone().map(|link| Alternative {
         name: link.trim_start_matches('/').replace('/', "-"),
         link,
@@ -328,7 +329,7 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
         services: &project.services,
         user: project.user.as_deref(),
         summary: &summary,
-        homepage: own.and_then(|m| m.home_page.as_deref()),
+        homepage: upstream_home.as_deref(),
         copyright: &copyright,
     })?;
     Ok(PackageSpec {

@@ -313,7 +313,21 @@ impl<'a> Session<'a> {
     pub fn plan(&self, mode: &LockMode, inputs: &PlanInputs) -> Result<BuildPlan> {
         let lock = self.lock(mode)?;
         let plan = self.make_plan(&lock, inputs)?;
-        self.reporter.report(&Event::Plan { plan: &plan });
+        // What each project's bindep.txt asks of the system, read from its mirror at the pinned
+        // commit (nothing is fetched for it).
+        let mut bindep = BTreeMap::new();
+        for planned in &plan.projects {
+            let Some(project) = self.manifest.project(&planned.name) else { continue };
+            let text =
+                source::git::read_file_at(&self.cache, &project.git.url, &planned.commit, "bindep.txt");
+            if let Some(text) = text {
+                bindep.insert(
+                    planned.name.clone(),
+                    source::bindep::for_this_host(&String::from_utf8_lossy(&text)),
+                );
+            }
+        }
+        self.reporter.report(&Event::Plan { plan: &plan, bindep: &bindep });
         Ok(plan)
     }
 

@@ -45,10 +45,10 @@ pub enum ManifestError {
     #[error("`{key}` has an unbalanced `{{` or `}}` in `{template}`")]
     UnbalancedTemplate { key: String, template: String },
     /// The templated package name is not valid for dpkg and rpm.
-    #[error("project `{project}`: package name `{name}` is not valid: {reason}")]
+    #[error("project `{project}`: package name `{}` is not valid: {reason}", printable(name))]
     InvalidPackageName { project: String, name: String, reason: &'static str },
     /// The templated install path or stable path is unusable.
-    #[error("project `{project}`: {key} `{path}` {reason}")]
+    #[error("project `{project}`: {key} `{}` {reason}", printable(path))]
     InvalidInstallPath { project: String, key: &'static str, path: String, reason: String },
     /// A patch, find_links or constraints path that leaves the manifest's directory.
     #[error("`{key}` path `{path}` leaves the manifest's directory")]

@@ -13,6 +13,8 @@ pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod fs;
+pub mod fuzz;
 pub mod host;
 pub mod interrupt;
 pub mod lock;

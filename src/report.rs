@@ -46,7 +46,7 @@ pub enum Event<'a> {
         reused: bool,
     },
     /// The plan of a build.
-    Plan { plan: &'a BuildPlan },
+    Plan { plan: &'a BuildPlan, bindep: &'a BTreeMap<String, crate::source::bindep::Bindep> },
     /// An artifact was written.
     Artifact { artifact: &'a Artifact },
     /// What `wrap inspect` read back.
@@ -343,7 +343,7 @@ impl Human {
                 let patches = if patches.is_empty() { "no patches".to_string() } else { patches.join(", ") };
                 writeln!(out, "{project}\t{}\t{version}\t{patches}\t{path}", &commit[..12])
             }
-            Event::Plan { plan } => write_plan(&mut out, plan),
+            Event::Plan { plan, bindep } => write_plan(&mut out, plan, bindep),
             Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
             Event::Inspected { inspection } => write_inspection(&mut out, inspection),
             Event::Error { failure } => write_failure(&mut err, failure),
@@ -400,7 +400,11 @@ fn write_cleaned(out: &mut impl Write, removed: &[Removed], dry_run: bool) -> st
     )
 }
 
-fn write_plan(out: &mut impl Write, plan: &BuildPlan) -> std::io::Result<()> {
+fn write_plan(
+    out: &mut impl Write,
+    plan: &BuildPlan,
+    bindep: &BTreeMap<String, crate::source::bindep::Bindep>,
+) -> std::io::Result<()> {
     let formats: Vec<&str> = plan.formats.iter().map(|f| f.as_str()).collect();
     writeln!(out, "formats: {}", formats.join(", "))?;
     writeln!(out, "output:  {}", plan.output_dir.display())?;
@@ -428,6 +432,14 @@ fn write_plan(out: &mut impl Write, plan: &BuildPlan) -> std::io::Result<()> {
     for row in std::iter::once(&header).chain(&rows) {
         let line: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
         writeln!(out, "{}", line.join("  ").trim_end())?;
+    }
+    for (project, b) in bindep {
+        writeln!(out, "\n{project}: bindep.txt asks for")?;
+        writeln!(out, "  deb: {}", if b.deb.is_empty() { "-".into() } else { b.deb.join(" ") })?;
+        writeln!(out, "  rpm: {}", if b.rpm.is_empty() { "-".into() } else { b.rpm.join(" ") })?;
+        if !b.missing.is_empty() {
+            writeln!(out, "  not installed here: {}", b.missing.join(" "))?;
+        }
     }
     Ok(())
 }

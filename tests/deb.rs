@@ -92,12 +92,13 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     assert!(contents.contains(" ./usr/lib/systemd/system/greet.service\n"), "{contents}");
     assert!(contents.contains(" ./etc/greet/greet.conf\n"), "{contents}");
     let control = text(&tool("dpkg-deb", &["--info", greet.to_str().unwrap(), "postinst"]));
-    assert!(control.contains("adduser --system --ingroup wrap-test-greet"), "{control}");
+    // Every value is quoted where the script uses it.
+    assert!(control.contains("adduser --system --ingroup 'wrap-test-greet'"), "{control}");
     // Debian's Python policy: no bytecode in the package; the postinst compiles it.
     assert!(!contents.contains("__pycache__"), "{contents}");
     assert!(
         control.contains(
-            "/bin/python -I -m compileall -q -j 0 --invalidation-mode timestamp /opt/wrap-example/greet-"
+            "/bin/python -I -m compileall -q -j 0 --invalidation-mode timestamp '/opt/wrap-example/greet-"
         ),
         "{control}"
     );
@@ -184,10 +185,6 @@ impl Drop for Cleanup {
     }
 }
 
-fn is_root() -> bool {
-    run("id", &["-u"], Path::new("/")).trim() == "0"
-}
-
 fn dpkg(args: &[&str]) {
     let out = tool("dpkg", args);
     assert!(out.status.success(), "dpkg {args:?}:\n{}", text(&out));
@@ -199,9 +196,7 @@ fn stable_target() -> String {
 
 #[test]
 fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
-    if !is_root() {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "skipped: installing packages needs root (CI runs as root)");
+    if !support::is_root_or_skip("installing packages") {
         return;
     }
     let _serial = DPKG.lock().unwrap_or_else(|e| e.into_inner());

@@ -61,9 +61,10 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
     }
     assert!(!requires.contains("ca-certificates\n"), "the Debian name leaked into the rpm:\n{requires}");
     let scripts = rpm(&["-qp", "--scripts", greet.to_str().unwrap()]);
-    assert!(scripts.contains("useradd -r -g wrap-test-greet"), "{scripts}");
+    // Every value quoted where the scriptlet uses it.
+    assert!(scripts.contains("useradd -r -g 'wrap-test-greet' -d /var/lib/'wrap-test-greet'"), "{scripts}");
     assert!(
-        scripts.contains("update-alternatives --install /opt/wrap-example/greet opt-wrap-example-greet"),
+        scripts.contains("update-alternatives --install '/opt/wrap-example/greet' 'opt-wrap-example-greet'"),
         "{scripts}"
     );
 

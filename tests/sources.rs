@@ -178,3 +178,43 @@ fn the_committed_example_lock_is_what_lock_writes_on_any_machine() {
     let committed = std::fs::read_to_string(support::root().join("manifests/offline/wrap.lock")).unwrap();
     assert_eq!(ws.lock_text(), committed);
 }
+
+#[test]
+fn git_mirrors_serve_urls_the_lock_keeps_as_written() {
+    let ws = Workspace::offline_example();
+    let text = ws.manifest().replace("git = \"repos/tally\"", "git = \"http://127.0.0.1:9/wrap/tally\"");
+    ws.write_manifest(&text);
+    // Without the mirror, the example (offline) cannot reach the URL; with it, a directory on this
+    // machine serves it, which offline mode allows.
+    let run = ws.wrap(&["lock"]);
+    assert_eq!(
+        run.fails(2),
+        "error: project `tally`: `http://127.0.0.1:9/wrap/tally` is not in the git cache and offline mode is on"
+    );
+    let mirror = format!("http://127.0.0.1:9/wrap/={}/", ws.path().join("repos").display());
+    ws.wrap(&["--git-mirror", &mirror, "lock"]).ok();
+    let lock = ws.lock_text();
+    assert!(lock.contains("git = \"http://127.0.0.1:9/wrap/tally\""), "{lock}");
+    // The environment variable does the same; the longest prefix wins.
+    let wrong = "http://127.0.0.1:9/=/nonexistent/";
+    let both = format!("{wrong} {mirror}");
+    let out = ws.wrap_env(&["fetch", "-p", "tally"], &[("WRAP_GIT_MIRROR", &both)]).ok();
+    assert!(out.starts_with("tally\t"), "{out}");
+    // The bundle names the URL as written as its origin, not the mirror.
+    let artifacts: Vec<std::path::PathBuf> = ws
+        .wrap(&["--git-mirror", &mirror, "build", "-p", "tally", "--format", "tar", "--out", "out"])
+        .ok()
+        .lines()
+        .map(Into::into)
+        .collect();
+    let dir = ws.path().join("unpacked");
+    support::untar(&artifacts[0], &dir);
+    let info = std::fs::read_to_string(dir.join("wrap-example-tally-2.0.0/.wrap/build-info.json")).unwrap();
+    assert!(info.contains("\"git\": \"http://127.0.0.1:9/wrap/tally\""), "{info}");
+    let direct =
+        std::fs::read_to_string(dir.join(
+            "wrap-example-tally-2.0.0/lib/python3.11/site-packages/tally-2.0.0.dist-info/direct_url.json",
+        ))
+        .unwrap();
+    assert!(direct.contains("\"url\":\"http://127.0.0.1:9/wrap/tally\""), "{direct}");
+}

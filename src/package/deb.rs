@@ -12,7 +12,7 @@ use crate::cache::temp_file_in;
 use crate::error::Result;
 use crate::manifest::{Compression, Format, Relation};
 use crate::package::depends::Requirement;
-use crate::package::layout::fill;
+use crate::package::script::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
 use crate::package::{Artifact, place};
 

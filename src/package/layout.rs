@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::package::script::fill;
 
 /// Where systemd units go: the path both Debian and RPM distributions read.
 pub const UNIT_DIR: &str = "usr/lib/systemd/system";
@@ -86,7 +87,8 @@ pub fn stage(layout: &Layout<'_>) -> Result<Staged> {
         let unit = fill(
             include_str!("../../packaging/systemd.service"),
             &[
-                ("SUMMARY", layout.summary),
+                // `%` starts a specifier in a unit file; the summary is upstream's text.
+                ("SUMMARY", &layout.summary.replace('%', "%%")),
                 ("SCRIPT", script),
                 ("DOCUMENTATION", layout.homepage.unwrap_or("")),
                 ("EXEC", &format!("{}/bin/{script}", layout.run_path)),
@@ -102,39 +104,9 @@ pub fn stage(layout: &Layout<'_>) -> Result<Staged> {
     Ok(staged)
 }
 
-/// Replaces every `@KEY@` of `template`; a line whose placeholder is empty and that holds
-/// nothing else (or only `Key=`) is dropped.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len());
-    for line in template.split_inclusive('\n') {
-        let mut filled = line.to_string();
-        let mut emptied = false;
-        for (key, value) in values {
-            let placeholder = format!("@{key}@");
-            if filled.contains(&placeholder) {
-                emptied |= value.is_empty();
-                filled = filled.replace(&placeholder, value);
-            }
-        }
-        let bare = filled.trim();
-        if emptied && (bare.is_empty() || bare.ends_with('=')) {
-            continue;
-        }
-        out.push_str(&filled);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates_fill_and_drop_empty_lines() {
-        let t = "a=@A@\n@B@\nUser=@C@\nend @A@\n";
-        assert_eq!(fill(t, &[("A", "1"), ("B", ""), ("C", "")]), "a=1\nend 1\n");
-        assert_eq!(fill(t, &[("A", "1"), ("B", "b"), ("C", "nova")]), "a=1\nb\nUser=nova\nend 1\n");
-    }
 
     #[test]
     fn layout_ships_etc_docs_and_units() {

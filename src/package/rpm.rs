@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::manifest::relation::{Clause, Op};
 use crate::manifest::{Compression, Format, Relation};
 use crate::package::depends::Requirement;
-use crate::package::layout::fill;
+use crate::package::script::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
 use crate::package::{Artifact, place};
 

@@ -1,4 +1,5 @@
-//! Maintainer scripts, assembled from the templates in packaging/ by one function per format:
+//! The templates of packaging/ filled in: [`fill`] for units, overrides and filters, and
+//! maintainer scripts, assembled by one function per format:
 //! [`deb_scripts`] (postinst, prerm, postrm) and [`rpm_scriptlets`] (%post, %postun). Every
 //! value is shell-quoted where it is substituted (`@INSTALL_PATH@` becomes `'/opt/x'`), on top
 //! of the grammar the manifest checked it against when it was read: a value can never become
@@ -23,40 +24,46 @@ pub fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
 }
 
-/// Fills `template`: each `@KEY@` of `values` is replaced, words quoted; a line whose only
-/// content was an empty fragment is dropped. A word holding a control character is an error.
-pub fn assemble(template: &str, values: &[(&str, Value<'_>)]) -> Result<String> {
-    for (key, value) in values {
-        if let Value::Word(w) = value
-            && w.chars().any(char::is_control)
-        {
-            return Err(Error::ScriptValue { key: key.to_string(), value: w.to_string() });
-        }
-    }
+/// Replaces every `@KEY@` of `template`; a line whose placeholder is empty and that holds
+/// nothing else (or only `Key=`) is dropped.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len());
     for line in template.split_inclusive('\n') {
         let mut filled = line.to_string();
         let mut emptied = false;
         for (key, value) in values {
             let placeholder = format!("@{key}@");
-            if !filled.contains(&placeholder) {
-                continue;
+            if filled.contains(&placeholder) {
+                emptied |= value.is_empty();
+                filled = filled.replace(&placeholder, value);
             }
-            let text = match value {
-                Value::Word(w) => quote(w),
-                Value::Fragment(f) => {
-                    emptied |= f.is_empty();
-                    f.trim_end_matches('\n').to_string()
-                }
-            };
-            filled = filled.replace(&placeholder, &text);
         }
-        if emptied && filled.trim().is_empty() {
+        let bare = filled.trim();
+        if emptied && (bare.is_empty() || bare.ends_with('=')) {
             continue;
         }
         out.push_str(&filled);
     }
-    Ok(out)
+    out
+}
+
+/// Fills a shell `template`: each `@KEY@` of `values` is replaced, words quoted; a line whose
+/// only content was an empty fragment is dropped. A word holding a control character is an
+/// error.
+pub fn assemble(template: &str, values: &[(&str, Value<'_>)]) -> Result<String> {
+    let mut texts = Vec::with_capacity(values.len());
+    for (key, value) in values {
+        texts.push(match value {
+            Value::Word(w) if w.chars().any(char::is_control) => {
+                return Err(Error::ScriptValue { key: key.to_string(), value: w.to_string() });
+            }
+            Value::Word(w) => quote(w),
+            Value::Fragment(f) => f.trim_end_matches('\n').to_string(),
+        });
+    }
+    let pairs: Vec<(&str, &str)> =
+        values.iter().zip(&texts).map(|((key, _), text)| (*key, text.as_str())).collect();
+    Ok(fill(template, &pairs))
 }
 
 /// `text` with every line indented by `spaces`.
@@ -68,8 +75,8 @@ fn indent(text: &str, spaces: usize) -> String {
 /// The fragment that creates the system user and group, for `format` (`deb` or `rpm`).
 fn add_user(spec: &PackageSpec, template: &str, spaces: usize) -> Result<String> {
     let Some(user) = spec.user.as_deref() else { return Ok(String::new()) };
-    let home = format!("/var/lib/{user}");
-    Ok(indent(&assemble(template, &[("USER", Value::Word(user)), ("HOME", Value::Word(&home))])?, spaces))
+    // The home is written `/var/lib/'name'`: one word, and lintian sees the `--home /` it wants.
+    Ok(indent(&assemble(template, &[("USER", Value::Word(user))])?, spaces))
 }
 
 /// The fragment that registers (`install`) or unregisters the stable path.
@@ -158,6 +165,13 @@ mod tests {
     use crate::package::spec::Alternative;
     use std::path::Path;
     use std::process::Command;
+
+    #[test]
+    fn templates_fill_and_drop_empty_lines() {
+        let t = "a=@A@\n@B@\nUser=@C@\nend @A@\n";
+        assert_eq!(fill(t, &[("A", "1"), ("B", ""), ("C", "")]), "a=1\nend 1\n");
+        assert_eq!(fill(t, &[("A", "1"), ("B", "b"), ("C", "nova")]), "a=1\nb\nUser=nova\nend 1\n");
+    }
 
     #[test]
     fn words_are_quoted_and_empty_fragments_dropped() {
@@ -285,5 +299,6 @@ mod tests {
             calls.contains("adduser [--system] [--ingroup] [hello] [--home] [/var/lib/hello]"),
             "{calls}"
         );
+        assert!(postinst.contains("--home /var/lib/'hello' "), "{postinst}");
     }
 }

@@ -99,6 +99,9 @@ pub fn describe(project: &str, meta: Option<&Metadata>, what: &str) -> (String, 
     let summary = meta
         .and_then(|m| m.summary.clone())
         .unwrap_or_else(|| format!("{project} and its Python dependencies"));
+    // Upstream metadata is input: one line, whatever its Summary held (a folded header would
+    // otherwise start a new control field or unit directive).
+    let summary = one_line(&summary);
     let mut summary = summary.trim().trim_end_matches('.').to_string();
     if summary.chars().count() > 79 {
         summary = summary.chars().take(76).collect::<String>() + "...";
@@ -114,7 +117,7 @@ pub fn describe(project: &str, meta: Option<&Metadata>, what: &str) -> (String, 
             if heading || markup || !first.chars().any(char::is_alphabetic) {
                 continue;
             }
-            paragraphs.push(lines.join(" "));
+            paragraphs.push(one_line(&lines.join(" ")));
             if paragraphs.len() == 2 {
                 break;
             }
@@ -122,6 +125,26 @@ pub fn describe(project: &str, meta: Option<&Metadata>, what: &str) -> (String, 
     }
     paragraphs.push(what.to_string());
     (summary, paragraphs.join("\n\n"))
+}
+
+/// `text` on one line: every run of white space (newlines included) as one space, control
+/// characters left out.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A home page URL from upstream metadata, when it is one: `http(s)://` and no white space or
+/// control characters (it reaches a control field and a unit's `Documentation=`).
+pub fn home_page(url: &str) -> Option<String> {
+    let url = url.trim();
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 500
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '%');
+    ok.then(|| url.to_string())
 }
 
 /// Word-wraps `text` at `width` columns (longer words stand alone on their line).
@@ -204,6 +227,12 @@ pub(crate) mod tests {
         let (summary, description) = describe("hello", Some(&meta), "Bundled by wrap.");
         assert_eq!(summary, "Says hello");
         assert_eq!(description, "A tiny command-line program.\n\nRun it.\n\nBundled by wrap.");
+        let hostile =
+            Metadata { summary: Some("Says\n hello\nEssential: yes\r".into()), ..Metadata::default() };
+        assert_eq!(describe("hello", Some(&hostile), "x").0, "Says hello Essential: yes");
+        assert_eq!(home_page("https://example.com/x").as_deref(), Some("https://example.com/x"));
+        assert_eq!(home_page("https://example.com/x\nEssential: yes"), None);
+        assert_eq!(home_page("javascript:alert(1)"), None);
         let (summary, description) = describe("hello", None, "Bundled by wrap.");
         assert_eq!(
             (summary.as_str(), description.as_str()),

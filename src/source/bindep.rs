@@ -25,6 +25,16 @@ pub struct Bindep {
     pub deb: Vec<String>,
     /// For RPM distributions.
     pub rpm: Vec<String>,
+    /// Of the host's family, those the host does not have installed.
+    pub missing: Vec<String>,
+}
+
+/// What `text` (a bindep.txt) lists, with what this host lacks of its own family's list.
+pub fn for_this_host(text: &str) -> Bindep {
+    let deb = crate::host::native_format() != Some(crate::manifest::Format::Rpm);
+    let mut bindep = read(text, &crate::host::os_release_ids(), deb);
+    bindep.missing = crate::host::not_installed(if deb { &bindep.deb } else { &bindep.rpm }, deb);
+    bindep
 }
 
 /// The platform atoms of a family, as bindep names them: the family (`dpkg`, `rpm`) and the
@@ -96,7 +106,7 @@ pub fn read(text: &str, host_ids: &[String], host_is_deb: bool) -> Bindep {
         packages.dedup();
         packages
     };
-    Bindep { deb: pick(true), rpm: pick(false) }
+    Bindep { deb: pick(true), rpm: pick(false), missing: Vec::new() }
 }
 
 #[cfg(test)]

@@ -288,6 +288,16 @@ impl Mirror {
     }
 }
 
+/// The bytes of the file at `path` in `commit` of the mirror of `url`, when the cache holds that
+/// mirror and the commit has the file. Reads only: no fetch, no lock (objects are immutable).
+pub fn read_file_at(cache: &Cache, url: &str, commit: &str, path: &str) -> Option<Vec<u8>> {
+    let repo = Repository::open_bare(cache.mirror_dir(url)).ok()?;
+    let commit = repo.find_commit(Oid::from_str(commit).ok()?).ok()?;
+    let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    Some(blob.content().to_vec())
+}
+
 /// A repository on this machine: reading it is not network access, so offline mode allows it.
 pub fn is_local(url: &str) -> bool {
     url.starts_with('/') || url.starts_with("file://")

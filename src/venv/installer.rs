@@ -216,9 +216,7 @@ impl Backend {
 /// The packages the project's bindep.txt lists for this host that it does not have installed.
 fn bindep_missing(source: &Path) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(source.join("bindep.txt")) else { return Vec::new() };
-    let deb = crate::host::native_format() != Some(crate::manifest::Format::Rpm);
-    let bindep = crate::source::bindep::read(&text, &crate::host::os_release_ids(), deb);
-    crate::host::not_installed(if deb { &bindep.deb } else { &bindep.rpm }, deb)
+    crate::source::bindep::for_this_host(&text).missing
 }
 
 /// The one wheel a build wrote into `dir`.

@@ -126,7 +126,10 @@ fn missing_piece(line: &str) -> Option<(String, String, bool)> {
 }
 
 /// The distribution the log says failed to build: uv's `Failed to build `NAME==VERSION``,
-/// pip's `Failed to build NAME` or `Failed building wheel for NAME`.
+/// pip's `Failed to build NAME` or `Failed building wheel for NAME`; else, for pip, which
+/// names none when an sdist's build requirements fail, the last distribution it started on
+/// before the error (`Processing …/NAME-VERSION.tar.gz`, `Collecting NAME`, `Building wheel
+/// for NAME`).
 fn failed_distribution(log: &str) -> Option<String> {
     for line in log.lines() {
         if let Some(rest) = line.split("Failed to build `").nth(1) {
@@ -138,7 +141,23 @@ fn failed_distribution(log: &str) -> Option<String> {
             }
         }
     }
-    None
+    let mut last = None;
+    for line in log.lines().map(str::trim) {
+        if line.starts_with("error:") || line.contains("did not run successfully") {
+            break;
+        }
+        if let Some(rest) = line.strip_prefix("Processing ") {
+            let file = rest.split_whitespace().next().unwrap_or(rest).rsplit('/').next().unwrap_or(rest);
+            let stem =
+                [".tar.gz", ".zip", ".tar.bz2"].iter().find_map(|ext| file.strip_suffix(ext)).unwrap_or(file);
+            last = Some(stem.to_string());
+        } else if let Some(rest) =
+            line.strip_prefix("Collecting ").or_else(|| line.strip_prefix("Building wheel for "))
+        {
+            last = rest.split_whitespace().next().map(str::to_string);
+        }
+    }
+    last
 }
 
 /// What the build in `log` was missing from the system, if that is why it failed.
@@ -180,6 +199,8 @@ mod tests {
         assert_eq!(m.deb, "default-libmysqlclient-dev");
         let m = diagnose("x.c:1:10: fatal error: Python.h: No such file or directory\n").unwrap();
         assert_eq!((m.deb, m.rpm), ("python3-dev", "python3-devel"));
+        let pip = "Processing ./wheels/virtbind-1.0.tar.gz\n  Getting requirements to build wheel: finished with status 'error'\n  error: subprocess-exited-with-error\n      Package libvirt was not found in the pkg-config search path.\n";
+        assert_eq!(diagnose(pip).unwrap().distribution.as_deref(), Some("virtbind-1.0"));
         assert_eq!(diagnose("error: some other failure\n"), None);
         assert_eq!(diagnose("x.c:1:10: fatal error: unknown_thing.h: No such file or directory\n"), None);
     }

@@ -234,6 +234,17 @@ impl Workspace {
     }
 }
 
+/// Whether the tests run as root (CI does); when not, says on stderr that the test needing root
+/// for `what` is skipped.
+pub fn is_root_or_skip(what: &str) -> bool {
+    let root = run("id", &["-u"], Path::new("/")).trim() == "0";
+    if !root {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped: {what} needs root (CI runs as root)");
+    }
+    root
+}
+
 /// Runs a program and returns its stdout, asserting success.
 pub fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str], dir: &Path) -> String {
     let output = Command::new(program.as_ref()).args(args).current_dir(dir).output().unwrap();
