@@ -439,33 +439,33 @@ impl Session<'_> {
             self.reporter.stage(&planned.name, Stage::Fetch);
             let project = self.manifest.project(&planned.name).expect("planned from the manifest");
             let locked = lock.project(&planned.name).expect("the lock covers every project");
-            let mut warnings = Vec::new();
-            let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
-            self.warn_all(warnings);
-            let checkout = checkout?;
-            let job = build::Job {
-                manifest: &self.manifest,
-                lock: &lock,
-                project,
-                locked,
-                planned,
-                checkout: &checkout,
-                constraints: &constraints,
-                find_links: &find_links,
-                offline: self.offline,
-                formats: &todo,
-                out_dir: &out_dir,
-                exclude: build::exclude_set(&project.exclude(settings))?,
-            };
             let mut placed = Vec::new();
-            let result = build::build(&self.cache, &tools, &job, self.reporter, &mut placed).and_then(|()| {
+            let result = (|| -> Result<()> {
+                let mut warnings = Vec::new();
+                let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
+                self.warn_all(warnings);
+                let job = build::Job {
+                    manifest: &self.manifest,
+                    lock: &lock,
+                    project,
+                    locked,
+                    planned,
+                    checkout: &checkout?,
+                    constraints: &constraints,
+                    find_links: &find_links,
+                    offline: self.offline,
+                    formats: &todo,
+                    out_dir: &out_dir,
+                    exclude: build::exclude_set(&project.exclude(settings))?,
+                };
+                build::build(&self.cache, &tools, &job, self.reporter, &mut placed)?;
                 for artifact in &placed {
                     timed(&planned.name, "artifact cached", || {
                         store::save(&self.cache, &keys[&artifact.format], artifact)
                     })?;
                 }
                 Ok(())
-            });
+            })();
             if let Err(e) = result {
                 // A failed project leaves nothing that looks complete: neither what it wrote
                 // before failing nor what it took from the cache.

@@ -123,3 +123,20 @@ fn uv_asked_for_but_missing() {
     let run = ws.wrap_env(&["build", "--format", "tar"], &[("PATH", "/usr/bin:/bin")]);
     assert_eq!(run.fails(2), "error: installer `uv` was asked for but `uv` is not on PATH");
 }
+
+#[test]
+fn a_project_that_fails_leaves_none_of_its_artifacts_not_even_cached_ones() {
+    let ws = Workspace::offline_example();
+    ws.wrap(&["build", "-p", "greet", "--format", "deb", "--out", "out"]).ok();
+    let deb: Vec<String> = list(&ws.path().join("out")).into_iter().filter(|f| f.ends_with(".deb")).collect();
+    assert_eq!(deb.len(), 1);
+    // The .deb's key is unchanged (it comes from the cache), but the tarball must be built, and
+    // greet's repository, mirror and checkout are gone.
+    std::fs::rename(ws.repo("greet"), ws.path().join("greet-moved")).unwrap();
+    std::fs::remove_dir_all(ws.cache().join("git")).unwrap();
+    std::fs::remove_dir_all(ws.cache().join("checkouts")).unwrap();
+    let run = ws.wrap(&["build", "-p", "greet", "--format", "deb", "--format", "tar", "--out", "out"]);
+    run.fails(2);
+    let left = list(&ws.path().join("out"));
+    assert!(left.iter().all(|f| !f.starts_with("wrap-example-greet")), "{left:?}");
+}
