@@ -284,3 +284,47 @@ fn plan_shows_what_bindep_asks_for() {
     assert!(plan.contains("relay: bindep.txt asks for\n  deb: gettext libvirt-dev wrap-test-not-a-package\n  rpm: gettext libvirt-devel\n"), "{plan}");
     assert!(plan.contains("not installed here: ") && plan.contains("wrap-test-not-a-package"), "{plan}");
 }
+
+#[test]
+fn exclude_patterns_and_lint_overrides_of_the_manifest() {
+    let ws = relay();
+    ws.write_manifest(&format!(
+        "{}exclude = [\"lib/python*/site-packages/relay/data\", \"bin/activate.*\"]\nlintian_overrides = [\"wrap-test-made-up-tag [opt/wrap-test/*]\"]\nrpmlint_filters = ['made-up-tag /opt/wrap-test/']\n",
+        RELAY.replace("[settings]\n", "[settings]\nexclude = [\"**/Activate.ps1\"]\n")
+    ));
+    let artifacts: Vec<PathBuf> = ws
+        .wrap(&["build", "--format", "deb", "--format", "rpm", "--out", "out"])
+        .ok()
+        .lines()
+        .map(Into::into)
+        .collect();
+    let deb = find(&artifacts, "wrap-test-relay_");
+    let contents = run("dpkg-deb", &["--contents", deb.to_str().unwrap()], ws.path());
+    for gone in ["relay/data/", "bin/activate.fish", "bin/activate.csh", "bin/Activate.ps1"] {
+        assert!(!contents.contains(gone), "{gone} is still in\n{contents}");
+    }
+    assert!(contents.contains("/bin/activate\n"), "{contents}");
+    // The RECORD forgot the files left out: the verify stage found every file it names.
+    let record = ws.path().join("x");
+    run("dpkg-deb", &["-x", deb.to_str().unwrap(), record.to_str().unwrap()], ws.path());
+    let text = std::fs::read_to_string(
+        record.join("opt/wrap-test/relay-3.1.0/lib/python3.11/site-packages/relay-3.1.0.dist-info/RECORD"),
+    )
+    .unwrap();
+    assert!(!text.contains("relay/data/routes.json") && text.contains("relay/cli.py"), "{text}");
+    let overrides =
+        std::fs::read_to_string(record.join("usr/share/lintian/overrides/wrap-test-relay")).unwrap();
+    assert!(
+        overrides.ends_with(
+            "# The manifest's own overrides.\nwrap-test-relay: wrap-test-made-up-tag [opt/wrap-test/*]\n"
+        ),
+        "{overrides}"
+    );
+    let rpm = find(&artifacts, "wrap-test-relay-3.1.0-1.");
+    let filters = std::fs::read_to_string(format!("{}.rpmlint.toml", rpm.display())).unwrap();
+    assert!(
+        filters.contains("    # The manifest's own filters.\n    'made-up-tag /opt/wrap-test/',\n]"),
+        "{filters}"
+    );
+    assert!(filters.contains("'non-executable-script /opt/wrap-test/relay-3\\.1\\.0/lib/'"), "{filters}");
+}
