@@ -191,7 +191,7 @@ pub fn build(
             Format::Deb | Format::Rpm => {
                 if package.is_none() {
                     reporter.stage(&planned.name, Stage::Relocate);
-                    let spec = package_spec(job, tools, &staged, &origin)?;
+                    let spec = package_spec(job, tools, &staged, &origin, &names)?;
                     verify_once(&bundle_dir(&spec.root, &planned.install_path))?;
                     package = Some(spec);
                     staged.relocated();
@@ -258,7 +258,14 @@ fn build_info(job: &Job<'_>, tools: &Tools, tree: &Path) -> Result<BuildInfo> {
 }
 
 /// Stages the package root (the bundle at its install path, etc, docs, units) and describes it.
-fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'_>) -> Result<PackageSpec> {
+/// `names`: the project's own distribution names (normalized), to find its metadata.
+fn package_spec(
+    job: &Job<'_>,
+    tools: &Tools,
+    staged: &Staged,
+    origin: &Origin<'_>,
+    names: &[String],
+) -> Result<PackageSpec> {
     let (planned, project, settings) = (job.planned, job.project, &job.manifest.settings);
     let root = staged.root().join("package");
     let bundle = bundle_dir(&root, &planned.install_path);
@@ -276,7 +283,6 @@ fn package_spec(job: &Job<'_>, tools: &Tools, staged: &Staged, origin: &Origin<'
             provenance::write(&bundle, &build_info(job, tools, &bundle)?, planned.source_date_epoch)
         })?;
     }
-    let names = distribution_names(&staged.src(), &planned.name);
     let metadata = provenance::installed_metadata(&bundle)?;
     let own = metadata.iter().find(|m| names.contains(&normalize(&m.name)));
     let what = format!(

@@ -172,7 +172,7 @@ impl Mirror {
                 Err(e) => Err(git_err(&self.project, "read a reference", e)),
             }
         };
-        if git_ref.len() == 40 && git_ref.chars().all(|c| c.is_ascii_hexdigit()) {
+        if names_a_commit(git_ref) {
             let oid = Oid::from_str(git_ref).expect("40 hex digits");
             if self.has_commit(oid) {
                 return Ok(Resolved { commit: oid, is_tag: false });
@@ -296,6 +296,11 @@ pub fn read_file_at(cache: &Cache, url: &str, commit: &str, path: &str) -> Optio
     let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
     let blob = repo.find_blob(entry.id()).ok()?;
     Some(blob.content().to_vec())
+}
+
+/// Whether a ref as the manifest writes it is a full commit id (40 hex digits, either case).
+pub fn names_a_commit(git_ref: &str) -> bool {
+    git_ref.len() == 40 && git_ref.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// A repository on this machine: reading it is not network access, so offline mode allows it.

@@ -25,7 +25,7 @@ use git2::{Oid, Repository};
 
 use crate::cache::{Cache, create_dir_atomically, remove_atomically, touch};
 use crate::error::{Error, Result, short};
-use crate::lock::{LockedProject, is_commit_id};
+use crate::lock::LockedProject;
 use crate::manifest::Project;
 use git::{Mirror, git_err};
 
@@ -60,7 +60,7 @@ pub fn resolve(
         }
         let resolved = match mirror.resolve(&project.git_ref) {
             Ok(r) => r,
-            Err(Error::RefNotFound { .. }) if online && is_commit_id(&project.git_ref) => {
+            Err(Error::RefNotFound { .. }) if online && git::names_a_commit(&project.git_ref) => {
                 // A commit no branch or tag reaches: ask for it by id (servers may refuse).
                 let oid = Oid::from_str(&project.git_ref).expect("commit id");
                 let _ = mirror.fetch_commit(oid);
@@ -246,7 +246,7 @@ fn check_pin(mirror: &Mirror, project: &Project, locked: &LockedProject, oid: Oi
         problem,
     };
     match mirror.resolve(&project.git_ref) {
-        Ok(r) if (r.is_tag || is_commit_id(&project.git_ref)) && r.commit != oid => {
+        Ok(r) if (r.is_tag || git::names_a_commit(&project.git_ref)) && r.commit != oid => {
             return Err(mismatch(format!(
                 "`{}` is {} in `{}`",
                 project.git_ref,
