@@ -201,6 +201,22 @@ fn cause_08_control_fields_cannot_be_injected() {
             "`system_dependencies` = `libvirt0, evil` is not valid",
         ),
         ("ref = \"2.0.0\"\n", "user = \"root\\nX\"", "`user` = `root\\nX` is not valid"),
+        (
+            "ref = \"2.0.0\"\n",
+            "lintian_overrides = [\"tag\\nother-package: *\"]",
+            "`lintian_overrides` = `tag\\nother-package: *` is not valid",
+        ),
+        (
+            "[settings]\n",
+            "rpmlint_filters = [\"x',\\n'.*\"]",
+            "`settings.rpmlint_filters` = `x',\\n'.*` is not valid",
+        ),
+        (
+            "ref = \"2.0.0\"\n",
+            "rpmlint_filters = [\"x', '.*\"]",
+            "`rpmlint_filters` = `x', '.*` is not valid",
+        ),
+        ("ref = \"2.0.0\"\n", "exclude = [\"/etc/passwd\"]", "`exclude` = `/etc/passwd` is not valid"),
     ] {
         let original = ws.manifest();
         if at.starts_with("maintainer") {
