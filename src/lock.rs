@@ -18,8 +18,7 @@ pub const LOCK_VERSION: u32 = 1;
 const HEADER: &str = "# wrap.lock: written by `wrap lock`; pins every project to an exact commit.\n# Commit it beside the manifest; change it with `wrap lock` and `wrap lock --update`.\n\n";
 
 /// A hashed file: a patch or a constraints file (path as written, or URL).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockedFile {
     /// Path relative to the manifest, or URL, as written in the manifest.
     pub source: String,
@@ -28,8 +27,7 @@ pub struct LockedFile {
 }
 
 /// One project's pin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockedProject {
     /// Project name.
     pub name: String,
@@ -45,21 +43,18 @@ pub struct LockedProject {
     /// Version derived from git at lock time.
     pub version: String,
     /// Patches in application order.
-    #[serde(default)]
     pub patches: Vec<LockedFile>,
 }
 
 /// The whole lock file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lock {
     /// Format version.
     pub version: u32,
     /// Constraints files in manifest order.
-    #[serde(default)]
     pub constraints: Vec<LockedFile>,
     /// Projects sorted by name.
-    #[serde(default, rename = "project")]
+    #[serde(rename = "project")]
     pub projects: Vec<LockedProject>,
 }
 

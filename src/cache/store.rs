@@ -13,7 +13,7 @@ use crate::archive::Hashing;
 use crate::cache::{Cache, create_dir_atomically, remove_atomically, temp_file_in, touch, write_atomically};
 use crate::error::Result;
 use crate::manifest::{Format, sha256_hex};
-use crate::package::{Artifact, checksum_line, checksum_path, write_checksum};
+use crate::package::{Artifact, beside, checksum_line, checksum_path, write_checksum};
 
 /// What an entry holds.
 #[derive(Debug, Serialize, Deserialize)]
@@ -30,12 +30,6 @@ struct Entry {
 /// A sidecar suffix as the store accepts it: it names a file beside the artifact, nothing else.
 fn is_sidecar(suffix: &str) -> bool {
     suffix.starts_with('.') && !suffix.contains('/') && suffix.len() <= 32
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
 }
 
 const ENTRY: &str = "entry.json";
@@ -77,8 +71,8 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
         write_checksum(&out, &entry.sha256)?;
     }
     for suffix in &entry.sidecars {
-        let kept = fs_err::read(with_suffix(&cached, suffix))?;
-        let placed = with_suffix(&out, suffix);
+        let kept = fs_err::read(beside(&cached, suffix))?;
+        let placed = beside(&out, suffix);
         if std::fs::read(&placed).ok().as_deref() != Some(&kept[..]) {
             write_atomically(&placed, &kept)?;
         }
@@ -106,7 +100,7 @@ pub fn save(cache: &Cache, key: &str, artifact: &Artifact) -> Result<()> {
     create_dir_atomically(&dir, |tmp| -> Result<()> {
         fs_err::copy(&artifact.path, tmp.join(&file))?;
         for suffix in &artifact.sidecars {
-            fs_err::copy(with_suffix(&artifact.path, suffix), with_suffix(&tmp.join(&file), suffix))?;
+            fs_err::copy(beside(&artifact.path, suffix), beside(&tmp.join(&file), suffix))?;
         }
         let entry = Entry {
             file: file.clone(),
@@ -129,7 +123,7 @@ fn read_entry(dir: &Path) -> Option<Entry> {
         && !entry.file.starts_with('.')
         && entry.sidecars.iter().all(|s| is_sidecar(s));
     let present = std::fs::metadata(dir.join(&entry.file)).is_ok_and(|m| m.len() == entry.size)
-        && entry.sidecars.iter().all(|s| with_suffix(&dir.join(&entry.file), s).is_file());
+        && entry.sidecars.iter().all(|s| beside(&dir.join(&entry.file), s).is_file());
     (sane && present).then_some(entry)
 }
 

@@ -78,8 +78,7 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
     } else {
         return Err(bad("wrap", "it is neither a .deb, an .rpm nor a .tar.gz".into()));
     };
-    let mut sum = path.as_os_str().to_owned();
-    sum.push(".sha256");
+    let sum = crate::package::checksum_path(path);
     let sum_is_file = std::fs::metadata(&sum).is_ok_and(|m| m.is_file());
     if let Some(text) = sum_is_file.then(|| fs_err::read_to_string(&sum).ok()).flatten() {
         let expected = text.split_whitespace().next().unwrap_or("");

@@ -67,11 +67,7 @@ pub fn place(
 /// already gone is fine.
 pub fn remove(artifact: &Artifact) {
     let mut paths = vec![artifact.path.clone(), checksum_path(&artifact.path)];
-    for suffix in &artifact.sidecars {
-        let mut name = artifact.path.as_os_str().to_owned();
-        name.push(suffix);
-        paths.push(name.into());
-    }
+    paths.extend(artifact.sidecars.iter().map(|suffix| beside(&artifact.path, suffix)));
     for path in paths {
         let _ = std::fs::remove_file(path);
     }
@@ -93,9 +89,15 @@ pub fn write_checksum(path: &Path, sha256: &str) -> Result<()> {
 
 /// Where the `.sha256` file of the artifact at `path` is.
 pub fn checksum_path(path: &Path) -> PathBuf {
-    let mut sum = path.as_os_str().to_owned();
-    sum.push(".sha256");
-    sum.into()
+    beside(path, ".sha256")
+}
+
+/// The file beside the artifact at `path` whose name is the artifact's plus `suffix`
+/// (`.sha256`, `.rpmlint.toml`).
+pub fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
 }
 
 /// The `sha256sum` line of the artifact at `path`.

@@ -162,9 +162,10 @@ pub fn write(
     writer.flush()?;
     drop(writer);
     let mut artifact = place(tmp, path, sha256, size, &spec.name, Format::Rpm)?;
-    let mut config = artifact.path.as_os_str().to_owned();
-    config.push(RPMLINT_SUFFIX);
-    write_atomically(Path::new(&config), rpmlint_config(spec).as_bytes())?;
+    write_atomically(
+        &crate::package::beside(&artifact.path, RPMLINT_SUFFIX),
+        rpmlint_config(spec).as_bytes(),
+    )?;
     artifact.sidecars.push(RPMLINT_SUFFIX.into());
     Ok(artifact)
 }
