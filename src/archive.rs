@@ -9,7 +9,22 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
+
+/// Compression of a package's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// gzip: the default, and the only one lintian's Debian profile accepts in a .deb.
+    #[default]
+    Gzip,
+    /// xz (multi-threaded).
+    Xz,
+    /// zstd (multi-threaded).
+    Zstd,
+}
 
 /// What was archived for one entry of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,7 +279,7 @@ impl<W: Write> Hashing<W> {
 
     /// The inner writer, the hex sha256 and the byte count of everything written.
     pub fn finish(self) -> (W, String, u64) {
-        let digest = crate::manifest::hex(&self.hasher.finalize());
+        let digest = crate::digest::hex(&self.hasher.finalize());
         (self.inner, digest, self.size)
     }
 }
@@ -295,8 +310,7 @@ pub enum Encoder<W: Write> {
 
 impl<W: Write> Encoder<W> {
     /// A compressor of kind `compression` writing to `out`.
-    pub fn new(compression: crate::manifest::Compression, out: W) -> Result<Self> {
-        use crate::manifest::Compression;
+    pub fn new(compression: Compression, out: W) -> Result<Self> {
         let threads = crate::host::cores() as u32;
         Ok(match compression {
             Compression::Gzip => Encoder::Gzip(gzip(out)),
@@ -328,8 +342,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// File name extension: `gz`, `xz`, `zst`.
-    pub fn extension(compression: crate::manifest::Compression) -> &'static str {
-        use crate::manifest::Compression;
+    pub fn extension(compression: Compression) -> &'static str {
         match compression {
             Compression::Gzip => "gz",
             Compression::Xz => "xz",
@@ -479,7 +492,7 @@ mod tests {
         assert_eq!(names[5].1.as_deref(), Some(long_target.as_str()));
         let file = listed.iter().find(|l| l.kind == Kind::File).unwrap();
         // md5("hello")
-        assert_eq!(crate::manifest::hex(&file.md5.unwrap()), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(crate::digest::hex(&file.md5.unwrap()), "5d41402abc4b2a76b9719d911017c592");
         assert_eq!(file.size, 5);
     }
 }

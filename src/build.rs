@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::artifact::{Artifact, writing};
 use crate::cache::Cache;
 use crate::error::Result;
 use crate::lock::{Lock, LockedProject};
@@ -11,10 +12,11 @@ use crate::manifest::{Format, Manifest, Project};
 use crate::package::depends;
 use crate::package::layout::{self, Layout, bundle_dir};
 use crate::package::spec::{Alternative, PackageSpec, describe, home_page};
-use crate::package::{Artifact, deb, rpm, tarball, writing};
+use crate::package::{deb, rpm, tarball};
 use crate::plan::PlannedProject;
 use crate::provenance::{self, BuildInfo};
-use crate::report::{Event, Reporter, Stage, timed};
+use crate::report::{Event, Reporter, Stage};
+use crate::time::timed;
 use crate::venv;
 use crate::venv::build::{Staged, distribution_names, normalize};
 use crate::venv::installer::Backend;
@@ -58,7 +60,7 @@ impl Tools {
 
 /// The build key of one project's artifact in one format: its plan key, the tools, the format.
 pub fn build_key(plan_key: &str, tools_fingerprint: &str, format: Format) -> String {
-    crate::manifest::sha256_hex(format!("{plan_key}\n{tools_fingerprint}\n{}", format.as_str()).as_bytes())
+    crate::digest::sha256_hex(format!("{plan_key}\n{tools_fingerprint}\n{}", format.as_str()).as_bytes())
 }
 
 /// What one project's build needs.

@@ -154,7 +154,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Package format (repeatable); default: the manifest's `formats`, else the host's.
-    #[arg(long, value_enum)]
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format())]
     pub format: Vec<Format>,
     /// Override every project's version.
     #[arg(long, value_name = "V", value_parser = parse_version)]
@@ -212,4 +212,11 @@ mod tests {
         let cli = Cli::parse_from(["wrap", "lock", "--update", "a", "b"]);
         assert!(matches!(cli.command, Command::Lock { update: Some(ref v), .. } if v.len() == 2));
     }
+}
+
+/// `--format`: one of the formats' names (listed in the help, as the manifest spells them).
+fn parse_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Format::ALL.map(Format::as_str))
+        .map(|name| Format::parse(&name).expect("one of the possible values"))
 }

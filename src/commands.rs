@@ -7,17 +7,19 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crate::artifact::Artifact;
 use crate::build;
 use crate::cache::lock::{FileLock, Kind};
 use crate::cache::prune::{self, Policy};
 use crate::cache::{Cache, store};
+use crate::digest::sha256_hex;
 use crate::error::{Error, Result, short};
 use crate::lock::{self, Lock, LockedFile, LockedProject};
-use crate::manifest::{Constraint, Format, Installer, Manifest, sha256_hex};
-use crate::package::Artifact;
+use crate::manifest::{Constraint, Format, Installer, Manifest};
 use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject};
-use crate::report::{Event, Failure, Outcome, Reporter, Stage, Status, timed};
+use crate::report::{Event, Failure, Outcome, Reporter, Stage, Status};
 use crate::source;
+use crate::time::timed;
 use crate::venv;
 use crate::venv::installer::{self, Backend};
 
@@ -470,7 +472,7 @@ impl Session<'_> {
                 // A failed project leaves nothing that looks complete: neither what it wrote
                 // before failing nor what it took from the cache.
                 for artifact in placed.iter().chain(artifacts.values()) {
-                    crate::package::remove(artifact);
+                    crate::artifact::remove(artifact);
                 }
                 return Err(e);
             }

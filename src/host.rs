@@ -1,7 +1,7 @@
 //! The host platform: its cores (and work spread over them), its native package format and
 //! distribution, read from os-release (`ID`, `ID_LIKE`), and which system packages it has.
 
-use crate::manifest::Format;
+use crate::artifact::Format;
 
 /// The number of cores wrap may use (1 when the system will not say).
 pub fn cores() -> usize {
@@ -84,6 +84,27 @@ pub fn not_installed(packages: &[String], deb: bool) -> Vec<String> {
         .map(|(name, _)| name.split(':').next().unwrap_or(name))
         .collect();
     packages.iter().filter(|p| !installed.contains(&p.as_str())).cloned().collect()
+}
+
+/// The Debian package dpkg says owns `path` (trying the /usr-merged twin too); `None` when
+/// none does or dpkg cannot be asked.
+pub fn deb_package_owning(path: &std::path::Path) -> Option<String> {
+    let text = path.to_string_lossy();
+    let twin = match text.strip_prefix("/usr") {
+        Some(rest) => rest.to_string(),
+        None => format!("/usr{text}"),
+    };
+    for candidate in [text.to_string(), twin] {
+        let mut cmd = std::process::Command::new("dpkg-query");
+        cmd.args(["-S", "--", &candidate]);
+        let output = crate::interrupt::output(&mut cmd).ok()?;
+        if output.status.success() {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let package = stdout.lines().next()?.split(':').next()?.trim().to_string();
+            return (!package.is_empty()).then_some(package);
+        }
+    }
+    None
 }
 
 /// The native format named by an os-release file's `ID` and `ID_LIKE`.

@@ -8,10 +8,12 @@
 //! one [`error::Error`] enum.
 
 pub mod archive;
+pub mod artifact;
 pub mod build;
 pub mod cache;
 pub mod cli;
 pub mod commands;
+pub mod digest;
 pub mod error;
 pub mod fs;
 pub mod fuzz;

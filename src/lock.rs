@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::write_atomically;
+use crate::digest::sha256_hex;
 use crate::error::{Drift, Error, Location, Result};
-use crate::manifest::{Manifest, Project, sha256_hex};
+use crate::fs::write_atomically;
+use crate::manifest::{Manifest, Project};
 
 /// The lock format this wrap writes.
 pub const LOCK_VERSION: u32 = 1;

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::digest::sha256_hex;
 use crate::error::{Error, ManifestError, Result};
 use crate::lock::{Lock, LockedFile};
-use crate::manifest::{Format, Manifest, check_install_path, check_package_name, check_version, sha256_hex};
+use crate::manifest::{Format, Manifest, check_install_path, check_package_name, check_version};
 
 /// What the caller knows from outside the manifest and lock.
 #[derive(Debug, Clone, Default)]

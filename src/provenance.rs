@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::lock::LockedFile;
-use crate::venv::build::site_packages;
+use crate::pyenv::site_packages;
 
 /// One installed distribution.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -159,7 +159,7 @@ pub fn write(tree: &Path, info: &BuildInfo, source_date_epoch: i64) -> Result<()
 
 /// `pkg:pypi/<normalized name>@<version>` (the purl spec lowercases PyPI names, `_` → `-`).
 pub fn purl(name: &str, version: &str) -> String {
-    format!("pkg:pypi/{}@{version}", crate::venv::build::normalize(name))
+    format!("pkg:pypi/{}@{version}", crate::pyenv::normalize(name))
 }
 
 /// Whether `text` reads as an SPDX license expression: identifiers (letters, digits, `.-`, an

@@ -11,9 +11,9 @@ use anstyle::{AnsiColor, Style};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::artifact::Artifact;
 use crate::cache::prune::{Removed, Usage, human_size};
 use crate::manifest::Format;
-use crate::package::Artifact;
 use crate::package::inspect::{Inspection, mode_string};
 use crate::plan::BuildPlan;
 
@@ -184,15 +184,6 @@ pub struct Outcome {
     /// The exit code its failure maps to (0 when it did not fail).
     #[serde(skip)]
     pub exit_code: i32,
-}
-
-/// Runs `step` of `project`'s build and logs how long it took (`-v`): the figures behind the
-/// benchmark's breakdown of where a build's time goes.
-pub fn timed<T>(project: &str, step: &str, f: impl FnOnce() -> T) -> T {
-    let started = std::time::Instant::now();
-    let result = f();
-    tracing::debug!(project, seconds = started.elapsed().as_secs_f64(), "{step}");
-    result
 }
 
 /// Receives events; implementations decide how they look.

@@ -1,5 +1,6 @@
 //! Timestamps as the formats write them, from Unix seconds, through `jiff`: the compact date of
-//! nightly versions, RFC 2822 (Debian changelogs) and RFC 3339 (the SBOM). A bottom module: it
+//! nightly versions, RFC 2822 (Debian changelogs) and RFC 3339 (the SBOM); and [`timed`], which logs
+//! how long a step took (`-v`). A bottom module: it
 //! imports nothing of wrap's. Every caller passes a source date that was checked to lie in
 //! 0 ..= 2^32 - 1, which jiff always represents.
 
@@ -22,6 +23,15 @@ pub fn rfc2822(unix: i64) -> String {
 /// `2026-02-14T09:30:00Z`.
 pub fn rfc3339(unix: i64) -> String {
     at(unix).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Runs `step` of `project`'s build and logs how long it took (`-v`): the figures behind the
+/// benchmark's breakdown of where a build's time goes.
+pub fn timed<T>(project: &str, step: &str, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let result = f();
+    tracing::debug!(project, seconds = started.elapsed().as_secs_f64(), "{step}");
+    result
 }
 
 #[cfg(test)]

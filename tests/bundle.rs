@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use support::{Workspace, bytecode_used, files_containing, find, run, untar};
-use wrap::manifest::sha256_hex;
+use wrap::digest::sha256_hex;
 
 fn bundle_runs_anywhere(installer: &str) {
     let ws = Workspace::offline_example();

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use support::{Workspace, bytecode_used, find, run};
-use wrap::manifest::sha256_hex;
+use wrap::digest::sha256_hex;
 
 /// Tests that change the machine's dpkg database run one at a time.
 static DPKG: Mutex<()> = Mutex::new(());

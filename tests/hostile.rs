@@ -237,7 +237,7 @@ fn tally_tarball(ws: &Workspace, args: &[&str]) -> (String, String, support::Run
     let run = ws.wrap(&all);
     let artifacts: Vec<std::path::PathBuf> = run.ok().lines().map(Into::into).collect();
     let tarball = find(&artifacts, "wrap-example-tally-");
-    let sha = wrap::manifest::sha256_hex(&std::fs::read(tarball).unwrap());
+    let sha = wrap::digest::sha256_hex(&std::fs::read(tarball).unwrap());
     let dir = ws.path().join(format!("unpacked-{}", &sha[..8]));
     untar(tarball, &dir);
     let source = std::fs::read_to_string(

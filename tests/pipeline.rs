@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::{Workspace, find, list, run, untar};
-use wrap::manifest::sha256_hex;
+use wrap::digest::sha256_hex;
 
 /// The events of a `--message-format json` run; every stdout line must be one JSON object.
 fn events(stdout: &str) -> Vec<Value> {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::{Workspace, find, run};
-use wrap::manifest::sha256_hex;
+use wrap::digest::sha256_hex;
 
 fn rpm(args: &[&str]) -> String {
     let out = Command::new("rpm").args(args).output().unwrap();

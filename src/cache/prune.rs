@@ -13,8 +13,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::cache::{Cache, remove_atomically};
+use crate::cache::Cache;
 use crate::error::Result;
+use crate::fs::remove_atomically;
 use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an

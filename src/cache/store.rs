@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::Hashing;
-use crate::cache::{Cache, create_dir_atomically, remove_atomically, temp_file_in, touch, write_atomically};
+use crate::artifact::Format;
+use crate::artifact::{Artifact, beside, checksum_line, checksum_path, write_checksum};
+use crate::cache::Cache;
+use crate::digest::sha256_hex;
 use crate::error::Result;
-use crate::manifest::{Format, sha256_hex};
-use crate::package::{Artifact, beside, checksum_line, checksum_path, write_checksum};
+use crate::fs::{create_dir_atomically, remove_atomically, temp_file_in, touch, write_atomically};
 
 /// What an entry holds.
 #[derive(Debug, Serialize, Deserialize)]

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+pub use crate::archive::Compression;
+pub use crate::artifact::Format;
+use crate::digest::sha256_hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Location, Result};
 
@@ -21,44 +23,6 @@ pub use rules::{
 };
 use template::Part;
 pub use template::Template;
-
-/// Package formats wrap writes.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// Debian package.
-    Deb,
-    /// RPM package.
-    Rpm,
-    /// Relocatable tarball bundle.
-    Tar,
-}
-
-impl Format {
-    /// The lowercase name used in manifests, flags and file names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deb => "deb",
-            Self::Rpm => "rpm",
-            Self::Tar => "tar",
-        }
-    }
-}
-
-/// Compression of a package's payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// gzip: the default, and the only one lintian's Debian profile accepts in a .deb.
-    #[default]
-    Gzip,
-    /// xz (multi-threaded).
-    Xz,
-    /// zstd (multi-threaded).
-    Zstd,
-}
 
 /// Which tool installs packages into the virtualenv.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -353,16 +317,6 @@ impl Project {
         }
         Some(out.trim_end_matches('/').to_string())
     }
-}
-
-/// Hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hexadecimal of `bytes` (a digest).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

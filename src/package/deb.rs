@@ -8,13 +8,13 @@ use std::io::{Seek, Write};
 use std::path::Path;
 
 use crate::archive::{Encoder, Hashing, Kind, Listed, append_named, append_tree};
-use crate::cache::temp_file_in;
+use crate::artifact::{Artifact, place};
 use crate::error::Result;
+use crate::fs::temp_file_in;
 use crate::manifest::{Compression, Format, Relation};
 use crate::package::depends::Requirement;
 use crate::package::script::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
-use crate::package::{Artifact, place};
 
 /// The host's dpkg architecture.
 pub fn host_arch() -> &'static str {
@@ -55,7 +55,7 @@ pub fn depends(spec: &PackageSpec) -> (Vec<String>, Vec<String>) {
             Requirement::Python(abi) => push(format!("python{abi}"), &mut out),
             Requirement::Glibc(v) => push(format!("libc6 (>= {v})"), &mut out),
             Requirement::Library { soname, host_path, needed_by } => {
-                match host_path.as_deref().and_then(owning_package) {
+                match host_path.as_deref().and_then(crate::host::deb_package_owning) {
                     Some(package) if package == "libc6" => {
                         if glibc.is_none() {
                             push(package, &mut out);
@@ -77,26 +77,6 @@ pub fn depends(spec: &PackageSpec) -> (Vec<String>, Vec<String>) {
         push(dep.deb(), &mut out);
     }
     (out, unresolved)
-}
-
-/// The package dpkg says owns `path` (trying the /usr-merged twin too).
-fn owning_package(path: &Path) -> Option<String> {
-    let text = path.to_string_lossy();
-    let twin = match text.strip_prefix("/usr") {
-        Some(rest) => rest.to_string(),
-        None => format!("/usr{text}"),
-    };
-    for candidate in [text.to_string(), twin] {
-        let Ok(output) = std::process::Command::new("dpkg-query").args(["-S", &candidate]).output() else {
-            return None;
-        };
-        if output.status.success() {
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            let package = stdout.lines().next()?.split(':').next()?.trim().to_string();
-            return (!package.is_empty()).then_some(package);
-        }
-    }
-    None
 }
 
 /// The control file.
@@ -190,7 +170,7 @@ fn control_tarball(spec: &PackageSpec, depends: &[String], listed: &[Listed]) ->
         if spec.conffiles.contains(&abs) {
             continue; // dpkg tracks conffiles by their own md5 in the status file
         }
-        let hex = crate::manifest::hex(&l.md5.expect("md5 asked for"));
+        let hex = crate::digest::hex(&l.md5.expect("md5 asked for"));
         md5sums.push_str(&format!("{hex}  {}\n", l.rel.display()));
     }
     let mut members: Vec<(String, Vec<u8>, u32)> = vec![

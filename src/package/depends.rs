@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::venv::build::site_packages;
+use crate::pyenv::site_packages;
 
 /// Something the bundle needs from the system.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use md5::Digest as _;
 use serde::Serialize;
 
+use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::fs::link_leaves_tree;
-use crate::manifest::sha256_hex;
 
 /// One file of a package.
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +78,7 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
     } else {
         return Err(bad("wrap", "it is neither a .deb, an .rpm nor a .tar.gz".into()));
     };
-    let sum = crate::package::checksum_path(path);
+    let sum = crate::artifact::checksum_path(path);
     let sum_is_file = std::fs::metadata(&sum).is_ok_and(|m| m.is_file());
     if let Some(text) = sum_is_file.then(|| fs_err::read_to_string(&sum).ok()).flatten() {
         let expected = text.split_whitespace().next().unwrap_or("");
@@ -412,7 +412,7 @@ impl Extras {
                 self.sbom = value;
             }
         }
-        Ok(crate::manifest::hex(&hasher.finalize()))
+        Ok(crate::digest::hex(&hasher.finalize()))
     }
 }
 

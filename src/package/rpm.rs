@@ -9,14 +9,14 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cache::{temp_file_in, write_atomically};
+use crate::artifact::{Artifact, place};
 use crate::error::{Error, Result};
+use crate::fs::{temp_file_in, write_atomically};
 use crate::manifest::relation::{Clause, Op};
 use crate::manifest::{Compression, Format, Relation};
 use crate::package::depends::Requirement;
 use crate::package::script::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
-use crate::package::{Artifact, place};
 
 /// The host's RPM architecture.
 pub fn host_arch() -> &'static str {
@@ -163,7 +163,7 @@ pub fn write(
     drop(writer);
     let mut artifact = place(tmp, path, sha256, size, &spec.name, Format::Rpm)?;
     write_atomically(
-        &crate::package::beside(&artifact.path, RPMLINT_SUFFIX),
+        &crate::artifact::beside(&artifact.path, RPMLINT_SUFFIX),
         rpmlint_config(spec).as_bytes(),
     )?;
     artifact.sidecars.push(RPMLINT_SUFFIX.into());

@@ -5,10 +5,11 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::archive::{Hashing, append_tree, gzip};
-use crate::cache::temp_file_in;
+use crate::artifact::{Artifact, place};
 use crate::error::Result;
+use crate::fs::temp_file_in;
 use crate::manifest::Format;
-use crate::package::{Artifact, host_arch, place};
+use crate::package::host_arch;
 use crate::plan::PlannedProject;
 
 /// The tarball's file name.

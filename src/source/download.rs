@@ -4,9 +4,10 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use crate::cache::{Cache, write_atomically};
+use crate::cache::Cache;
+use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
-use crate::manifest::sha256_hex;
+use crate::fs::write_atomically;
 
 /// Constraints files are small; anything larger is not one.
 const MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -26,7 +27,7 @@ pub fn download(cache: &Cache, url: &str) -> Result<String> {
 pub fn ensure(cache: &Cache, url: &str, sha256: &str, offline: bool) -> Result<PathBuf> {
     let path = cache.download_path(sha256);
     if path.exists() {
-        crate::cache::touch(&path);
+        crate::fs::touch(&path);
         return Ok(path);
     }
     if offline {

@@ -9,9 +9,10 @@ use std::path::Path;
 
 use git2::{FetchOptions, Oid, Repository, Sort};
 
+use crate::cache::Cache;
 use crate::cache::lock::{FileLock, Kind};
-use crate::cache::{Cache, create_dir_atomically, touch};
 use crate::error::{Error, Result};
+use crate::fs::{create_dir_atomically, touch};
 use crate::manifest::GitSource;
 use crate::source::version;
 use crate::version::Version;
@@ -81,7 +82,7 @@ impl Mirror {
                 "project `{project}`: the git mirror of `{written}` could not be opened ({}); it is fetched again",
                 e.message()
             ));
-            crate::cache::remove_atomically(&dir)?;
+            crate::fs::remove_atomically(&dir)?;
         }
         let created = !dir.exists();
         if created {
@@ -127,7 +128,7 @@ impl Mirror {
         let path = self.repo.path().to_path_buf();
         let Mirror { repo, _lock, .. } = self;
         drop(repo);
-        crate::cache::remove_atomically(&path)?;
+        crate::fs::remove_atomically(&path)?;
         drop(_lock);
         Ok(())
     }
@@ -339,7 +340,7 @@ pub fn source_key(commit: &str, patch_digests: &[&str]) -> String {
         text.push('\n');
         text.push_str(d);
     }
-    crate::manifest::sha256_hex(text.as_bytes())[..16].to_string()
+    crate::digest::sha256_hex(text.as_bytes())[..16].to_string()
 }
 
 #[cfg(test)]

@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 
-use crate::cache::{Cache, create_dir_atomically, remove_atomically, touch};
+use crate::cache::Cache;
 use crate::error::{Error, Result, short};
+use crate::fs::{create_dir_atomically, remove_atomically, touch};
 use crate::lock::LockedProject;
 use crate::manifest::Project;
 use git::{Mirror, git_err};

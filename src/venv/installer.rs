@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cache::{Cache, create_dir_atomically};
+use crate::cache::Cache;
 use crate::error::{Error, Result};
+use crate::fs::create_dir_atomically;
 use crate::manifest::Installer;
 use crate::venv::python::Interpreter;
 
@@ -256,7 +257,7 @@ fn missing_requirement(output: &str) -> Option<String> {
 
 /// A tools virtualenv with pip for `python`, made once per interpreter and kept in the cache.
 fn pip_tools(cache: &Cache, python: &Interpreter) -> Result<PathBuf> {
-    let key = crate::manifest::sha256_hex(python.path.as_os_str().as_encoded_bytes());
+    let key = crate::digest::sha256_hex(python.path.as_os_str().as_encoded_bytes());
     let dir = cache.root().join("tools").join(format!("pip-py{}-{}", python.abi, &key[..12]));
     if !dir.join("bin/python").exists() {
         // Made in a temporary directory and renamed: its `bin/pip` script then names the old

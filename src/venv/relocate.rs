@@ -17,8 +17,9 @@ use std::process::Command;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::cache::{Cache, temp_file_in};
+use crate::cache::Cache;
 use crate::error::{Error, Result};
+use crate::fs::temp_file_in;
 use crate::host::on_every_core;
 use crate::venv::build::{normalize_path, site_packages};
 use crate::venv::installer::run_captured_with_input;
@@ -455,7 +456,7 @@ pub fn compile(
     python: &Interpreter,
     cache: &Cache,
 ) -> Result<()> {
-    crate::report::timed(project, "byte-compiled", || compile_tree(out, target, python, cache))
+    crate::time::timed(project, "byte-compiled", || compile_tree(out, target, python, cache))
 }
 
 /// How the pycs are checked against their source; part of every cached pyc's key.
@@ -482,7 +483,7 @@ fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Ca
         let mut hasher = Sha256::new();
         hasher.update(format!("{}\0{}\0{INVALIDATION}\0{recorded}\0", python.version, python.abi).as_bytes());
         hasher.update(&source);
-        let key = crate::manifest::hex(&hasher.finalize());
+        let key = crate::digest::hex(&hasher.finalize());
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         let pyc =
             path.parent().expect("in a directory").join("__pycache__").join(format!("{stem}.{tag}.pyc"));
@@ -494,7 +495,7 @@ fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Ca
         replace_file(&pyc, &bytes)?;
         // As compileall writes it: never executable (it masks the source's mode with 0o666).
         fs_err::set_permissions(&pyc, std::fs::Permissions::from_mode(0o644))?;
-        crate::cache::touch(&entry);
+        crate::fs::touch(&entry);
         Ok(None)
     })?;
     let reused = lookups.iter().filter(|l| l.is_none()).count();

@@ -4,20 +4,7 @@
 //! the distribution that was being built and the missing piece, and looks up the Debian and
 //! RPM packages that provide it in a table of what OpenStack's dependencies need.
 
-/// What a build was missing, and where to get it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Missing {
-    /// The distribution whose build failed, when the log names it (`libvirt-python==10.0.0`).
-    pub distribution: Option<String>,
-    /// What was missing, as the log says it (`libvirt/libvirt.h`, `pkg-config module libvirt`).
-    pub what: String,
-    /// The library or tool it belongs to (`libvirt`).
-    pub component: &'static str,
-    /// The Debian package that provides it.
-    pub deb: &'static str,
-    /// The RPM package that provides it.
-    pub rpm: &'static str,
-}
+use crate::error::Missing;
 
 /// (match, component, Debian package, RPM package). A header matches by its path's start, a
 /// pkg-config module, program or library by its whole name.

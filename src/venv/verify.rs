@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ImportFailure, Result};
 use crate::venv::installer::Backend;
 
 /// Imports the entry points of the distributions named on stdin (JSON: `dists`, normalized
@@ -81,17 +81,6 @@ pub struct Verified {
     pub distributions: usize,
     /// Files named by RECORD files, all present.
     pub files: usize,
-}
-
-/// One entry point that does not import.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct ImportFailure {
-    /// `GROUP:NAME`.
-    pub entry_point: String,
-    /// `module:attribute`.
-    pub value: String,
-    /// The last line of the traceback.
-    pub error: String,
 }
 
 #[derive(Deserialize)]

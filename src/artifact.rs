@@ -1,0 +1,129 @@
+//! What wrap writes, at the bottom so that every stage can name it: the package [`Format`]s and
+//! the written [`Artifact`] with the files beside it (`.sha256`, sidecars). An artifact is put in
+//! place by a rename of a fully written temporary file, so the output directory never holds a
+//! partial file under an artifact's name. A bottom module: it imports only the error type and
+//! the file helpers.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fs::write_atomically;
+
+/// Package formats wrap writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Debian package.
+    Deb,
+    /// RPM package.
+    Rpm,
+    /// Relocatable tarball bundle.
+    Tar,
+}
+
+impl Format {
+    /// The lowercase name used in manifests, flags and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deb => "deb",
+            Self::Rpm => "rpm",
+            Self::Tar => "tar",
+        }
+    }
+
+    /// Every format, in order.
+    pub const ALL: [Format; 3] = [Format::Deb, Format::Rpm, Format::Tar];
+
+    /// The format named `name` (as [`Format::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Format> {
+        Self::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+/// A written artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct Artifact {
+    /// Project it was built from.
+    pub project: String,
+    /// Its format.
+    pub format: Format,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Hex sha256.
+    pub sha256: String,
+    /// It came from the cache (its build key was unchanged), not from a build.
+    pub reused: bool,
+    /// Files written beside it, by suffix (`.rpmlint.toml`), besides its `.sha256`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<String>,
+}
+
+/// Puts a fully written (and flushed) temporary file in place as `path`, writes its `.sha256`
+/// beside it, and describes it. Until this rename, the output directory holds no partial file
+/// under an artifact's name.
+pub fn place(
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+    sha256: String,
+    size: u64,
+    project: &str,
+    format: Format,
+) -> Result<Artifact> {
+    let fail = |cause| Error::Write { path: path.clone(), cause };
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(&path).map_err(|e| fail(e.error))?;
+    let artifact =
+        Artifact { project: project.into(), format, path, size, sha256, reused: false, sidecars: Vec::new() };
+    // Never an artifact without its checksum.
+    if let Err(e) = write_checksum(&artifact.path, &artifact.sha256) {
+        remove(&artifact);
+        return Err(e);
+    }
+    Ok(artifact)
+}
+
+/// Removes an artifact from the output directory, with its `.sha256` and its sidecars; what is
+/// already gone is fine.
+pub fn remove(artifact: &Artifact) {
+    let mut paths = vec![artifact.path.clone(), checksum_path(&artifact.path)];
+    paths.extend(artifact.sidecars.iter().map(|suffix| beside(&artifact.path, suffix)));
+    for path in paths {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Runs `write`, the writing of the artifact at `path`; an I/O error that names no file (a
+/// full disk under a temporary file or a compressor) is reported as writing `path`.
+pub fn writing<T>(path: &Path, write: impl FnOnce() -> Result<T>) -> Result<T> {
+    write().map_err(|e| match e {
+        Error::Io(cause) => Error::Write { path: path.into(), cause },
+        other => other,
+    })
+}
+
+/// Writes `<artifact>.sha256` in `sha256sum` format.
+pub fn write_checksum(path: &Path, sha256: &str) -> Result<()> {
+    write_atomically(&checksum_path(path), checksum_line(path, sha256).as_bytes())
+}
+
+/// Where the `.sha256` file of the artifact at `path` is.
+pub fn checksum_path(path: &Path) -> PathBuf {
+    beside(path, ".sha256")
+}
+
+/// The file beside the artifact at `path` whose name is the artifact's plus `suffix`
+/// (`.sha256`, `.rpmlint.toml`).
+pub fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// The `sha256sum` line of the artifact at `path`.
+pub fn checksum_line(path: &Path, sha256: &str) -> String {
+    format!("{sha256}  {}\n", path.file_name().unwrap_or_default().to_string_lossy())
+}
