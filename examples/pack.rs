@@ -6,10 +6,10 @@
 
 use std::path::PathBuf;
 
+use wrap::artifact::Format;
 use wrap::manifest::{Compression, Relations};
 use wrap::package::depends::Requirement;
 use wrap::package::spec::PackageSpec;
-use wrap::package::{deb, rpm};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().collect();
@@ -57,16 +57,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lintian_overrides: vec![],
         rpmlint_filters: vec![],
         origin: "Benchmark.".into(),
+        compression,
     };
-    let result = if format == "deb" {
-        let (depends, _) = deb::depends(&spec);
-        deb::write(&spec, &depends, compression, &out)
-    } else {
-        rpm::write(&spec, spec.rpm_system_dependencies(), compression, &out)
-    };
+    let format = if format == "deb" { Format::Deb } else { Format::Rpm };
+    let packager = wrap::package::packager(format).ok_or("no packager")?;
+    let file_name = format.file_name(&spec.name, &spec.version, &spec.upstream, &spec.release);
+    let result = wrap::package::content(&spec, &[format])
+        .and_then(|content| wrap::package::write(packager, &spec, &content, &file_name, &out));
     // Put the tree back where it was, whatever happened.
     std::fs::rename(&target, &tree)?;
-    let artifact = result?;
+    let (artifact, _) = result?;
     use std::io::Write;
     writeln!(std::io::stdout(), "{}", artifact.path.display())?;
     Ok(())

@@ -26,6 +26,17 @@ pub enum Compression {
     Zstd,
 }
 
+impl Compression {
+    /// The name as the manifest writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
 /// What was archived for one entry of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
@@ -50,6 +61,68 @@ pub enum Kind {
     Symlink,
 }
 
+/// What one entry of an archive holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    /// A directory.
+    Dir,
+    /// A regular file, read from this path when it is written.
+    File(PathBuf),
+    /// A regular file made in memory (a changelog, an overrides file).
+    Bytes(Vec<u8>),
+    /// A symbolic link to this target.
+    Symlink(PathBuf),
+}
+
+/// One entry to archive: its path relative to the tree (empty for the tree itself), what it
+/// holds, and whether it is executable (its mode is 0755, else 0644; 0777 for links).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Path relative to the tree.
+    pub rel: PathBuf,
+    /// Its content.
+    pub data: Data,
+    /// The executable bit (files).
+    pub executable: bool,
+    /// Bytes (files).
+    pub size: u64,
+}
+
+impl Member {
+    /// The entry's normalized mode.
+    pub fn mode(&self) -> u32 {
+        match self.data {
+            Data::Dir => 0o755,
+            Data::Symlink(_) => 0o777,
+            _ if self.executable => 0o755,
+            _ => 0o644,
+        }
+    }
+}
+
+/// Every entry of `tree` (the tree itself first, as an empty path), in the order of a sorted
+/// depth-first walk, except paths `skip` rejects (and what lies below them).
+pub fn list_tree(tree: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<Vec<Member>> {
+    let mut members = Vec::new();
+    let walk = walkdir::WalkDir::new(tree).sort_by_file_name().into_iter();
+    for entry in walk.filter_entry(|e| e.path().strip_prefix(tree).map_or(true, |rel| !skip(rel))) {
+        crate::interrupt::check()?;
+        let entry = entry.map_err(|e| Error::Io(e.into()))?;
+        let rel = entry.path().strip_prefix(tree).expect("below the tree").to_path_buf();
+        let kind = entry.file_type();
+        let (data, executable, size) = if kind.is_dir() {
+            (Data::Dir, false, 0)
+        } else if kind.is_symlink() {
+            (Data::Symlink(fs_err::read_link(entry.path())?), false, 0)
+        } else {
+            let meta = entry.metadata().map_err(|e| Error::Io(e.into()))?;
+            (Data::File(entry.path().to_path_buf()), meta.permissions().mode() & 0o111 != 0, meta.len())
+        };
+        members.push(Member { rel, data, executable, size });
+    }
+    Ok(members)
+}
+
 /// Appends every entry of `tree` to `builder` as `<prefix>/<path>` (directories end in `/`;
 /// `prefix` `.` gives dpkg's `./usr/` form), except paths `skip` rejects, and lists them.
 pub fn append_tree<W: Write>(
@@ -60,16 +133,25 @@ pub fn append_tree<W: Write>(
     md5: bool,
     skip: &dyn Fn(&Path) -> bool,
 ) -> Result<Vec<Listed>> {
+    append_members(builder, &list_tree(tree, skip)?, prefix, mtime, md5)
+}
+
+/// Appends `members` in their order to `builder` as `<prefix>/<path>`, owned by root with one
+/// `mtime`, and lists them (with each file's md5 when `md5`).
+pub fn append_members<'a, W: Write>(
+    builder: &mut tar::Builder<W>,
+    members: impl IntoIterator<Item = &'a Member>,
+    prefix: &str,
+    mtime: u64,
+    md5: bool,
+) -> Result<Vec<Listed>> {
     let mut listed = Vec::new();
-    let walk = walkdir::WalkDir::new(tree).sort_by_file_name().into_iter();
-    for entry in walk.filter_entry(|e| e.path().strip_prefix(tree).map_or(true, |rel| !skip(rel))) {
+    for member in members {
         crate::interrupt::check()?;
-        let entry = entry.map_err(|e| Error::Io(e.into()))?;
-        let rel = entry.path().strip_prefix(tree).expect("below the tree").to_path_buf();
         let mut name = prefix.as_bytes().to_vec();
-        if !rel.as_os_str().is_empty() {
+        if !member.rel.as_os_str().is_empty() {
             name.push(b'/');
-            name.extend_from_slice(rel.as_os_str().as_encoded_bytes());
+            name.extend_from_slice(member.rel.as_os_str().as_encoded_bytes());
         }
         let mut header = tar::Header::new_gnu();
         header.set_mtime(mtime);
@@ -77,45 +159,50 @@ pub fn append_tree<W: Write>(
         header.set_gid(0);
         header.set_username("root").map_err(Error::Io)?;
         header.set_groupname("root").map_err(Error::Io)?;
-        let kind = entry.file_type();
-        if kind.is_dir() {
-            name.push(b'/');
-            header.set_entry_type(tar::EntryType::Directory);
-            header.set_mode(0o755);
-            header.set_size(0);
-            append_named(builder, &mut header, &name, None, std::io::empty())?;
-            listed.push(Listed { rel, kind: Kind::Dir, size: 0, md5: None });
-        } else if kind.is_symlink() {
-            let target = fs_err::read_link(entry.path())?;
-            header.set_entry_type(tar::EntryType::Symlink);
-            header.set_mode(0o777);
-            header.set_size(0);
-            append_named(
-                builder,
-                &mut header,
-                &name,
-                Some(target.as_os_str().as_encoded_bytes()),
-                std::io::empty(),
-            )?;
-            listed.push(Listed { rel, kind: Kind::Symlink, size: 0, md5: None });
-        } else {
-            let meta = entry.metadata().map_err(|e| Error::Io(e.into()))?;
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_mode(if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 });
-            header.set_size(meta.len());
-            let file = fs_err::File::open(entry.path())?;
-            let digest = if md5 {
-                let mut reader = Md5Reader { inner: file, hasher: md5::Md5::new() };
-                append_named(builder, &mut header, &name, None, &mut reader)?;
-                Some(reader.hasher.finalize().into())
-            } else {
-                append_named(builder, &mut header, &name, None, file)?;
-                None
-            };
-            listed.push(Listed { rel, kind: Kind::File, size: meta.len(), md5: digest });
-        }
+        header.set_mode(member.mode());
+        header.set_size(member.size);
+        let (kind, digest) = match &member.data {
+            Data::Dir => {
+                name.push(b'/');
+                header.set_entry_type(tar::EntryType::Directory);
+                append_named(builder, &mut header, &name, None, std::io::empty())?;
+                (Kind::Dir, None)
+            }
+            Data::Symlink(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                let target = Some(target.as_os_str().as_encoded_bytes());
+                append_named(builder, &mut header, &name, target, std::io::empty())?;
+                (Kind::Symlink, None)
+            }
+            Data::File(path) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                (Kind::File, append_file(builder, &mut header, &name, fs_err::File::open(path)?, md5)?)
+            }
+            Data::Bytes(bytes) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                (Kind::File, append_file(builder, &mut header, &name, &bytes[..], md5)?)
+            }
+        };
+        listed.push(Listed { rel: member.rel.clone(), kind, size: member.size, md5: digest });
     }
     Ok(listed)
+}
+
+/// Appends a regular file's `data`, hashing it on the way when `md5`.
+fn append_file<W: Write>(
+    builder: &mut tar::Builder<W>,
+    header: &mut tar::Header,
+    name: &[u8],
+    data: impl Read,
+    md5: bool,
+) -> Result<Option<[u8; 16]>> {
+    if !md5 {
+        append_named(builder, header, name, None, data)?;
+        return Ok(None);
+    }
+    let mut reader = Md5Reader { inner: data, hasher: md5::Md5::new() };
+    append_named(builder, header, name, None, &mut reader)?;
+    Ok(Some(reader.hasher.finalize().into()))
 }
 
 /// Appends one entry named `name` (and linking to `link`) exactly as given: tar's path
@@ -279,7 +366,7 @@ impl<W: Write> Hashing<W> {
 
     /// The inner writer, the hex sha256 and the byte count of everything written.
     pub fn finish(self) -> (W, String, u64) {
-        let digest = crate::digest::hex(&self.hasher.finalize());
+        let digest = crate::digest::hex(self.hasher.finalize());
         (self.inner, digest, self.size)
     }
 }
@@ -492,7 +579,7 @@ mod tests {
         assert_eq!(names[5].1.as_deref(), Some(long_target.as_str()));
         let file = listed.iter().find(|l| l.kind == Kind::File).unwrap();
         // md5("hello")
-        assert_eq!(crate::digest::hex(&file.md5.unwrap()), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(crate::digest::hex(file.md5.unwrap()), "5d41402abc4b2a76b9719d911017c592");
         assert_eq!(file.size, 5);
     }
 }

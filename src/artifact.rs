@@ -42,6 +42,37 @@ impl Format {
     }
 }
 
+impl Format {
+    /// The host's architecture as this format names it (`amd64` in a .deb, `x86_64` in an
+    /// .rpm and a tarball's name).
+    pub fn host_arch(self) -> &'static str {
+        let arch = std::env::consts::ARCH;
+        match (self, arch) {
+            (Format::Deb, "x86_64") => "amd64",
+            (Format::Deb, "aarch64") => "arm64",
+            (Format::Deb, "x86") => "i386",
+            (Format::Deb, "arm") => "armhf",
+            (Format::Deb, "powerpc64") => "ppc64el",
+            (Format::Rpm, "x86") => "i686",
+            (Format::Rpm, "arm") => "armv7hl",
+            (Format::Rpm, "powerpc64") => "ppc64le",
+            _ => arch,
+        }
+    }
+
+    /// The artifact's file name: `<package>_<upstream>-<release>_<arch>.deb` (no epoch, as dpkg
+    /// names it), `<package>-<upstream>-<release>.<arch>.rpm`, or
+    /// `<package>-<version>-<release>.linux-<arch>.tar.gz` (the PEP 440 version).
+    pub fn file_name(self, package: &str, version: &str, upstream: &str, release: &str) -> String {
+        let arch = self.host_arch();
+        match self {
+            Format::Deb => format!("{package}_{upstream}-{release}_{arch}.deb"),
+            Format::Rpm => format!("{package}-{upstream}-{release}.{arch}.rpm"),
+            Format::Tar => format!("{package}-{version}-{release}.linux-{arch}.tar.gz"),
+        }
+    }
+}
+
 /// A written artifact.
 #[derive(Debug, Clone, Serialize)]
 pub struct Artifact {

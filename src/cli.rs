@@ -195,6 +195,13 @@ fn parse_version(v: &str) -> Result<String, String> {
     }
 }
 
+/// `--format`: one of the formats' names (listed in the help, as the manifest spells them).
+fn parse_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Format::ALL.map(Format::as_str))
+        .map(|name| Format::parse(&name).expect("one of the possible values"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,11 +219,4 @@ mod tests {
         let cli = Cli::parse_from(["wrap", "lock", "--update", "a", "b"]);
         assert!(matches!(cli.command, Command::Lock { update: Some(ref v), .. } if v.len() == 2));
     }
-}
-
-/// `--format`: one of the formats' names (listed in the help, as the manifest spells them).
-fn parse_format() -> impl clap::builder::TypedValueParser<Value = Format> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(Format::ALL.map(Format::as_str))
-        .map(|name| Format::parse(&name).expect("one of the possible values"))
 }

@@ -16,7 +16,7 @@ use crate::digest::sha256_hex;
 use crate::error::{Error, Result, short};
 use crate::lock::{self, Lock, LockedFile, LockedProject};
 use crate::manifest::{Constraint, Format, Installer, Manifest};
-use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject};
+use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject, key};
 use crate::report::{Event, Failure, Outcome, Reporter, Stage, Status};
 use crate::source;
 use crate::time::timed;
@@ -26,8 +26,6 @@ use crate::venv::installer::{self, Backend};
 /// How `wrap build` runs.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
-    /// Output directory instead of the manifest's.
-    pub out: Option<PathBuf>,
     /// Projects built at once.
     pub jobs: usize,
     /// Stop starting projects after the first failure.
@@ -333,9 +331,18 @@ impl<'a> Session<'a> {
         Ok(plan)
     }
 
-    /// The plan, with the digest of the local wheels the manifest points at.
+    /// The plan, with what it needs from this machine: the digest of the local wheels the
+    /// manifest points at, where uv is, `--offline`; the output directory made absolute, so
+    /// that the artifact paths printed on stdout work from any directory.
     fn make_plan(&self, lock: &Lock, inputs: &PlanInputs) -> Result<BuildPlan> {
-        let inputs = PlanInputs { find_links_digest: self.find_links_digest()?, ..inputs.clone() };
+        let out = inputs.out.as_ref().map(std::path::absolute).transpose()?;
+        let inputs = PlanInputs {
+            find_links_digest: self.find_links_digest()?,
+            uv: installer::find_on_path("uv"),
+            offline: self.offline,
+            out,
+            ..inputs.clone()
+        };
         plan::plan(&self.manifest, lock, &inputs)
     }
 
@@ -394,93 +401,15 @@ impl Session<'_> {
         let _cache = self.hold_cache()?;
         let lock = self.lock(mode)?;
         let plan = self.make_plan(&lock, inputs)?;
-        // Absolute, so that the artifact paths printed on stdout work from any directory.
-        let out_dir = match &options.out {
-            Some(dir) => std::path::absolute(dir)?,
-            None => plan.output_dir.clone(),
-        };
-        let settings = &self.manifest.settings;
-        let pip = settings.installer == Installer::Pip
-            || (settings.installer == Installer::Auto && installer::find_on_path("uv").is_none());
-        let python = venv::python::probe(&settings.python, pip)?;
-        let backend = Backend::choose(settings.installer, &self.cache, &python)?;
-        let tools = build::Tools { installer_version: backend.version()?, python, backend };
-        let fingerprint = tools.fingerprint();
-        tracing::debug!(tools = %fingerprint, "build keys include");
+        let python = venv::python::probe(&plan.python, plan.installer == Installer::Pip)?;
+        let backend = Backend::choose(plan.installer, plan.uv.as_deref(), &self.cache, &python)?;
+        let installer_version = backend.version()?;
+        let wrap = build::tools::wrap_identity(&self.cache)?;
+        let tools = build::Tools { installer_version, python, backend, wrap };
+        tracing::debug!(tools = ?tools.key_inputs(), "build keys include");
         let constraints = self.constraint_files(&lock)?;
-        let find_links: Vec<PathBuf> = settings.find_links.iter().map(|f| f.abs.clone()).collect();
-
-        let build_one = |planned: &PlannedProject| -> Result<Vec<Artifact>> {
-            // One build of a project at a time across processes sharing the cache: a second
-            // one waits, then finds the first one's artifacts.
-            let lock_name = format!("build-{}-{}", planned.name, &planned.key[..16]);
-            let _building = FileLock::acquire(&self.cache.lock_path(&lock_name), Kind::Exclusive, || {
-                self.reporter.stage(&planned.name, Stage::Waiting);
-                self.reporter
-                    .status("Waiting", format!("for another wrap process building {}", planned.name));
-            })?;
-            let keys: BTreeMap<Format, String> =
-                plan.formats.iter().map(|f| (*f, build::build_key(&planned.key, &fingerprint, *f))).collect();
-            let mut artifacts = BTreeMap::new();
-            if !options.rebuild {
-                for (format, key) in &keys {
-                    if let Some(artifact) = store::restore(&self.cache, key, &planned.name, &out_dir)? {
-                        tracing::debug!(project = %planned.name, key = %key, "build key unchanged");
-                        artifacts.insert(*format, artifact);
-                    }
-                }
-            }
-            let todo: Vec<Format> = keys.keys().filter(|f| !artifacts.contains_key(f)).copied().collect();
-            if todo.is_empty() {
-                self.reporter.status(
-                    "Unchanged",
-                    format!("{} {}: artifacts from the cache", planned.name, planned.version),
-                );
-                return Ok(artifacts.into_values().collect());
-            }
-            self.reporter.stage(&planned.name, Stage::Fetch);
-            let project = self.manifest.project(&planned.name).expect("planned from the manifest");
-            let locked = lock.project(&planned.name).expect("the lock covers every project");
-            let mut placed = Vec::new();
-            let result = (|| -> Result<()> {
-                let mut warnings = Vec::new();
-                let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
-                self.warn_all(warnings);
-                let job = build::Job {
-                    manifest: &self.manifest,
-                    lock: &lock,
-                    project,
-                    locked,
-                    planned,
-                    checkout: &checkout?,
-                    constraints: &constraints,
-                    find_links: &find_links,
-                    offline: self.offline,
-                    formats: &todo,
-                    out_dir: &out_dir,
-                    exclude: build::exclude_set(&project.exclude(settings))?,
-                };
-                build::build(&self.cache, &tools, &job, self.reporter, &mut placed)?;
-                for artifact in &placed {
-                    timed(&planned.name, "artifact cached", || {
-                        store::save(&self.cache, &keys[&artifact.format], artifact)
-                    })?;
-                }
-                Ok(())
-            })();
-            if let Err(e) = result {
-                // A failed project leaves nothing that looks complete: neither what it wrote
-                // before failing nor what it took from the cache.
-                for artifact in placed.iter().chain(artifacts.values()) {
-                    crate::artifact::remove(artifact);
-                }
-                return Err(e);
-            }
-            for artifact in placed {
-                artifacts.insert(artifact.format, artifact);
-            }
-            Ok(artifacts.into_values().collect())
-        };
+        let build_one =
+            |planned: &PlannedProject| self.build_one(&plan, &lock, planned, &tools, &constraints, options);
         let outcomes = run_parallel(&plan.projects, options, self.reporter, build_one);
 
         let mut artifacts = Vec::new();
@@ -501,6 +430,88 @@ impl Session<'_> {
             });
         }
         Ok(artifacts)
+    }
+
+    /// One project: its artifacts from the cache where their keys are unchanged, the others
+    /// built (saying, per format, which inputs changed since the last build).
+    fn build_one(
+        &self,
+        plan: &BuildPlan,
+        lock: &Lock,
+        planned: &PlannedProject,
+        tools: &build::Tools,
+        constraints: &[PathBuf],
+        options: &BuildOptions,
+    ) -> Result<Vec<Artifact>> {
+        // One build of a project at a time across processes sharing the cache: a second one
+        // waits, then finds the first one's artifacts.
+        let lock_name = format!("build-{}-{}", planned.name, short(&planned.key, 16));
+        let _building = FileLock::acquire(&self.cache.lock_path(&lock_name), Kind::Exclusive, || {
+            self.reporter.stage(&planned.name, Stage::Waiting);
+            self.reporter.status("Waiting", format!("for another wrap process building {}", planned.name));
+        })?;
+        let inputs: BTreeMap<Format, BTreeMap<String, String>> =
+            plan.formats.iter().map(|f| (*f, build::key_inputs(planned, tools, *f))).collect();
+        let keys: BTreeMap<Format, String> = inputs.iter().map(|(f, i)| (*f, key::key_of(i))).collect();
+        let out_dir = &plan.output_dir;
+        let mut artifacts = BTreeMap::new();
+        for (format, key) in keys.iter().filter(|_| !options.rebuild) {
+            if let Some(artifact) = store::restore(&self.cache, key, &planned.name, out_dir)? {
+                tracing::debug!(project = %planned.name, key = %key, "build key unchanged");
+                artifacts.insert(*format, artifact);
+            }
+        }
+        let todo: Vec<Format> = keys.keys().filter(|f| !artifacts.contains_key(f)).copied().collect();
+        if todo.is_empty() {
+            let message = format!("{} {}: artifacts from the cache", planned.name, planned.version);
+            self.reporter.status("Unchanged", message);
+            return Ok(artifacts.into_values().collect());
+        }
+        for format in &todo {
+            let why = match store::last_inputs(&self.cache, &planned.name, *format) {
+                _ if options.rebuild => vec!["--rebuild".to_string()],
+                Some(old) => key::changes(&old, &inputs[format]),
+                None => vec!["not built before".to_string()],
+            };
+            self.reporter.report(&Event::Rebuilding { project: &planned.name, format: *format, why: &why });
+        }
+        self.reporter.stage(&planned.name, Stage::Fetch);
+        let mut placed = Vec::new();
+        let result = (|| -> Result<()> {
+            let unknown = || Error::UnknownProject { name: planned.name.clone(), known: Vec::new() };
+            let project = self.manifest.project(&planned.name).ok_or_else(unknown)?;
+            let locked = lock.project(&planned.name).ok_or_else(unknown)?;
+            let mut warnings = Vec::new();
+            let checkout = source::checkout(&self.cache, project, locked, plan.offline, &mut warnings);
+            self.warn_all(warnings);
+            let job =
+                build::Job { plan, planned, checkout: &checkout?, constraints, formats: &todo, out_dir };
+            build::build(&self.cache, tools, &job, self.reporter, &mut placed)?;
+            for artifact in &placed {
+                timed(&planned.name, "artifact cached", || {
+                    store::save(
+                        &self.cache,
+                        &keys[&artifact.format],
+                        &planned.name,
+                        &inputs[&artifact.format],
+                        artifact,
+                    )
+                })?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // A failed project leaves nothing that looks complete: neither what it wrote
+            // before failing nor what it took from the cache.
+            for artifact in placed.iter().chain(artifacts.values()) {
+                crate::artifact::remove(artifact);
+            }
+            return Err(e);
+        }
+        for artifact in placed {
+            artifacts.insert(artifact.format, artifact);
+        }
+        Ok(artifacts.into_values().collect())
     }
 
     /// Every constraints file as a local path: the manifest's own, or the cached download

@@ -32,7 +32,9 @@ fn main() -> ExitCode {
         .without_time()
         .init();
     let reporter: Box<dyn Reporter> = match cli.message_format {
-        MessageFormat::Human => Box::new(Human::new(cli.quiet, std::io::stderr().is_terminal())),
+        MessageFormat::Human => {
+            Box::new(Human::new(cli.quiet, cli.verbose > 0, std::io::stderr().is_terminal()))
+        }
         MessageFormat::Json => Box::new(Json),
     };
     if let Err(e) = wrap::interrupt::install() {
@@ -73,9 +75,8 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             Ok(())
         }
         Command::Build { plan, out, jobs, fail_fast, rebuild } => {
-            let inputs = plan_inputs(plan)?;
+            let inputs = PlanInputs { out: out.clone(), ..plan_inputs(plan)? };
             let options = BuildOptions {
-                out: out.clone(),
                 jobs: jobs.map_or(wrap::host::cores(), usize::from),
                 fail_fast: *fail_fast,
                 rebuild: *rebuild,
@@ -98,7 +99,7 @@ fn plan_inputs(args: &PlanArgs) -> Result<PlanInputs> {
         host_format: wrap::host::native_format(),
         source_date_epoch: source_date_epoch()?,
         version: args.version.clone(),
-        find_links_digest: String::new(),
+        ..PlanInputs::default()
     })
 }
 

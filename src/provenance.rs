@@ -27,8 +27,8 @@ pub struct Distribution {
 pub struct BuildInfo {
     /// wrap's version.
     pub wrap_version: &'static str,
-    /// sha256 of the manifest.
-    pub manifest_sha256: String,
+    /// The project's plan key: the digest of every decision the manifest and lock made for it.
+    pub plan_sha256: String,
     /// Project name.
     pub project: String,
     /// Package name and version-release.
@@ -134,25 +134,23 @@ pub fn installed_metadata(tree: &Path) -> Result<Vec<Metadata>> {
     Ok(out)
 }
 
-/// Every distribution installed in the venv at `tree`: name and version, sorted.
-pub fn installed(tree: &Path) -> Result<Vec<Distribution>> {
-    let mut out: Vec<Distribution> = installed_metadata(tree)?
-        .into_iter()
-        .map(|m| Distribution { name: m.name, version: m.version })
-        .collect();
+/// The installed distributions of `metadata`: name and version, sorted.
+pub fn distributions(metadata: &[Metadata]) -> Vec<Distribution> {
+    let mut out: Vec<Distribution> =
+        metadata.iter().map(|m| Distribution { name: m.name.clone(), version: m.version.clone() }).collect();
     out.sort();
-    Ok(out)
+    out
 }
 
 /// Writes `.wrap/build-info.json` and `.wrap/sbom.cdx.json` into `tree` (a virtualenv).
-pub fn write(tree: &Path, info: &BuildInfo, source_date_epoch: i64) -> Result<()> {
+pub fn write(tree: &Path, info: &BuildInfo, installed: &[Metadata], source_date_epoch: i64) -> Result<()> {
     let dir = tree.join(".wrap");
     fs_err::create_dir_all(&dir)?;
     let pretty =
         |value: &serde_json::Value| serde_json::to_string_pretty(value).expect("JSON serializes") + "\n";
     let info_json = serde_json::to_value(info).expect("build info serializes");
     fs_err::write(dir.join("build-info.json"), pretty(&info_json))?;
-    let sbom = sbom(info, &installed_metadata(tree)?, source_date_epoch);
+    let sbom = sbom(info, installed, source_date_epoch);
     fs_err::write(dir.join("sbom.cdx.json"), pretty(&sbom))?;
     Ok(())
 }
@@ -234,7 +232,7 @@ mod tests {
     fn sbom_lists_every_distribution_with_purl_and_license() {
         let info = BuildInfo {
             wrap_version: "0.1.0",
-            manifest_sha256: String::new(),
+            plan_sha256: String::new(),
             project: "hello".into(),
             package: "hello 1.1.0-1".into(),
             version: "1.1.0".into(),

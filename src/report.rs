@@ -32,6 +32,9 @@ pub enum Event<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         format: Option<Format>,
     },
+    /// A project's artifact in `format` is built again: the inputs of its build key that
+    /// changed since the cached one (`patch 0002-fix.patch changed`, `wrap changed`).
+    Rebuilding { project: &'a str, format: Format, why: &'a [String] },
     /// A project's bundle passed the verify stage.
     Verified { project: &'a str, verified: &'a crate::venv::verify::Verified },
     /// `wrap check` result.
@@ -210,6 +213,8 @@ pub trait Reporter: Sync {
 /// Terminal and plain-text output.
 pub struct Human {
     quiet: bool,
+    /// `-v`: say why each project is rebuilt.
+    verbose: bool,
     /// The live lines, on a terminal.
     progress: Option<Progress>,
 }
@@ -222,12 +227,12 @@ struct Progress {
 impl Human {
     /// Output for people: `quiet` shows only errors; `live` draws a line per project (when
     /// stderr is a terminal).
-    pub fn new(quiet: bool, live: bool) -> Human {
+    pub fn new(quiet: bool, verbose: bool, live: bool) -> Human {
         let progress = (live && !quiet).then(|| Progress {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: Mutex::new(BTreeMap::new()),
         });
-        Human { quiet, progress }
+        Human { quiet, verbose, progress }
     }
 
     fn show_stage(&self, project: &str, stage: &str, format: Option<Format>) {
@@ -308,6 +313,13 @@ impl Human {
         let _ = match event {
             Event::Status { verb, message } if !quiet => writeln!(err, "{VERB}{verb:>12}{VERB:#} {message}"),
             Event::Warning { message } if !quiet => writeln!(err, "{WARN}warning{WARN:#}: {message}"),
+            Event::Rebuilding { project, format, why } if self.verbose && !quiet => writeln!(
+                err,
+                "{VERB}{:>12}{VERB:#} {project} as {}: {}",
+                "Rebuilding",
+                format.as_str(),
+                why.join(", ")
+            ),
             Event::Verified { project, verified } if !quiet => {
                 let skipped = if verified.skipped.is_empty() {
                     String::new()
@@ -332,7 +344,7 @@ impl Human {
             }
             Event::Fetched { project, commit, version, patches, path, .. } => {
                 let patches = if patches.is_empty() { "no patches".to_string() } else { patches.join(", ") };
-                writeln!(out, "{project}\t{}\t{version}\t{patches}\t{path}", &commit[..12])
+                writeln!(out, "{project}\t{}\t{version}\t{patches}\t{path}", crate::error::short(commit, 12))
             }
             Event::Plan { plan, bindep } => write_plan(&mut out, plan, bindep),
             Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
@@ -405,7 +417,7 @@ fn write_plan(
         .map(|p| {
             [
                 p.name.clone(),
-                p.commit[..12].to_string(),
+                crate::error::short(&p.commit, 12).to_string(),
                 format!("{}-{}", p.version, p.release),
                 p.package_name.clone(),
                 p.install_path.clone(),

@@ -189,7 +189,7 @@ fn the_fixed_path_target_runs_at_its_install_path() {
     let session = Session::new(&ws.path().join("wrap.toml"), cache.clone(), &Quiet, false).unwrap();
     let checkouts = session.fetch(&LockMode::Keep, &["hello".into()]).unwrap();
     let python = wrap::venv::python::probe(Path::new("/usr/bin/python3"), true).unwrap();
-    let backend = Backend::choose(wrap::manifest::Installer::Pip, &cache, &python).unwrap();
+    let backend = Backend::choose(wrap::manifest::Installer::Pip, None, &cache, &python).unwrap();
     let staged = wrap::venv::build::build(
         &cache,
         &python,

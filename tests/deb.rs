@@ -62,7 +62,7 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     };
     assert_eq!(field("Depends"), "python3.11, adduser, ca-certificates");
     assert_eq!(field("Recommends"), "less");
-    assert_eq!(field("Architecture"), wrap::package::deb::host_arch());
+    assert_eq!(field("Architecture"), wrap::artifact::Format::Deb.host_arch());
     assert!(
         field("Description").starts_with("Formal greetings: a pbr fixture library"),
         "{}",

@@ -140,17 +140,7 @@ fn json_output_is_one_object_per_line_with_every_artifact() {
             .collect();
         assert_eq!(
             stages,
-            [
-                "queued",
-                "fetch",
-                "venv",
-                "relocate",
-                "verify",
-                "package deb",
-                "relocate",
-                "package tar",
-                "done"
-            ],
+            ["queued", "fetch", "venv", "relocate", "verify", "package deb", "package tar", "done"],
             "{project}"
         );
     }
@@ -223,6 +213,44 @@ fn unchanged_builds_reuse_their_artifacts_and_a_changed_patch_rebuilds_one_proje
     assert_eq!(digests(&out), built);
     assert_complete(&out);
 
+    // A comment in the manifest rebuilds nothing, nor does the same wrap build installed
+    // elsewhere (another path, another file time).
+    ws.write_manifest(&format!("# The operators' notes.\n{}", ws.manifest()));
+    assert!(statuses(&build(&[])).values().all(|s| s == "reused"));
+    let copy = ws.path().join("bin/wrap");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_wrap"), &copy).unwrap();
+    let cmd = ws.command(&["-v", "build", "--format", "tar", "--format", "deb", "--out", "out"], &[]);
+    let reinstalled = cmd.get_args().map(|a| a.to_os_string()).collect::<Vec<_>>();
+    let output = std::process::Command::new(&copy)
+        .args(reinstalled)
+        .current_dir(ws.path())
+        .env("WRAP_CACHE", ws.cache())
+        .env("NO_COLOR", "1")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("Unchanged").count(), 3, "{stderr}");
+    assert!(!stderr.contains("Rebuilding"), "{stderr}");
+
+    // One project's setting changed: that project alone is rebuilt, and -v says why.
+    ws.write_manifest(
+        &ws.manifest()
+            .replace("name = \"greet\"\n", "name = \"greet\"\nverify_skip = [\"nothing-by-this-name\"]\n"),
+    );
+    let verbose = ws.wrap(&["-v", "build", "--format", "tar", "--format", "deb", "--out", "out"]);
+    let stderr = verbose.stderr();
+    verbose.ok();
+    let rebuilding: Vec<&str> = stderr.lines().filter(|l| l.contains("Rebuilding")).map(str::trim).collect();
+    assert_eq!(
+        rebuilding,
+        ["Rebuilding greet as deb: virtualenv changed", "Rebuilding greet as tar: virtualenv changed"],
+        "{stderr}"
+    );
+    let built = digests(&out);
+
     // One patch changed: hello alone is rebuilt, and its bundle carries the change.
     let patch = ws.path().join("patches/hello/0002-Add-region-for-the-operators.patch");
     let text = std::fs::read_to_string(&patch).unwrap();
@@ -230,6 +258,12 @@ fn unchanged_builds_reuse_their_artifacts_and_a_changed_patch_rebuilds_one_proje
     let after = build(&[]);
     let status = statuses(&after);
     assert_eq!(status["hello"], "ok");
+    let why: Vec<&Value> = after.iter().filter(|e| e["event"] == "rebuilding").collect();
+    assert_eq!(why.len(), 2, "{why:?}");
+    for e in why {
+        assert_eq!(e["project"], "hello");
+        assert_eq!(e["why"], serde_json::json!(["patch 0002-Add-region-for-the-operators.patch changed"]));
+    }
     assert_eq!((status["greet"].as_str(), status["tally"].as_str()), ("reused", "reused"));
     let now = digests(&out);
     for (name, digest) in &now {

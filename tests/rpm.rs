@@ -34,7 +34,7 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
     assert_eq!(rpms.len(), 3, "{rpms:?}");
     let greet = find(&rpms, "wrap-example-greet-0.9.0+git20260620.");
     let hello = find(&rpms, "wrap-example-hello-1.1.0-1.");
-    let arch = wrap::package::rpm::host_arch();
+    let arch = wrap::artifact::Format::Rpm.host_arch();
     assert!(hello.to_string_lossy().ends_with(&format!(".{arch}.rpm")));
 
     for package in [greet, hello] {

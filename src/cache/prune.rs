@@ -20,10 +20,11 @@ use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an
 /// entry is one level down (`git/<mirror>`) or two (`checkouts/<project>/<key>`).
-const KINDS: [(&str, Depth); 10] = [
+const KINDS: [(&str, Depth); 11] = [
     ("git", Depth::One),
     ("checkouts", Depth::Two),
     ("artifacts", Depth::One),
+    ("keys", Depth::One),
     ("pyc", Depth::Two),
     ("downloads", Depth::One),
     ("logs", Depth::One),

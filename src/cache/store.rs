@@ -4,6 +4,7 @@
 //! directory still holds the same file (same stamp, or same sha256) it stays untouched,
 //! otherwise it is copied back, checked against the recorded sha256 on the way.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -94,8 +95,29 @@ pub fn restore(cache: &Cache, key: &str, project: &str, out_dir: &Path) -> Resul
     }))
 }
 
-/// Keeps a copy of the freshly built `artifact` under `key`, replacing an older entry.
-pub fn save(cache: &Cache, key: &str, artifact: &Artifact) -> Result<()> {
+/// Where the inputs of the last artifact built for `project` in `format` are kept.
+fn last_path(cache: &Cache, project: &str, format: Format) -> PathBuf {
+    let digest = sha256_hex(project.as_bytes());
+    cache.root().join("keys").join(format!("{}-{}.json", &digest[..16], format.as_str()))
+}
+
+/// The build-key inputs of the last artifact built for `project` in `format`, when the cache
+/// remembers them: what a rebuild is compared with, to say why it happens.
+pub fn last_inputs(cache: &Cache, project: &str, format: Format) -> Option<BTreeMap<String, String>> {
+    serde_json::from_slice(&std::fs::read(last_path(cache, project, format)).ok()?).ok()
+}
+
+/// Keeps a copy of the freshly built `artifact` under `key`, replacing an older entry, and
+/// remembers `inputs` (the key's) as the last of `project` in its format.
+pub fn save(
+    cache: &Cache,
+    key: &str,
+    project: &str,
+    inputs: &BTreeMap<String, String>,
+    artifact: &Artifact,
+) -> Result<()> {
+    let last = serde_json::to_vec_pretty(inputs).expect("serializes");
+    write_atomically(&last_path(cache, project, artifact.format), &last)?;
     let dir = cache.artifact_dir(key);
     remove_atomically(&dir)?;
     let file = artifact.path.file_name().expect("artifacts are files").to_string_lossy().to_string();
@@ -193,7 +215,7 @@ mod tests {
         let out = tmp.path().join("out");
         assert!(restore(&cache, "k", "p", &out).unwrap().is_none());
         let built = artifact(&out, b"package bytes");
-        save(&cache, "k", &built).unwrap();
+        save(&cache, "k", "p", &BTreeMap::new(), &built).unwrap();
 
         // Unchanged output: stays (same inode), and is reported as reused.
         let ino = fs_err::metadata(&built.path).unwrap().ino();

@@ -176,7 +176,7 @@ pub struct Project {
 }
 
 /// Package relations the manifest adds to the computed ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Relations {
     /// Recommends.
     pub recommends: Vec<Relation>,

@@ -187,6 +187,13 @@ impl Relation {
     }
 }
 
+/// In a plan, a relation is written as Debian writes it.
+impl serde::Serialize for Relation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.deb())
+    }
+}
+
 impl fmt::Display for Relation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.deb())

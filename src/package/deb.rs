@@ -7,32 +7,52 @@
 use std::io::{Seek, Write};
 use std::path::Path;
 
-use crate::archive::{Encoder, Hashing, Kind, Listed, append_named, append_tree};
-use crate::artifact::{Artifact, place};
+use crate::archive::{Encoder, Kind, Listed, append_members, append_named};
 use crate::error::Result;
 use crate::fs::temp_file_in;
 use crate::manifest::{Compression, Format, Relation};
+use crate::package::Packager;
+use crate::package::content::{Content, Generated};
 use crate::package::depends::Requirement;
 use crate::package::script::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
 
-/// The host's dpkg architecture.
-pub fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "i386",
-        "arm" => "armhf",
-        "powerpc64" => "ppc64el",
-        "riscv64" => "riscv64",
-        "s390x" => "s390x",
-        other => other,
-    }
-}
+/// The .deb writer.
+pub struct Deb;
 
-/// The package's file name: `<name>_<version>_<arch>.deb` (without the epoch, as dpkg names it).
-pub fn file_name(spec: &PackageSpec) -> String {
-    format!("{}_{}-{}_{}.deb", spec.name, spec.upstream_version(), spec.release, host_arch())
+impl Packager for Deb {
+    fn format(&self) -> Format {
+        Format::Deb
+    }
+
+    /// changelog.Debian.gz and the lintian overrides: Debian-only files.
+    fn generated(&self, spec: &PackageSpec) -> Result<Vec<Generated>> {
+        Ok([
+            Generated {
+                path: format!("/usr/share/doc/{}/changelog.Debian.gz", spec.name),
+                bytes: changelog(spec)?,
+            },
+            Generated {
+                path: format!("/usr/share/lintian/overrides/{}", spec.name),
+                bytes: lintian_overrides(spec).into_bytes(),
+            },
+        ]
+        .into_iter()
+        .chain(copyright(spec)?)
+        .collect())
+    }
+
+    fn write(
+        &self,
+        spec: &PackageSpec,
+        content: &Content,
+        scratch: &Path,
+        out: &mut dyn Write,
+    ) -> Result<Vec<String>> {
+        let (depends, unresolved) = depends(spec);
+        write(spec, content, &depends, scratch, out)?;
+        Ok(unresolved)
+    }
 }
 
 /// Depends, computed: the Python minor, libc, the packages that hold needed libraries, adduser
@@ -89,7 +109,7 @@ pub fn control(spec: &PackageSpec, depends: &[String], installed_kib: u64) -> St
     };
     field("Package", &spec.name);
     field("Version", &spec.deb_version());
-    field("Architecture", host_arch());
+    field("Architecture", Format::Deb.host_arch());
     field("Maintainer", &spec.maintainer);
     field("Installed-Size", &installed_kib.to_string());
     field("Depends", &depends.join(", "));
@@ -113,24 +133,24 @@ pub fn control(spec: &PackageSpec, depends: &[String], installed_kib: u64) -> St
     c
 }
 
-/// Writes the .deb of `spec` into `out_dir`; `depends` as [`depends`] computed them.
-pub fn write(
+/// Writes the .deb of `spec` into `out`: `debian-binary`, the control tarball and the data
+/// tarball, which streams into a temporary file in `scratch` first (md5sums and the installed
+/// size are gathered on the way, and ar needs its size), so memory stays flat.
+fn write(
     spec: &PackageSpec,
+    content: &Content,
     depends: &[String],
-    compression: Compression,
-    out_dir: &Path,
-) -> Result<Artifact> {
-    write_extras(spec)?;
-    fs_err::create_dir_all(out_dir)?;
-
-    // data.tar: streamed to a temporary file; md5sums and sizes are gathered on the way.
-    let mut data = temp_file_in(out_dir)?;
+    scratch: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut data = temp_file_in(scratch)?;
     let listed = {
+        let compression = spec.compression;
         let mut builder =
             tar::Builder::new(Encoder::new(compression, std::io::BufWriter::new(data.as_file_mut()))?);
         // Bytecode is left out: the postinst compiles it (Debian's Python policy).
-        let bytecode = |rel: &Path| rel.file_name().is_some_and(|n| n == "__pycache__");
-        let listed = append_tree(&mut builder, &spec.root, ".", spec.mtime, true, &bytecode)?;
+        let members = content.for_format(Format::Deb).filter(|m| !m.rel.iter().any(|c| c == "__pycache__"));
+        let listed = append_members(&mut builder, members, ".", spec.mtime, true)?;
         builder.into_inner()?.finish()?.flush()?;
         listed
     };
@@ -138,10 +158,7 @@ pub fn write(
     data.as_file_mut().rewind()?;
 
     let control_tar = control_tarball(spec, depends, &listed)?;
-
-    let path = out_dir.join(file_name(spec));
-    let out = temp_file_in(out_dir)?;
-    let mut ar = ar::Builder::new(Hashing::new(std::io::BufWriter::new(out.as_file())));
+    let mut ar = ar::Builder::new(out);
     let member = |name: &str, size: u64| {
         let mut header = ar::Header::new(name.as_bytes().to_vec(), size);
         header.set_mtime(spec.mtime);
@@ -152,12 +169,10 @@ pub fn write(
     };
     ar.append(&member("debian-binary", 4), &b"2.0\n"[..])?;
     ar.append(&member("control.tar.gz", control_tar.len() as u64), &control_tar[..])?;
-    let data_name = format!("data.tar.{}", Encoder::<Vec<u8>>::extension(compression));
+    let data_name = format!("data.tar.{}", Encoder::<Vec<u8>>::extension(spec.compression));
     ar.append(&member(&data_name, data_size), data.as_file_mut())?;
-    let (mut writer, sha256, size) = ar.into_inner()?.finish();
-    writer.flush()?;
-    drop(writer);
-    place(out, path, sha256, size, &spec.name, Format::Deb)
+    ar.into_inner()?.flush()?;
+    Ok(())
 }
 
 /// control.tar.gz: control, md5sums, conffiles and maintainer scripts.
@@ -170,7 +185,7 @@ fn control_tarball(spec: &PackageSpec, depends: &[String], listed: &[Listed]) ->
         if spec.conffiles.contains(&abs) {
             continue; // dpkg tracks conffiles by their own md5 in the status file
         }
-        let hex = crate::digest::hex(&l.md5.expect("md5 asked for"));
+        let hex = crate::digest::hex(l.md5.expect("md5 asked for"));
         md5sums.push_str(&format!("{hex}  {}\n", l.rel.display()));
     }
     let mut members: Vec<(String, Vec<u8>, u32)> = vec![
@@ -207,10 +222,8 @@ fn entry_header(mtime: u64, kind: tar::EntryType, mode: u32, size: u64) -> tar::
     header
 }
 
-/// Debian-only files: changelog.Debian.gz and the lintian overrides.
-fn write_extras(spec: &PackageSpec) -> Result<()> {
-    let doc = spec.root.join("usr/share/doc").join(&spec.name);
-    fs_err::create_dir_all(&doc)?;
+/// changelog.Debian.gz: one entry, what went in, gzipped without a timestamp.
+fn changelog(spec: &PackageSpec) -> Result<Vec<u8>> {
     let mut entry = format!("{} ({}) unstable; urgency=medium\n\n", spec.name, spec.deb_version());
     for (i, line) in wrap_words(&spec.origin, 74).into_iter().enumerate() {
         entry.push_str(if i == 0 { "  * " } else { "    " });
@@ -220,9 +233,11 @@ fn write_extras(spec: &PackageSpec) -> Result<()> {
     entry.push_str(&format!("\n -- {}  {}\n", spec.maintainer, crate::time::rfc2822(spec.mtime as i64)));
     let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
     gz.write_all(entry.as_bytes())?;
-    fs_err::write(doc.join("changelog.Debian.gz"), gz.finish()?)?;
-    let overrides = spec.root.join("usr/share/lintian/overrides");
-    fs_err::create_dir_all(&overrides)?;
+    Ok(gz.finish()?)
+}
+
+/// The lintian overrides: packaging/deb/lintian-overrides for the bundle, then the manifest's.
+fn lintian_overrides(spec: &PackageSpec) -> String {
     let bundle = spec.install_path.trim_start_matches('/');
     let mut text = fill(
         include_str!("../../packaging/deb/lintian-overrides"),
@@ -234,8 +249,58 @@ fn write_extras(spec: &PackageSpec) -> Result<()> {
             text.push_str(&format!("{}: {o}\n", spec.name));
         }
     }
-    fs_err::write(overrides.join(&spec.name), text)?;
-    Ok(())
+    text
+}
+
+/// The copyright file with, for a license Debian ships the text of, where that text is.
+fn copyright(spec: &PackageSpec) -> Result<Option<Generated>> {
+    let Some((name, file)) = spec.license.as_deref().and_then(common_license) else { return Ok(None) };
+    let path = format!("/usr/share/doc/{}/copyright", spec.name);
+    let mut text = fs_err::read_to_string(spec.root.join(path.trim_start_matches('/')))?;
+    text.push_str(&format!(
+        "\nOn Debian systems, the complete text of the {name} can be found in\n/usr/share/common-licenses/{file}.\n"
+    ));
+    Ok(Some(Generated { path, bytes: text.into_bytes() }))
+}
+
+/// The name and /usr/share/common-licenses file of a license Debian ships the text of.
+fn common_license(license: &str) -> Option<(&'static str, &'static str)> {
+    let l = license.trim();
+    let table: [(&[&str], &str, &str); 9] = [
+        (
+            &["Apache-2.0", "Apache 2.0", "Apache License 2.0", "Apache License, Version 2.0", "ASL 2.0"],
+            "Apache License 2.0",
+            "Apache-2.0",
+        ),
+        (
+            &["GPL-2.0", "GPL-2.0-only", "GPL-2.0-or-later", "GPLv2", "GPLv2+"],
+            "GNU General Public License version 2",
+            "GPL-2",
+        ),
+        (
+            &["GPL-3.0", "GPL-3.0-only", "GPL-3.0-or-later", "GPLv3", "GPLv3+"],
+            "GNU General Public License version 3",
+            "GPL-3",
+        ),
+        (
+            &["LGPL-2.1", "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPLv2.1", "LGPLv2+"],
+            "GNU Lesser General Public License version 2.1",
+            "LGPL-2.1",
+        ),
+        (
+            &["LGPL-3.0", "LGPL-3.0-only", "LGPL-3.0-or-later", "LGPLv3", "LGPLv3+"],
+            "GNU Lesser General Public License version 3",
+            "LGPL-3",
+        ),
+        (&["MPL-2.0"], "Mozilla Public License 2.0", "MPL-2.0"),
+        (&["CC0-1.0"], "CC0 1.0 Universal license", "CC0-1.0"),
+        (&["Artistic-1.0", "Artistic"], "Artistic License", "Artistic"),
+        (&["BSD-3-Clause", "BSD"], "BSD License", "BSD"),
+    ];
+    table
+        .iter()
+        .find(|(names, _, _)| names.iter().any(|n| n.eq_ignore_ascii_case(l)))
+        .map(|(_, name, file)| (*name, *file))
 }
 
 #[cfg(test)]
@@ -253,7 +318,7 @@ mod tests {
             control,
             format!(
                 "Package: wrap-test-hello\nVersion: 1.1.0~rc1-1\nArchitecture: {}\nMaintainer: Cloud Ops <ops@example.com>\nInstalled-Size: 42\nDepends: python3.11, libc6 (>= 2.17), adduser, libvirt0\nRecommends: jq (>= 1.6)\nSection: misc\nPriority: optional\nHomepage: https://example.com/hello\nDescription: Says hello\n A tiny program.\n .\n Bundled by wrap.\n",
-                host_arch()
+                Format::Deb.host_arch()
             )
         );
     }

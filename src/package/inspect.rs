@@ -412,7 +412,7 @@ impl Extras {
                 self.sbom = value;
             }
         }
-        Ok(crate::digest::hex(&hasher.finalize()))
+        Ok(crate::digest::hex(hasher.finalize()))
     }
 }
 

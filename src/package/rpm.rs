@@ -9,33 +9,48 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::artifact::{Artifact, place};
+use crate::archive::Data;
 use crate::error::{Error, Result};
-use crate::fs::{temp_file_in, write_atomically};
 use crate::manifest::relation::{Clause, Op};
 use crate::manifest::{Compression, Format, Relation};
+use crate::package::Packager;
+use crate::package::content::Content;
 use crate::package::depends::Requirement;
 use crate::package::script::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
 
-/// The host's RPM architecture.
-pub fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86" => "i686",
-        "arm" => "armv7hl",
-        "powerpc64" => "ppc64le",
-        other => other,
+/// The .rpm writer.
+pub struct Rpm;
+
+impl Packager for Rpm {
+    fn format(&self) -> Format {
+        Format::Rpm
+    }
+
+    fn write(
+        &self,
+        spec: &PackageSpec,
+        content: &Content,
+        _: &Path,
+        out: &mut dyn Write,
+    ) -> Result<Vec<String>> {
+        let fail = |e: rpm::Error| Error::Rpm { package: spec.name.clone(), detail: e.to_string() };
+        let mut builder = builder(spec)?;
+        add_files(&mut builder, spec, content)?;
+        let mut out = out;
+        builder.build().map_err(fail)?.write(&mut out).map_err(fail)?;
+        Ok(Vec::new())
+    }
+
+    /// The rpmlint configuration (rpmlint has no place in a package for filters).
+    fn sidecars(&self, spec: &PackageSpec) -> Vec<(&'static str, Vec<u8>)> {
+        vec![(RPMLINT_SUFFIX, rpmlint_config(spec).into_bytes())]
     }
 }
 
 /// Whether sonames carry RPM's `(64bit)` mark on this architecture.
 fn is_64bit() -> bool {
     cfg!(target_pointer_width = "64")
-}
-
-/// The package's file name: `<name>-<version>-<release>.<arch>.rpm`.
-pub fn file_name(spec: &PackageSpec) -> String {
-    format!("{}-{}-{}.{}.rpm", spec.name, spec.upstream_version(), spec.release, host_arch())
 }
 
 /// A relation as an RPM dependency: a versioned clause with its comparison, alternatives as a
@@ -78,24 +93,23 @@ pub fn requires(spec: &PackageSpec, rpm_system_dependencies: &[Relation]) -> Vec
     out
 }
 
-/// Writes the .rpm of `spec` into `out_dir`.
-pub fn write(
-    spec: &PackageSpec,
-    rpm_system_dependencies: &[Relation],
-    compression: Compression,
-    out_dir: &Path,
-) -> Result<Artifact> {
-    let fail = |e: rpm::Error| Error::Rpm { package: spec.name.clone(), detail: e.to_string() };
+/// The package's metadata, dependencies and scriptlets.
+fn builder(spec: &PackageSpec) -> Result<rpm::PackageBuilder> {
     // The crate's defaults (gzip 9, xz 9) cost much time for little size; these match the .deb.
-    let compression = match compression {
+    let compression = match spec.compression {
         Compression::Gzip => rpm::CompressionWithLevel::Gzip(6),
         Compression::Xz => rpm::CompressionWithLevel::Xz(6),
         Compression::Zstd => rpm::CompressionWithLevel::Zstd(19),
     };
     let config = rpm::BuildConfig::v4().compression(compression).source_date(spec.mtime as u32);
     let license = spec.license.clone().unwrap_or_else(|| "LicenseRef-Unknown".into());
-    let mut builder =
-        rpm::PackageBuilder::new(&spec.name, spec.upstream_version(), &license, host_arch(), &spec.summary);
+    let mut builder = rpm::PackageBuilder::new(
+        &spec.name,
+        spec.upstream_version(),
+        &license,
+        Format::Rpm.host_arch(),
+        &spec.summary,
+    );
     builder
         .using_config(config)
         .release(&spec.release)
@@ -117,7 +131,7 @@ pub fn write(
     if let Some(url) = &spec.homepage {
         builder.url(url);
     }
-    for dep in requires(spec, rpm_system_dependencies) {
+    for dep in requires(spec, spec.rpm_system_dependencies()) {
         builder.requires(dep);
     }
     let relations = &spec.relations;
@@ -150,24 +164,7 @@ pub fn write(
         builder.requires(rpm::Dependency::script_postun("/usr/sbin/update-alternatives"));
     }
     builder.post_uninstall_script(rpm::Scriptlet::new(postun).prog(vec!["/bin/sh"]));
-    add_files(&mut builder, spec)?;
-    let package = builder.build().map_err(fail)?;
-
-    fs_err::create_dir_all(out_dir)?;
-    let path = out_dir.join(file_name(spec));
-    let tmp = temp_file_in(out_dir)?;
-    let mut out = crate::archive::Hashing::new(std::io::BufWriter::new(tmp.as_file()));
-    package.write(&mut out).map_err(fail)?;
-    let (mut writer, sha256, size) = out.finish();
-    writer.flush()?;
-    drop(writer);
-    let mut artifact = place(tmp, path, sha256, size, &spec.name, Format::Rpm)?;
-    write_atomically(
-        &crate::artifact::beside(&artifact.path, RPMLINT_SUFFIX),
-        rpmlint_config(spec).as_bytes(),
-    )?;
-    artifact.sidecars.push(RPMLINT_SUFFIX.into());
-    Ok(artifact)
+    Ok(builder)
 }
 
 /// The suffix of the rpmlint configuration wrap writes beside each .rpm.
@@ -196,51 +193,45 @@ pub fn rpmlint_config(spec: &PackageSpec) -> String {
     out
 }
 
-/// Adds every entry of the package root but the Debian-only files.
-fn add_files(builder: &mut rpm::PackageBuilder, spec: &PackageSpec) -> Result<()> {
+/// Adds the content's entries for the .rpm: files (configuration and documentation marked),
+/// links, and the directories of the package's own trees (never a system directory).
+fn add_files(builder: &mut rpm::PackageBuilder, spec: &PackageSpec, content: &Content) -> Result<()> {
     let fail = |e: rpm::Error| Error::Rpm { package: spec.name.clone(), detail: e.to_string() };
     let doc = format!("/usr/share/doc/{}", spec.name);
-    let debian_only = [format!("{doc}/changelog.Debian.gz"), "/usr/share/lintian".to_string()];
     let mtime = rpm::Timestamp(spec.mtime as u32);
-    let walk = walkdir::WalkDir::new(&spec.root).sort_by_file_name().min_depth(1).into_iter();
-    for entry in walk.filter_entry(|e| {
-        let abs = format!("/{}", e.path().strip_prefix(&spec.root).unwrap_or(e.path()).display());
-        !debian_only.iter().any(|d| abs == *d || abs.starts_with(&format!("{d}/")))
-    }) {
+    let under = |abs: &str, dir: &str| abs == dir || abs.starts_with(&format!("{dir}/"));
+    for member in content.for_format(Format::Rpm).filter(|m| !m.rel.as_os_str().is_empty()) {
         crate::interrupt::check()?;
-        let entry = entry.map_err(|e| Error::Io(e.into()))?;
-        let abs = format!("/{}", entry.path().strip_prefix(&spec.root).expect("below the root").display());
-        let kind = entry.file_type();
-        if kind.is_dir() {
-            // Own the directories of the package's own trees, never the system's.
-            let own = abs == spec.install_path
-                || abs.starts_with(&format!("{}/", spec.install_path))
-                || abs == doc
-                || abs.starts_with(&format!("{doc}/"))
-                || (abs.starts_with("/etc/") && abs.matches('/').count() >= 2);
-            if own {
-                builder
-                    .with_dir_entry(rpm::FileOptions::dir(&abs).permissions(0o755).modified_at(mtime))
-                    .map_err(fail)?;
-            }
-        } else if kind.is_symlink() {
-            let target = fs_err::read_link(entry.path())?;
-            builder
-                .with_symlink(rpm::FileOptions::symlink(&abs, target.to_string_lossy()).modified_at(mtime))
-                .map_err(fail)?;
-        } else {
-            use std::os::unix::fs::PermissionsExt;
-            let executable =
-                entry.metadata().map_err(|e| Error::Io(e.into()))?.permissions().mode() & 0o111 != 0;
-            let mut options = rpm::FileOptions::new(&abs)
-                .permissions(if executable { 0o755 } else { 0o644 })
-                .modified_at(mtime);
-            if spec.conffiles.contains(&abs) {
+        let abs = format!("/{}", member.rel.display());
+        let file = |abs: &str| {
+            let mut options = rpm::FileOptions::new(abs).permissions(member.mode() as u16).modified_at(mtime);
+            if spec.conffiles.iter().any(|c| c == abs) {
                 options = options.config().noreplace();
             } else if abs.starts_with(&format!("{doc}/")) {
                 options = options.doc();
             }
-            builder.with_file(entry.path(), options).map_err(fail)?;
+            options
+        };
+        match &member.data {
+            Data::Dir => {
+                let own = under(&abs, &spec.install_path)
+                    || under(&abs, &doc)
+                    || (abs.starts_with("/etc/") && abs.matches('/').count() >= 2);
+                if own {
+                    let options = rpm::FileOptions::dir(&abs).permissions(0o755).modified_at(mtime);
+                    builder.with_dir_entry(options).map_err(fail)?;
+                }
+            }
+            Data::Symlink(target) => {
+                let options = rpm::FileOptions::symlink(&abs, target.to_string_lossy()).modified_at(mtime);
+                builder.with_symlink(options).map_err(fail)?;
+            }
+            Data::File(path) => {
+                builder.with_file(path, file(&abs)).map_err(fail)?;
+            }
+            Data::Bytes(bytes) => {
+                builder.with_file_contents(bytes.clone(), file(&abs)).map_err(fail)?;
+            }
         }
     }
     Ok(())
@@ -298,6 +289,7 @@ mod tests {
             origin: String::new(),
             lintian_overrides: vec![],
             rpmlint_filters: vec![],
+            compression: Compression::Gzip,
         }
     }
 

@@ -14,27 +14,39 @@ use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::venv::installer::{Backend, Request, run_captured};
 use crate::venv::python::Interpreter;
+use crate::venv::relocate::{Origin, Target, relocate};
 
 /// A built, not yet relocated, virtualenv. Dropping it removes the staging directory.
 pub struct Staged {
     dir: tempfile::TempDir,
-    /// Relocated trees still to be made from the venv.
-    relocations: usize,
+    /// The project's own distribution names, normalized.
+    names: Vec<String>,
     /// Removing the venv and the source copy, once relocation no longer needs them.
     discarding: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Staged {
-    /// Says how many relocated trees will be made from this venv.
-    pub fn expect_relocations(&mut self, count: usize) {
-        self.relocations = count;
+    /// The names the project's own distributions may have (the manifest's name, and what its
+    /// pyproject.toml or setup.cfg declares), normalized: whose entry points to verify.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
-    /// Counts one relocated tree made; after the last, starts removing the staged venv and
-    /// source copy in the background: thousands of files go while the packages are written.
-    pub fn relocated(&mut self) {
-        self.relocations = self.relocations.saturating_sub(1);
-        if self.relocations == 0 && self.discarding.is_none() {
+    /// Relocates the virtualenv into each of `targets` (a tree and what it is for), then
+    /// starts removing the staged venv and source copy in the background: thousands of files
+    /// go while the packages are written.
+    pub fn relocate_all(
+        &mut self,
+        project: &str,
+        targets: &[(PathBuf, Target<'_>)],
+        python: &Interpreter,
+        origin: &Origin<'_>,
+        exclude: &globset::GlobSet,
+    ) -> Result<()> {
+        for (tree, target) in targets {
+            relocate(project, self.root(), tree, *target, python, origin, exclude)?;
+        }
+        if self.discarding.is_none() {
             let (venv, src) = (self.venv(), self.src());
             self.discarding = Some(std::thread::spawn(move || {
                 // Whatever is left (an interruption's cleanup may race this) goes with the
@@ -43,6 +55,7 @@ impl Staged {
                 let _ = std::fs::remove_dir_all(src);
             }));
         }
+        Ok(())
     }
 
     /// The staging directory: every path below it is a build path.
@@ -96,11 +109,11 @@ pub struct Input<'a> {
 /// Builds the virtualenv of `input` with `python` and `backend`.
 pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Input<'_>) -> Result<Staged> {
     let tmp = cache.staging_dir()?;
-    let staged = Staged {
+    let mut staged = Staged {
         dir: tempfile::Builder::new()
             .prefix(&format!("{}build-{}-", crate::interrupt::temp_prefix(), input.project))
             .tempdir_in(&tmp)?,
-        relocations: 1,
+        names: Vec::new(),
         discarding: None,
     };
 
@@ -115,7 +128,8 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
             .env_remove("PYTHONHOME"),
     )?;
 
-    let names = distribution_names(&staged.src(), input.project);
+    staged.names = distribution_names(&staged.src(), input.project);
+    let names = staged.names.clone();
     let mut constraints = Vec::new();
     for (i, file) in input.constraints.iter().enumerate() {
         let text = fs_err::read_to_string(file)?;

@@ -58,10 +58,14 @@ pub struct Request<'a> {
 
 impl Backend {
     /// Chooses the backend `setting` names: `auto` is uv when on PATH, else pip.
-    pub fn choose(setting: Installer, cache: &Cache, python: &Interpreter) -> Result<Backend> {
-        let uv = find_on_path("uv");
-        match (setting, uv) {
-            (Installer::Uv | Installer::Auto, Some(uv)) => Ok(Backend::Uv(uv)),
+    pub fn choose(
+        installer: Installer,
+        uv: Option<&Path>,
+        cache: &Cache,
+        python: &Interpreter,
+    ) -> Result<Backend> {
+        match (installer, uv) {
+            (Installer::Uv | Installer::Auto, Some(uv)) => Ok(Backend::Uv(uv.to_path_buf())),
             (Installer::Uv, None) => Err(Error::UvMissing),
             (Installer::Pip | Installer::Auto, _) => Ok(Backend::Pip(pip_tools(cache, python)?)),
         }

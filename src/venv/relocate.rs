@@ -483,7 +483,7 @@ fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Ca
         let mut hasher = Sha256::new();
         hasher.update(format!("{}\0{}\0{INVALIDATION}\0{recorded}\0", python.version, python.abi).as_bytes());
         hasher.update(&source);
-        let key = crate::digest::hex(&hasher.finalize());
+        let key = crate::digest::hex(hasher.finalize());
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         let pyc =
             path.parent().expect("in a directory").join("__pycache__").join(format!("{stem}.{tag}.pyc"));

@@ -1,0 +1,205 @@
+//! One project's build, after its sources are fetched, from its plan and its checkout only: the
+//! staged virtualenv, relocated once per kind of tree (the tarball's relocatable tree, and the
+//! package root shared by .deb and .rpm), verified, then an artifact per format through the
+//! [`crate::package::Packager`] of the format.
+
+pub mod spec;
+pub mod tools;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::artifact::{Artifact, Format};
+use crate::error::Result;
+use crate::package::layout::bundle_dir;
+use crate::package::{self, tarball};
+use crate::plan::{BuildPlan, PlannedProject, key};
+use crate::provenance::{self, BuildInfo, Metadata};
+use crate::report::{Event, Reporter, Stage};
+use crate::source::Checkout;
+use crate::time::timed;
+use crate::venv;
+use crate::venv::relocate::{Origin, Target, compile};
+pub use tools::Tools;
+
+/// The inputs of the build key of `planned`'s artifact in `format`: the plan's, the tools', the
+/// format and its compression.
+pub fn key_inputs(planned: &PlannedProject, tools: &Tools, format: Format) -> BTreeMap<String, String> {
+    let compression = planned.compression.get(&format).map_or("", |c| c.as_str());
+    key::artifact_inputs(planned, &tools.key_inputs(), &format!("{} {compression}", format.as_str()))
+}
+
+/// What one project's build needs.
+pub struct Job<'a> {
+    /// The build-wide decisions.
+    pub plan: &'a BuildPlan,
+    /// The project's.
+    pub planned: &'a PlannedProject,
+    /// Its patched checkout.
+    pub checkout: &'a Checkout,
+    /// The plan's constraints, as local files.
+    pub constraints: &'a [PathBuf],
+    /// Formats to write (those the cache does not hold), each once.
+    pub formats: &'a [Format],
+    /// Where artifacts go.
+    pub out_dir: &'a Path,
+}
+
+/// The `exclude` patterns as one matcher: `*` within one path component, `**` across them,
+/// as in .gitignore. The manifest checked each pattern when it was read.
+pub fn exclude_set(patterns: &[String]) -> Result<globset::GlobSet> {
+    let mut set = globset::GlobSetBuilder::new();
+    let bad = |e: globset::Error| crate::error::Error::Io(std::io::Error::other(e.to_string()));
+    for pattern in patterns {
+        set.add(globset::GlobBuilder::new(pattern).literal_separator(true).build().map_err(bad)?);
+    }
+    set.build().map_err(bad)
+}
+
+/// Builds `job`'s virtualenv and writes its artifacts, adding each to `placed` as soon as it is
+/// in the output directory (so that a caller can remove them when a later step fails).
+pub fn build(
+    cache: &crate::cache::Cache,
+    tools: &Tools,
+    job: &Job<'_>,
+    reporter: &dyn Reporter,
+    placed: &mut Vec<Artifact>,
+) -> Result<()> {
+    let planned = job.planned;
+    reporter.stage(&planned.name, Stage::Venv);
+    let (python, backend) = (&tools.python, &tools.backend);
+    let versions = format!("Python {}, {} {}", python.version, backend.name(), tools.installer_version);
+    reporter.status("Building", format!("{} {} ({versions})", planned.name, planned.version));
+    let mut staged = venv::build::build(
+        cache,
+        python,
+        backend,
+        &venv::build::Input {
+            project: &planned.name,
+            checkout: job.checkout,
+            extras: &planned.extras,
+            pip_dependencies: &planned.pip_dependencies,
+            constraints: job.constraints,
+            find_links: &job.plan.find_links,
+            offline: job.plan.offline,
+            python_version: &planned.source_version,
+            prompt: &planned.package_name,
+            source_date_epoch: planned.source_date_epoch,
+        },
+    )?;
+    let origin =
+        Origin { git: planned.public_git.as_deref(), git_ref: &planned.git_ref, commit: &planned.commit };
+    let packages: Vec<Format> =
+        job.formats.iter().copied().filter(|f| package::packager(*f).is_some()).collect();
+    let (tar_tree, root) = (staged.root().join("tar"), staged.root().join("package"));
+    let bundle = bundle_dir(&root, &planned.install_path);
+    let mut targets = Vec::new();
+    if !packages.is_empty() {
+        targets.push((bundle.clone(), Target::Fixed(&planned.install_path)));
+    }
+    if job.formats.contains(&Format::Tar) {
+        targets.push((tar_tree.clone(), Target::Relocatable));
+    }
+    reporter.stage(&planned.name, Stage::Relocate);
+    staged.relocate_all(&planned.name, &targets, python, &origin, &exclude_set(&planned.exclude)?)?;
+    let names = staged.names().to_vec();
+    let Some((first, _)) = targets.first() else { return Ok(()) };
+    reporter.stage(&planned.name, Stage::Verify);
+    let report = timed(&planned.name, "verified", || {
+        venv::verify::verify(&planned.name, first, &names, &planned.verify_skip, backend)
+    })?;
+    reporter.report(&Event::Verified { project: &planned.name, verified: &report });
+    // Every tree holds the same distributions: their metadata is read once.
+    let metadata = provenance::installed_metadata(first)?;
+    let info = build_info(job, tools, &metadata);
+    for (tree, _) in &targets {
+        timed(&planned.name, "provenance written", || {
+            provenance::write(tree, &info, &metadata, planned.source_date_epoch)
+        })?;
+    }
+    if !packages.is_empty() {
+        let parts = spec::Parts {
+            planned,
+            root: &root,
+            bundle: &bundle,
+            checkout: &job.checkout.path,
+            metadata: &metadata,
+            names: &names,
+            abi: &python.abi,
+        };
+        write_packages(cache, tools, job, &parts, &packages, reporter, placed)?;
+    }
+    if job.formats.contains(&Format::Tar) {
+        compile(&planned.name, &tar_tree, Target::Relocatable, python, cache)?;
+        reporter.stage(&planned.name, Stage::Package(Format::Tar));
+        reporter.status("Packaging", format!("{} as tar", planned.name));
+        let artifact = tarball::write(&tar_tree, planned, job.out_dir)?;
+        finished(reporter, planned, artifact, placed);
+    }
+    Ok(())
+}
+
+/// The package model, its content list, then each package format through its packager.
+fn write_packages(
+    cache: &crate::cache::Cache,
+    tools: &Tools,
+    job: &Job<'_>,
+    parts: &spec::Parts<'_>,
+    formats: &[Format],
+    reporter: &dyn Reporter,
+    placed: &mut Vec<Artifact>,
+) -> Result<()> {
+    let planned = job.planned;
+    let spec = spec::package_spec(parts)?;
+    // The .rpm ships bytecode; the .deb leaves it out (its postinst compiles it, as Debian's
+    // Python policy asks), so it is compiled only for the .rpm.
+    if formats.contains(&Format::Rpm) {
+        compile(&planned.name, parts.bundle, Target::Fixed(&planned.install_path), &tools.python, cache)?;
+    }
+    let content = package::content(&spec, formats)?;
+    for format in formats {
+        let Some(packager) = package::packager(*format) else { continue };
+        reporter.stage(&planned.name, Stage::Package(*format));
+        reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
+        let (artifact, warnings) = timed(&planned.name, &format!("wrote the {}", format.as_str()), || {
+            package::write(packager, &spec, &content, &planned.files[format], job.out_dir)
+        })?;
+        for warning in warnings {
+            reporter.warn(format!("project `{}`: {warning}", planned.name));
+        }
+        finished(reporter, planned, artifact, placed);
+    }
+    Ok(())
+}
+
+fn finished(
+    reporter: &dyn Reporter,
+    planned: &PlannedProject,
+    artifact: Artifact,
+    placed: &mut Vec<Artifact>,
+) {
+    reporter.status("Finished", format!("{} -> {}", planned.name, artifact.path.display()));
+    placed.push(artifact);
+}
+
+fn build_info(job: &Job<'_>, tools: &Tools, metadata: &[Metadata]) -> BuildInfo {
+    let planned = job.planned;
+    BuildInfo {
+        wrap_version: env!("CARGO_PKG_VERSION"),
+        plan_sha256: planned.key.clone(),
+        project: planned.name.clone(),
+        package: format!("{} {}-{}", planned.package_name, planned.version, planned.release),
+        version: planned.version.clone(),
+        git: planned.git.clone(),
+        git_ref: planned.git_ref.clone(),
+        commit: planned.commit.clone(),
+        patches: planned.patches.clone(),
+        constraints: job.plan.constraints.clone(),
+        python_version: tools.python.version.clone(),
+        python_abi: tools.python.abi.clone(),
+        python: tools.python.path.display().to_string(),
+        installer: tools.backend.name().into(),
+        installer_version: tools.installer_version.clone(),
+        distributions: provenance::distributions(metadata),
+    }
+}

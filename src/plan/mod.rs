@@ -1,0 +1,433 @@
+//! Manifest + lock → [`BuildPlan`]: every decision of a build made before anything is built —
+//! which projects, which commit, version, package name and metadata, install and stable path,
+//! interpreter, installer, formats with their compression and file names, and the inputs of
+//! each project's build key ([`key`]). Pure: no disk, no network; the callers pass in what they
+//! read (host format, environment, where uv is). The stages after it read the plan, never the
+//! manifest; `wrap plan --message-format json` prints it (schema [`PLAN_SCHEMA`]).
+
+pub mod key;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{Error, ManifestError, Result};
+use crate::lock::{Lock, LockedFile, LockedProject};
+use crate::manifest::{
+    Compression, Format, Installer, Manifest, Project, Relation, Relations, Settings, check_install_path,
+    check_package_name, check_version,
+};
+
+/// The version of the plan's JSON form; bumped when a field changes meaning or goes away.
+pub const PLAN_SCHEMA: u32 = 1;
+
+/// Maintainer when the manifest names none.
+pub const DEFAULT_MAINTAINER: &str = "wrap <wrap@localhost>";
+
+/// What the caller knows from outside the manifest and lock.
+#[derive(Debug, Clone, Default)]
+pub struct PlanInputs {
+    /// `--project` names; empty means every project.
+    pub projects: Vec<String>,
+    /// `--format` values; empty means the manifest's, else the host's.
+    pub formats: Vec<Format>,
+    /// The host's native format, when known.
+    pub host_format: Option<Format>,
+    /// `SOURCE_DATE_EPOCH`, when set.
+    pub source_date_epoch: Option<i64>,
+    /// `--version`: overrides every version.
+    pub version: Option<String>,
+    /// Digest of the wheels in the manifest's `find_links` directories (names and sizes).
+    pub find_links_digest: String,
+    /// Where `uv` is on PATH, when it is.
+    pub uv: Option<PathBuf>,
+    /// `--offline`.
+    pub offline: bool,
+    /// `--out`: the output directory instead of the manifest's.
+    pub out: Option<PathBuf>,
+}
+
+/// Everything a build will do.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildPlan {
+    /// [`PLAN_SCHEMA`].
+    pub schema: u32,
+    /// Formats every project is built into.
+    pub formats: Vec<Format>,
+    /// Where artifacts go (absolute).
+    pub output_dir: PathBuf,
+    /// The interpreter every bundle is built on, as configured.
+    pub python: PathBuf,
+    /// The installer: `uv` or `pip`.
+    pub installer: Installer,
+    /// The uv executable, when the installer is uv.
+    pub uv: Option<PathBuf>,
+    /// No network.
+    pub offline: bool,
+    /// Constraints files, in order, with their locked digests.
+    pub constraints: Vec<LockedFile>,
+    /// Local wheel directories (absolute).
+    pub find_links: Vec<PathBuf>,
+    /// Projects in manifest order.
+    pub projects: Vec<PlannedProject>,
+}
+
+/// One project's build: every decision, as the stages after the plan read it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedProject {
+    /// Project name.
+    pub name: String,
+    /// Git URL or path as written.
+    pub git: String,
+    /// The URL as written when it names a repository elsewhere (for provenance and home
+    /// pages): never a path on this machine.
+    pub public_git: Option<String>,
+    /// Ref as written.
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// Pinned commit.
+    pub commit: String,
+    /// Patches in order with their digests.
+    pub patches: Vec<LockedFile>,
+    /// The version the project's own metadata gets (the locked one, from its tags).
+    pub source_version: String,
+    /// Version of the package: PEP 440, in normal form.
+    pub version: String,
+    /// The version as dpkg and rpm write it (PEP 440 pre-releases with `~`, post-releases
+    /// with `+post`: see [`crate::version::package_version`]).
+    pub package_version: String,
+    /// Package epoch: the manifest's `epoch`, else the version's PEP 440 epoch.
+    pub epoch: Option<u64>,
+    /// Package release.
+    pub release: String,
+    /// Package name.
+    pub package_name: String,
+    /// `Name <email>` of the packages.
+    pub maintainer: String,
+    /// Debian section.
+    pub section: String,
+    /// Debian priority.
+    pub priority: String,
+    /// Where the bundle runs.
+    pub install_path: String,
+    /// The stable path that follows the newest installed version, when there is one.
+    pub link_path: Option<String>,
+    /// update-alternatives priority of this version at the stable path.
+    pub alternative_priority: u32,
+    /// Per format: the artifact's file name.
+    pub files: BTreeMap<Format, String>,
+    /// Per format: the payload's compression.
+    pub compression: BTreeMap<Format, Compression>,
+    /// Extras of the project installed with it.
+    pub extras: Vec<String>,
+    /// Extra requirements installed into the virtualenv.
+    pub pip_dependencies: Vec<String>,
+    /// Entry points the verify stage does not import.
+    pub verify_skip: Vec<String>,
+    /// Glob patterns of bundle files left out (the settings' then the project's).
+    pub exclude: Vec<String>,
+    /// System packages the .deb depends on.
+    pub system_dependencies: Vec<Relation>,
+    /// System packages the .rpm requires (the `[project.rpm]` list, else the Debian one).
+    pub rpm_system_dependencies: Vec<Relation>,
+    /// Recommends, Provides, Conflicts, Replaces.
+    pub relations: Relations,
+    /// System user the packages create.
+    pub user: Option<String>,
+    /// Console scripts that get a systemd unit.
+    pub services: Vec<String>,
+    /// Lintian overrides of the .deb (the settings' then the project's).
+    pub lintian_overrides: Vec<String>,
+    /// rpmlint filters of the .rpm (the settings' then the project's).
+    pub rpmlint_filters: Vec<String>,
+    /// Timestamp of every file in the artifacts.
+    pub source_date_epoch: i64,
+    /// The inputs of the build key that the manifest and lock decide, by name, each as a
+    /// digest: a changed one names why a project is rebuilt. The build adds the tools.
+    pub key_inputs: BTreeMap<String, String>,
+    /// Digest of `key_inputs`.
+    pub key: String,
+}
+
+/// Computes the plan. The lock must cover every selected project (callers resolve it first).
+pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<BuildPlan> {
+    for name in &inputs.projects {
+        if manifest.project(name).is_none() {
+            return Err(Error::UnknownProject {
+                name: name.clone(),
+                known: manifest.projects.iter().map(|p| p.name.clone()).collect(),
+            });
+        }
+    }
+    let settings = &manifest.settings;
+    let formats = formats(settings, inputs)?;
+    let (installer, uv) = match (settings.installer, &inputs.uv) {
+        (Installer::Uv | Installer::Auto, Some(uv)) => (Installer::Uv, Some(uv.clone())),
+        (Installer::Uv, None) => return Err(Error::UvMissing),
+        (Installer::Pip | Installer::Auto, _) => (Installer::Pip, None),
+    };
+    let mut projects: Vec<PlannedProject> = Vec::new();
+    for project in &manifest.projects {
+        if !inputs.projects.is_empty() && !inputs.projects.contains(&project.name) {
+            continue;
+        }
+        let locked = lock
+            .project(&project.name)
+            .ok_or_else(|| Error::LockMissing { path: Lock::path_for(&manifest.path) })?;
+        let planned = plan_project(manifest, project, locked, inputs, &formats)?;
+        if let Some(other) = projects.iter().find(|p| p.package_name == planned.package_name) {
+            return Err(Error::Manifest {
+                location: manifest.location(project),
+                kind: ManifestError::DuplicatePackage {
+                    name: project.name.clone(),
+                    other: other.name.clone(),
+                    other_line: manifest.project(&other.name).map_or(0, |p| p.line),
+                    package: planned.package_name,
+                },
+            });
+        }
+        projects.push(key::with_key(planned, &lock.constraints, &inputs.find_links_digest));
+    }
+    Ok(BuildPlan {
+        schema: PLAN_SCHEMA,
+        formats,
+        output_dir: inputs.out.clone().unwrap_or_else(|| settings.output_dir.clone()),
+        python: settings.python.clone(),
+        installer,
+        uv,
+        offline: inputs.offline || settings.offline,
+        constraints: lock.constraints.clone(),
+        find_links: settings.find_links.iter().map(|f| f.abs.clone()).collect(),
+        projects,
+    })
+}
+
+/// The formats: `--format`, else the manifest's, else the host's; sorted, each once.
+fn formats(settings: &Settings, inputs: &PlanInputs) -> Result<Vec<Format>> {
+    let mut formats = if !inputs.formats.is_empty() {
+        inputs.formats.clone()
+    } else if let Some(f) = &settings.formats {
+        f.clone()
+    } else {
+        vec![inputs.host_format.ok_or(Error::UnknownHostFormat)?]
+    };
+    formats.sort();
+    formats.dedup();
+    Ok(formats)
+}
+
+/// One project's decisions (its key is added by [`key::with_key`]).
+fn plan_project(
+    manifest: &Manifest,
+    project: &Project,
+    locked: &LockedProject,
+    inputs: &PlanInputs,
+    formats: &[Format],
+) -> Result<PlannedProject> {
+    let settings = &manifest.settings;
+    let at_project = |kind| Error::Manifest { location: manifest.location(project), kind };
+    let version = inputs
+        .version
+        .clone()
+        .or_else(|| project.version.clone())
+        .or_else(|| settings.version.clone())
+        .unwrap_or_else(|| locked.version.clone());
+    let parsed = check_version(&version).map_err(|normal| {
+        at_project(ManifestError::InvalidVersion { key: "version".into(), value: version.clone(), normal })
+    })?;
+    let package_version = crate::version::package_version(&parsed);
+    let package_name = project.package_name_template(settings).render(&project.name, &version);
+    check_package_name(&project.name, &package_name).map_err(at_project)?;
+    let install_path = project.install_path_template(settings).render(&project.name, &version);
+    check_install_path(&project.name, "install_path", &install_path).map_err(at_project)?;
+    let link_path = project.link_path(settings, &version);
+    if let Some(link) = &link_path {
+        check_link_path(&project.name, link, &install_path).map_err(at_project)?;
+    }
+    let both = |a: &[String], b: &[String]| a.iter().chain(b).cloned().collect::<Vec<_>>();
+    let (upstream, release) = (package_version.upstream, settings.release.clone());
+    Ok(PlannedProject {
+        name: project.name.clone(),
+        git: project.git.written.clone(),
+        public_git: project.git.public_url().map(String::from),
+        git_ref: project.git_ref.clone(),
+        commit: locked.commit.clone(),
+        patches: locked.patches.clone(),
+        source_version: locked.version.clone(),
+        files: formats
+            .iter()
+            .map(|f| (*f, f.file_name(&package_name, &version, &upstream, &release)))
+            .collect(),
+        compression: formats
+            .iter()
+            .map(|f| (*f, if *f == Format::Tar { Compression::Gzip } else { settings.compression }))
+            .collect(),
+        version,
+        package_version: upstream,
+        epoch: settings.epoch.map(u64::from).or(package_version.epoch),
+        release,
+        package_name,
+        maintainer: settings.maintainer.clone().unwrap_or_else(|| DEFAULT_MAINTAINER.into()),
+        section: settings.section.clone(),
+        priority: settings.priority.clone(),
+        install_path,
+        link_path,
+        alternative_priority: crate::version::alternative_priority(&parsed),
+        extras: project.extras.clone(),
+        pip_dependencies: project.pip_dependencies.clone(),
+        verify_skip: project.verify_skip.clone(),
+        exclude: both(&settings.exclude, &project.exclude),
+        system_dependencies: project.system_dependencies.clone(),
+        rpm_system_dependencies: project
+            .rpm_system_dependencies
+            .clone()
+            .unwrap_or_else(|| project.system_dependencies.clone()),
+        relations: project.relations.clone(),
+        user: project.user.clone(),
+        services: project.services.clone(),
+        lintian_overrides: both(&settings.lintian_overrides, &project.lintian_overrides),
+        rpmlint_filters: both(&settings.rpmlint_filters, &project.rpmlint_filters),
+        source_date_epoch: inputs.source_date_epoch.unwrap_or(locked.commit_time),
+        key_inputs: BTreeMap::new(),
+        key: String::new(),
+    })
+}
+
+/// The stable path lies beside the install path, not on or in it (nor it in the link).
+fn check_link_path(project: &str, link: &str, install_path: &str) -> Result<(), ManifestError> {
+    check_install_path(project, "link_path", link)?;
+    let nested = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+    if nested(link, install_path) || nested(install_path, link) {
+        return Err(ManifestError::InvalidInstallPath {
+            project: project.into(),
+            key: "link_path",
+            path: link.into(),
+            reason: format!("must lie beside the install path `{install_path}`, not on or in it"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::LockedProject;
+    use std::path::Path;
+
+    fn manifest(extra: &str) -> Manifest {
+        let text = format!(
+            "[settings]\npackage_name = \"openstack-{{name}}\"\ninstall_path = \"/opt/openstack/{{name}}-{{version}}\"\n{extra}\n[[project]]\nname = \"nova\"\ngit = \"https://opendev.org/openstack/nova\"\nref = \"master\"\n[[project]]\nname = \"glance\"\ngit = \"https://opendev.org/openstack/glance\"\nref = \"30.0.0\"\nversion = \"30.0.0\"\n"
+        );
+        Manifest::parse(Path::new("wrap.toml"), Path::new("/m"), &text).unwrap()
+    }
+
+    fn lock() -> Lock {
+        let pin = |name: &str, version: &str| LockedProject {
+            name: name.into(),
+            git: format!("https://opendev.org/openstack/{name}"),
+            git_ref: "x".into(),
+            commit: "c".repeat(40),
+            commit_time: 1_700_000_000,
+            version: version.into(),
+            patches: vec![],
+        };
+        Lock {
+            projects: vec![pin("nova", "31.0.0+git20261122.cccccccccccc"), pin("glance", "29.0.0")],
+            ..Lock::new()
+        }
+    }
+
+    #[test]
+    fn plans_versions_names_and_paths() {
+        let plan = plan(
+            &manifest(""),
+            &lock(),
+            &PlanInputs { host_format: Some(Format::Deb), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(plan.formats, [Format::Deb]);
+        let nova = &plan.projects[0];
+        assert_eq!(nova.version, "31.0.0+git20261122.cccccccccccc");
+        assert_eq!(nova.package_name, "openstack-nova");
+        assert_eq!(nova.install_path, "/opt/openstack/nova-31.0.0+git20261122.cccccccccccc");
+        assert_eq!(nova.source_date_epoch, 1_700_000_000);
+        // The project's own version beats the locked one.
+        assert_eq!(plan.projects[1].version, "30.0.0");
+    }
+
+    #[test]
+    fn overrides_and_selection() {
+        let inputs = PlanInputs {
+            projects: vec!["glance".into()],
+            formats: vec![Format::Rpm, Format::Tar, Format::Rpm],
+            source_date_epoch: Some(42),
+            version: Some("2026.1.0".into()),
+            ..Default::default()
+        };
+        let plan = plan(&manifest("version = \"9.9\"\nformats = [\"deb\"]"), &lock(), &inputs).unwrap();
+        assert_eq!(plan.formats, [Format::Rpm, Format::Tar]);
+        assert_eq!(plan.projects.len(), 1);
+        assert_eq!(plan.projects[0].version, "2026.1.0");
+        assert_eq!(plan.projects[0].source_date_epoch, 42);
+    }
+
+    #[test]
+    fn keys_change_with_their_project_inputs_only() {
+        let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
+        let keys = |m: &Manifest, l: &Lock, i: &PlanInputs| -> Vec<String> {
+            plan(m, l, i).unwrap().projects.into_iter().map(|p| p.key).collect()
+        };
+        let base = keys(&manifest(""), &lock(), &inputs);
+        assert_eq!(base, keys(&manifest(""), &lock(), &inputs), "stable");
+        assert_ne!(base[0], base[1]);
+        // A comment in the manifest changes nothing.
+        assert_eq!(base, keys(&manifest("# a comment\n"), &lock(), &inputs));
+        // A patch of glance changes glance's key only, and says so.
+        let mut patched = lock();
+        patched.projects[1].patches =
+            vec![LockedFile { source: "patches/glance/0001.patch".into(), sha256: "a".repeat(64) }];
+        let after = keys(&manifest(""), &patched, &inputs);
+        assert_eq!(after[0], base[0]);
+        assert_ne!(after[1], base[1]);
+        let (before, now) =
+            (plan(&manifest(""), &lock(), &inputs).unwrap(), plan(&manifest(""), &patched, &inputs).unwrap());
+        assert_eq!(
+            key::changes(&before.projects[1].key_inputs, &now.projects[1].key_inputs),
+            ["patch 0001.patch added"]
+        );
+        // Settings every project shares, the wheels and the source date reach every key.
+        for changed in [
+            keys(&manifest("release = \"2\""), &lock(), &inputs),
+            keys(&manifest(""), &lock(), &PlanInputs { find_links_digest: "w".into(), ..inputs.clone() }),
+            keys(&manifest(""), &lock(), &PlanInputs { source_date_epoch: Some(1), ..inputs.clone() }),
+        ] {
+            assert!(changed.iter().zip(&base).all(|(a, b)| a != b));
+        }
+    }
+
+    #[test]
+    fn every_planned_field_is_a_key_input_or_named_as_none() {
+        let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
+        let plan = plan(&manifest(""), &lock(), &inputs).unwrap();
+        assert_eq!(key::unplaced_fields(&plan.projects[0]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_decide() {
+        let e = plan(&manifest(""), &lock(), &PlanInputs::default()).unwrap_err();
+        assert!(matches!(e, Error::UnknownHostFormat));
+        let inputs = PlanInputs {
+            projects: vec!["keystone".into()],
+            host_format: Some(Format::Deb),
+            ..Default::default()
+        };
+        assert!(matches!(plan(&manifest(""), &lock(), &inputs), Err(Error::UnknownProject { .. })));
+        // A hand-edited lock with a version dpkg and rpm cannot take.
+        let mut bad = lock();
+        bad.projects[0].version = "1 2".into();
+        let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
+        let e = plan(&manifest(""), &bad, &inputs).unwrap_err();
+        assert_eq!(e.to_string(), "wrap.toml:5: `version` = `1 2` is not a PEP 440 version in normal form");
+    }
+}
