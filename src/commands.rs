@@ -65,39 +65,10 @@ where
                     let result = build_one(planned);
                     drop(busy);
                     let seconds = started.elapsed().as_secs_f64();
-                    let outcome = match result {
-                        Ok(artifacts) => {
-                            let reused = !artifacts.is_empty() && artifacts.iter().all(|a| a.reused);
-                            let status = if reused { Status::Reused } else { Status::Ok };
-                            reporter.stage(&planned.name, if reused { Stage::Reused } else { Stage::Done });
-                            Outcome {
-                                project: planned.name.clone(),
-                                status,
-                                reason: None,
-                                seconds,
-                                artifacts,
-                                exit_code: 0,
-                            }
-                        }
-                        Err(e) => {
-                            let failure = Failure::new(Some(&planned.name), &e);
-                            if !crate::interrupt::interrupted() {
-                                reporter.stage(&planned.name, Stage::Failed);
-                                reporter.report(&Event::Error { failure: &failure });
-                            }
-                            if options.fail_fast {
-                                stop.store(true, Ordering::SeqCst);
-                            }
-                            Outcome {
-                                project: planned.name.clone(),
-                                status: Status::Failed,
-                                reason: Some(failure.message),
-                                seconds,
-                                artifacts: Vec::new(),
-                                exit_code: failure.exit_code,
-                            }
-                        }
-                    };
+                    let outcome = outcome(planned, result, seconds, reporter);
+                    if outcome.status == Status::Failed && options.fail_fast {
+                        stop.store(true, Ordering::SeqCst);
+                    }
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
                 }
             });
@@ -118,6 +89,38 @@ where
             })
         })
         .collect()
+}
+
+/// The outcome of one project's build, reported as it ends.
+fn outcome(
+    planned: &PlannedProject,
+    result: Result<Vec<Artifact>>,
+    seconds: f64,
+    reporter: &dyn Reporter,
+) -> Outcome {
+    match result {
+        Ok(artifacts) => {
+            let reused = !artifacts.is_empty() && artifacts.iter().all(|a| a.reused);
+            let status = if reused { Status::Reused } else { Status::Ok };
+            reporter.stage(&planned.name, if reused { Stage::Reused } else { Stage::Done });
+            Outcome { project: planned.name.clone(), status, reason: None, seconds, artifacts, exit_code: 0 }
+        }
+        Err(e) => {
+            let failure = Failure::new(Some(&planned.name), &e);
+            if !crate::interrupt::interrupted() {
+                reporter.stage(&planned.name, Stage::Failed);
+                reporter.report(&Event::Error { failure: &failure });
+            }
+            Outcome {
+                project: planned.name.clone(),
+                status: Status::Failed,
+                reason: Some(failure.message),
+                seconds,
+                artifacts: Vec::new(),
+                exit_code: failure.exit_code,
+            }
+        }
+    }
 }
 
 /// What every command works with.
@@ -237,25 +240,7 @@ impl<'a> Session<'a> {
                 old.project(&project.name).filter(|l| l.same_source(project) && !updating(&project.name));
             let (commit, commit_time, version) = match kept {
                 Some(l) => (l.commit.clone(), l.commit_time, l.version.clone()),
-                None => {
-                    self.reporter.status(
-                        "Resolving",
-                        format!("{} `{}` in {}", project.name, project.git_ref, project.git.written),
-                    );
-                    let mut warnings = Vec::new();
-                    let resolved = source::resolve(&self.cache, project, self.offline, &mut warnings);
-                    self.warn_all(warnings);
-                    let (commit, time, version) = resolved?;
-                    let before = old.project(&project.name).map(|l| l.commit.as_str());
-                    if before != Some(commit.as_str()) {
-                        let from = before.map(|c| format!("{} -> ", short(c, 12))).unwrap_or_default();
-                        self.reporter.status(
-                            "Locking",
-                            format!("{} {from}{} ({version})", project.name, short(&commit, 12)),
-                        );
-                    }
-                    (commit, time, version)
-                }
+                None => self.pin(project, &old)?,
             };
             new.projects.push(LockedProject {
                 name: project.name.clone(),
@@ -271,6 +256,25 @@ impl<'a> Session<'a> {
             self.reporter.status("Writing", path.display().to_string());
         }
         Ok(new)
+    }
+
+    /// Resolves `project`'s ref now and reports a pin that moved.
+    fn pin(&self, project: &crate::manifest::Project, old: &Lock) -> Result<(String, i64, String)> {
+        self.reporter.status(
+            "Resolving",
+            format!("{} `{}` in {}", project.name, project.git_ref, project.git.written),
+        );
+        let mut warnings = Vec::new();
+        let resolved = source::resolve(&self.cache, project, self.offline, &mut warnings);
+        self.warn_all(warnings);
+        let (commit, time, version) = resolved?;
+        let before = old.project(&project.name).map(|l| l.commit.as_str());
+        if before != Some(commit.as_str()) {
+            let from = before.map(|c| format!("{} -> ", short(c, 12))).unwrap_or_default();
+            self.reporter
+                .status("Locking", format!("{} {from}{} ({version})", project.name, short(&commit, 12)));
+        }
+        Ok((commit, time, version))
     }
 
     /// `wrap fetch`: a patched checkout per selected project.

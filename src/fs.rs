@@ -107,6 +107,17 @@ pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
     Ok(tmp)
 }
 
+/// Writes `bytes` as a new file at `path`, never through the file there: relocated trees
+/// hard-link the staged venv's files.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+    fs_err::write(path, bytes)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

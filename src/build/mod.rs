@@ -19,7 +19,8 @@ use crate::report::{Event, Reporter, Stage};
 use crate::source::Checkout;
 use crate::time::timed;
 use crate::venv;
-use crate::venv::relocate::{Origin, Target, compile};
+use crate::venv::bytecode::compile;
+use crate::venv::relocate::{Origin, Target};
 pub use tools::Tools;
 
 /// The inputs of the build key of `planned`'s artifact in `format`: the plan's, the tools', the

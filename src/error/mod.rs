@@ -373,6 +373,13 @@ impl Error {
             Self::SourceSymlinkEscapes { .. } => Some(
                 "wrap ships only what the repository holds; replace the link with the files, by a patch if need be".into(),
             ),
+            _ => self.build_hint(),
+        }
+    }
+
+    /// The hints of the build stages' errors (interpreter, installer, relocation, verify).
+    fn build_hint(&self) -> Option<String> {
+        match self {
             Self::Interpreter { problem: InterpreterProblem::Missing, .. } => {
                 Some("install Python 3 (`apt-get install python3-venv`) or set `python` in [settings]".into())
             }

@@ -104,6 +104,33 @@ fn decompressor<'a>(name: &str, reader: impl Read + 'a) -> Result<Box<dyn Read +
     })
 }
 
+/// The control tarball's control file, md5sums (by path) and conffiles.
+fn read_control(name: &str, bytes: &[u8]) -> Result<(String, BTreeMap<String, String>, Vec<String>)> {
+    let mut control = String::new();
+    let mut md5sums: BTreeMap<String, String> = BTreeMap::new();
+    let mut conffiles = Vec::new();
+    let mut tar = tar::Archive::new(decompressor(name, bytes)?);
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).trim_start_matches("./").to_string();
+        let mut text = String::new();
+        entry.read_to_string(&mut text)?;
+        match name.as_str() {
+            "control" => control = text,
+            "md5sums" => {
+                for line in text.lines() {
+                    if let Some((sum, file)) = line.split_once("  ") {
+                        md5sums.insert(file.to_string(), sum.to_string());
+                    }
+                }
+            }
+            "conffiles" => conffiles = text.lines().map(str::to_string).collect(),
+            _ => {}
+        }
+    }
+    Ok((control, md5sums, conffiles))
+}
+
 fn inspect_deb(path: &Path) -> Result<Inspection> {
     let bad = |problem: String| Error::BadPackage { path: path.into(), format: "deb", problem };
     let mut archive = ar::Archive::new(fs_err::File::open(path)?.into_file());
@@ -125,28 +152,7 @@ fn inspect_deb(path: &Path) -> Result<Inspection> {
     if !control_name.starts_with("control.tar") {
         return Err(bad(format!("expected control.tar.*, found `{control_name}`")));
     }
-    let mut control = String::new();
-    let mut md5sums: BTreeMap<String, String> = BTreeMap::new();
-    let mut conffiles = Vec::new();
-    let mut tar = tar::Archive::new(decompressor(&control_name, &control_bytes[..])?);
-    for entry in tar.entries()? {
-        let mut entry = entry?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).trim_start_matches("./").to_string();
-        let mut text = String::new();
-        entry.read_to_string(&mut text)?;
-        match name.as_str() {
-            "control" => control = text,
-            "md5sums" => {
-                for line in text.lines() {
-                    if let Some((sum, file)) = line.split_once("  ") {
-                        md5sums.insert(file.to_string(), sum.to_string());
-                    }
-                }
-            }
-            "conffiles" => conffiles = text.lines().map(str::to_string).collect(),
-            _ => {}
-        }
-    }
+    let (control, mut md5sums, conffiles) = read_control(&control_name, &control_bytes)?;
     if control.is_empty() {
         return Err(bad("it has no control file".into()));
     }
@@ -215,12 +221,8 @@ fn without_panics(path: &Path, read: impl FnOnce() -> Result<Inspection>) -> Res
     })
 }
 
-fn inspect_rpm(path: &Path) -> Result<Inspection> {
-    let bad = |problem: String| Error::BadPackage { path: path.into(), format: "rpm", problem };
-    let rpm_err = |e: rpm::Error| bad(e.to_string());
-    let mut package = rpm::Package::open(path).map_err(rpm_err)?;
-    package.verify_digests().map_err(rpm_err)?;
-    let meta = &package.metadata;
+/// The header's fields, named as `rpm -qi` names them; dependencies without rpmlib's.
+fn rpm_fields(meta: &rpm::PackageMetadata) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut field = |key: &str, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -260,6 +262,16 @@ fn inspect_rpm(path: &Path) -> Result<Inspection> {
     field("Conflicts", deps(meta.get_conflicts()));
     field("Obsoletes", deps(meta.get_obsoletes()));
     field("Description", meta.get_description().ok().map(str::to_string));
+    fields
+}
+
+fn inspect_rpm(path: &Path) -> Result<Inspection> {
+    let bad = |problem: String| Error::BadPackage { path: path.into(), format: "rpm", problem };
+    let rpm_err = |e: rpm::Error| bad(e.to_string());
+    let mut package = rpm::Package::open(path).map_err(rpm_err)?;
+    package.verify_digests().map_err(rpm_err)?;
+    let fields = rpm_fields(&package.metadata);
+    let meta = &package.metadata;
     let entries = meta.get_file_entries().map_err(rpm_err)?;
     // verify_digests checked the header, the payload and, through it, every file's digest.
     let verified = 1 + entries.iter().filter(|e| e.file_type() == rpm::FileType::Regular).count();

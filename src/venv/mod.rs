@@ -1,10 +1,13 @@
 //! The virtualenv stage: patched checkout → staged virtualenv → relocated tree.
 //! [`python`] probes the interpreter, [`installer`] runs uv or pip, [`build`] makes the staged
-//! venv, [`relocate`] turns it into a tree that runs at its install path or anywhere.
+//! venv, [`relocate`] turns it into a tree that runs at its install path or anywhere, [`verify`]
+//! imports its entry points, [`bytecode`] compiles it (with a cache of pycs).
 
 pub mod build;
+pub mod bytecode;
 pub mod installer;
 pub mod python;
+pub mod record;
 pub mod relocate;
 pub mod sysdeps;
 pub mod verify;

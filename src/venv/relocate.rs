@@ -12,17 +12,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
-use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::fs::temp_file_in;
 use crate::host::on_every_core;
-use crate::venv::build::{normalize_path, site_packages};
-use crate::venv::installer::run_captured_with_input;
+use crate::venv::build::normalize_path;
 use crate::venv::python::Interpreter;
 
 /// The longest shebang line Linux executes (BINPRM_BUF_SIZE is 128, with the newline).
@@ -114,7 +107,7 @@ pub fn relocate(
             .collect();
     let left_out = excluded.len();
     rewritten.append(&mut excluded);
-    update_records(out, &rewritten)?;
+    crate::venv::record::update_records(out, &rewritten)?;
     tracing::debug!(
         project,
         seconds = started.elapsed().as_secs_f64(),
@@ -400,177 +393,6 @@ fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Updates the RECORD entries of files whose content changed (`path,sha256=<b64>,<size>`) and
-/// drops those of files left out.
-fn update_records(out: &Path, rewritten: &BTreeMap<PathBuf, Option<Vec<u8>>>) -> Result<()> {
-    if rewritten.is_empty() {
-        return Ok(());
-    }
-    for site in site_packages(out)? {
-        let site_rel = site.strip_prefix(out).expect("below the tree").to_path_buf();
-        for entry in fs_err::read_dir(&site)? {
-            let record = entry?.path().join("RECORD");
-            if !record.is_file() {
-                continue;
-            }
-            let bytes = fs_err::read(&record)?;
-            let rows = crate::pyenv::read_record(&bytes).map_err(|e| {
-                Error::Io(std::io::Error::other(format!("{}: not a valid RECORD: {e}", record.display())))
-            })?;
-            let mut changed = false;
-            let mut new = Vec::with_capacity(rows.len());
-            for mut row in rows {
-                let tree_rel = normalize_path(&site_rel.join(&row.path));
-                match rewritten.get(&tree_rel) {
-                    None => new.push(row),
-                    Some(None) => changed = true,
-                    Some(Some(content)) => {
-                        let digest =
-                            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(content));
-                        row.hash = format!("sha256={digest}");
-                        row.size = content.len().to_string();
-                        changed = true;
-                        new.push(row);
-                    }
-                }
-            }
-            if changed {
-                replace_file(&record, &crate::pyenv::write_record(&new))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Byte-compiles the relocated tree `out` as the target will see it: source paths recorded as
-/// the install path (fixed) or relative to the bundle (relocatable). Checked-hash pycs are
-/// reproducible, and Python compiles a source again when it no longer matches its pyc.
-/// A pyc depends only on its source, the path recorded in it and the interpreter, so pycs are
-/// kept in the cache under a digest of the three ([`Cache::pyc_path`]) and copied from there:
-/// a rebuild compiles only what changed. The rest is compiled by one compileall per core, each
-/// given its share of the files (balanced by size) on stdin, and then added to the cache.
-pub fn compile(
-    project: &str,
-    out: &Path,
-    target: Target<'_>,
-    python: &Interpreter,
-    cache: &Cache,
-) -> Result<()> {
-    crate::time::timed(project, "byte-compiled", || compile_tree(out, target, python, cache))
-}
-
-/// How the pycs are checked against their source; part of every cached pyc's key.
-const INVALIDATION: &str = "checked-hash";
-
-fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) -> Result<()> {
-    let tag = format!("cpython-{}", python.abi.replace('.', ""));
-    let mut all = Vec::new();
-    for entry in walkdir::WalkDir::new(out.join("lib")).sort_by_file_name() {
-        let entry = entry.map_err(|e| Error::Io(e.into()))?;
-        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "py") {
-            all.push(entry.into_path());
-        }
-    }
-    // Each source: `None` when its pyc came from the cache, else what compiling it takes.
-    let lookups = on_every_core(&all, |path| -> Result<Option<(u64, PathBuf, PathBuf, PathBuf)>> {
-        crate::interrupt::check()?;
-        let source = fs_err::read(path)?;
-        let rel = path.strip_prefix(out).expect("below the tree").to_string_lossy();
-        let recorded = match target {
-            Target::Fixed(install) => format!("{install}/{rel}"),
-            Target::Relocatable => rel.into_owned(),
-        };
-        let mut hasher = Sha256::new();
-        hasher.update(format!("{}\0{}\0{INVALIDATION}\0{recorded}\0", python.version, python.abi).as_bytes());
-        hasher.update(&source);
-        let key = crate::digest::hex(hasher.finalize());
-        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-        let pyc =
-            path.parent().expect("in a directory").join("__pycache__").join(format!("{stem}.{tag}.pyc"));
-        let entry = cache.pyc_path(&key);
-        let Some(bytes) = read_cached_pyc(&entry) else {
-            return Ok(Some((source.len() as u64, path.clone(), pyc, entry)));
-        };
-        fs_err::create_dir_all(pyc.parent().expect("in __pycache__"))?;
-        replace_file(&pyc, &bytes)?;
-        // As compileall writes it: never executable (it masks the source's mode with 0o666).
-        fs_err::set_permissions(&pyc, std::fs::Permissions::from_mode(0o644))?;
-        crate::fs::touch(&entry);
-        Ok(None)
-    })?;
-    let reused = lookups.iter().filter(|l| l.is_none()).count();
-    let mut sources: Vec<(u64, PathBuf)> = Vec::new();
-    let mut compiled: Vec<(PathBuf, PathBuf)> = Vec::new(); // (pyc in the tree, cache entry)
-    for (size, path, pyc, entry) in lookups.into_iter().flatten() {
-        sources.push((size, path));
-        compiled.push((pyc, entry));
-    }
-    tracing::debug!(reused, compiling = sources.len(), "bytecode from the cache");
-    if sources.is_empty() {
-        return Ok(());
-    }
-    let workers = crate::host::cores().min(sources.len());
-    let mut shares: Vec<(u64, Vec<u8>)> = vec![(0, Vec::new()); workers];
-    sources.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    for (size, path) in sources {
-        let least = shares.iter_mut().min_by_key(|(load, _)| *load).expect("at least one share");
-        least.0 += size;
-        least.1.extend_from_slice(path.as_os_str().as_encoded_bytes());
-        least.1.push(b'\n');
-    }
-    // One share per core, so each compileall runs on a core of its own.
-    on_every_core(&shares, |(_, list)| {
-        let mut cmd = Command::new(&python.path);
-        cmd.args(["-I", "-m", "compileall", "-q", "--invalidation-mode", INVALIDATION, "-s"])
-            .arg(out)
-            .env("SOURCE_DATE_EPOCH", "0")
-            .env_remove("PYTHONPATH");
-        if let Target::Fixed(path) = target {
-            cmd.args(["-p", path]);
-        }
-        cmd.args(["-i", "-"]);
-        run_captured_with_input(&mut cmd, list.clone())
-    })?;
-    on_every_core(&compiled, |(pyc, entry)| match std::fs::read(pyc) {
-        Ok(bytes) => write_cached_pyc(entry, &bytes),
-        // A source compileall skipped (it never does, short of a race) simply stays uncached.
-        Err(_) => Ok(()),
-    })?;
-    Ok(())
-}
-
-/// Writes `bytes` as a new file at `path`, never through the file there: relocated trees
-/// hard-link the staged venv's files.
-fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::Io(e)),
-        _ => {}
-    }
-    fs_err::write(path, bytes)?;
-    Ok(())
-}
-
-/// A cached pyc: its sha256, then its bytes. Entries are written without fsync (thousands per
-/// build); one a crash left damaged fails the check and is compiled again.
-fn read_cached_pyc(entry: &Path) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(entry).ok()?;
-    let (digest, pyc) = bytes.split_at_checked(32)?;
-    (Sha256::digest(pyc).as_slice() == digest).then(|| pyc.to_vec())
-}
-
-fn write_cached_pyc(entry: &Path, pyc: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = entry.parent().expect("cache entries have a parent");
-    fs_err::create_dir_all(dir)?;
-    let mut tmp = temp_file_in(dir)?;
-    let named =
-        |e: std::io::Error| Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", entry.display())));
-    tmp.write_all(&Sha256::digest(pyc)).map_err(named)?;
-    tmp.write_all(pyc).map_err(named)?;
-    tmp.persist(entry).map_err(|e| named(e.error))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -689,30 +511,6 @@ mod tests {
         );
         assert!(r.symlink(Path::new("lib/x"), Path::new("/etc/passwd")).is_err());
         assert!(r.symlink(Path::new("lib/x"), Path::new("../../../etc")).is_err());
-    }
-
-    #[test]
-    fn records_follow_rewritten_and_dropped_files() {
-        let tmp = tempfile::tempdir().unwrap();
-        let info = tmp.path().join("lib/python3.11/site-packages/hello-1.0.dist-info");
-        fs_err::create_dir_all(&info).unwrap();
-        // As relocation leaves it: a hard link to the staged venv's RECORD.
-        let staged = "../../../bin/hello,sha256=old,10\nhello/__init__.py,sha256=keep,3\nhello-1.0.dist-info/uv_cache.json,sha256=x,5\nhello-1.0.dist-info/RECORD,,\n";
-        fs_err::write(tmp.path().join("staged-RECORD"), staged).unwrap();
-        fs_err::hard_link(tmp.path().join("staged-RECORD"), info.join("RECORD")).unwrap();
-        let mut changes = BTreeMap::new();
-        changes.insert(PathBuf::from("bin/hello"), Some(b"new".to_vec()));
-        changes.insert(PathBuf::from("lib/python3.11/site-packages/hello-1.0.dist-info/uv_cache.json"), None);
-        update_records(tmp.path(), &changes).unwrap();
-        assert_eq!(
-            fs_err::read_to_string(info.join("RECORD")).unwrap(),
-            "../../../bin/hello,sha256=EVB6Di9eadXfpApiob17buV-a82FxnybhDGzb_8hxDc,3\nhello/__init__.py,sha256=keep,3\nhello-1.0.dist-info/RECORD,,\n"
-        );
-        assert_eq!(
-            fs_err::read_to_string(tmp.path().join("staged-RECORD")).unwrap(),
-            staged,
-            "written through"
-        );
     }
 
     #[test]

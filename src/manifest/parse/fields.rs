@@ -1,0 +1,196 @@
+//! The checks of single fields and of `[settings]`, beside the project table's in parse.rs.
+
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::*;
+
+impl Ctx<'_> {
+    pub(super) fn settings(&self, raw: RawSettings) -> Result<Settings> {
+        let version = raw.version.as_ref().map(|v| self.version("settings.version", v)).transpose()?;
+        let release = match &raw.release {
+            Some(r) if !is_valid_release(r.get_ref()) => {
+                return Err(self.invalid("settings.release", r, RELEASE_FORM));
+            }
+            Some(r) => r.get_ref().clone(),
+            None => "1".into(),
+        };
+        let package_name = match &raw.package_name {
+            Some(t) => self.template("settings.package_name", t)?,
+            None => Template::parse("settings.package_name", DEFAULT_PACKAGE_NAME).expect("default template"),
+        };
+        let install_path = match &raw.install_path {
+            Some(t) => self.template("settings.install_path", t)?,
+            None => Template::parse("settings.install_path", DEFAULT_INSTALL_PATH).expect("default template"),
+        };
+        let python = match &raw.python {
+            Some(p) if !p.get_ref().starts_with('/') || !is_one_line(p.get_ref(), 200) => {
+                return Err(self.invalid(
+                    "settings.python",
+                    p,
+                    "the interpreter must be an absolute path, such as /usr/bin/python3",
+                ));
+            }
+            Some(p) => PathBuf::from(p.get_ref()),
+            None => PathBuf::from(DEFAULT_PYTHON),
+        };
+        let constraints = self.constraints(&raw.constraints)?;
+        let find_links = raw
+            .find_links
+            .iter()
+            .map(|f| self.local_path("find_links", f, true, true))
+            .collect::<Result<_>>()?;
+        self.check_maintainer(raw.maintainer.as_ref())?;
+        let output_dir = match &raw.output_dir {
+            Some(o) if o.get_ref().trim().is_empty() || o.get_ref().chars().any(char::is_control) => {
+                return Err(self.invalid("settings.output_dir", o, "a directory, relative to the manifest"));
+            }
+            Some(o) => self.dir.join(o.get_ref()),
+            None => self.dir.join("dist"),
+        };
+        let (section, priority) = self.section_priority(&raw)?;
+        Ok(Settings {
+            version,
+            release,
+            package_name,
+            install_path,
+            python,
+            installer: raw.installer,
+            constraints,
+            find_links,
+            offline: raw.offline,
+            maintainer: raw.maintainer.map(Spanned::into_inner),
+            formats: raw.formats,
+            output_dir,
+            compression: raw.compression,
+            epoch: raw.epoch,
+            section,
+            priority,
+            link_path: raw.link_path.as_ref().map(|t| self.template("settings.link_path", t)).transpose()?,
+            exclude: self.patterns("settings.exclude", &raw.exclude)?,
+            lintian_overrides: self
+                .lintian_overrides("settings.lintian_overrides", &raw.lintian_overrides)?,
+            rpmlint_filters: self.rpmlint_filters("settings.rpmlint_filters", &raw.rpmlint_filters)?,
+        })
+    }
+
+    fn constraints(&self, raw: &[Spanned<String>]) -> Result<Vec<Constraint>> {
+        let mut constraints = Vec::new();
+        for c in raw {
+            let text = c.get_ref();
+            if text.starts_with("https://") && is_one_line(text, 2000) && !text.contains(char::is_whitespace)
+            {
+                constraints.push(Constraint::Url(text.clone()));
+            } else if text.contains("://") {
+                return Err(self.invalid(
+                    "settings.constraints",
+                    c,
+                    "constraints are a path in the manifest's tree or an https:// URL",
+                ));
+            } else {
+                constraints.push(Constraint::File(self.local_path("constraints", c, true, false)?));
+            }
+        }
+        Ok(constraints)
+    }
+
+    fn check_maintainer(&self, maintainer: Option<&Spanned<String>>) -> Result<()> {
+        if let Some(m) = maintainer {
+            let text = m.get_ref();
+            let ok = is_one_line(text, 200)
+                && text.find('<').is_some_and(|i| i > 0 && text[i..].contains('@'))
+                && text.ends_with('>')
+                && !text.contains(',');
+            if !ok {
+                return Err(self.invalid("settings.maintainer", m, "write it as `Name <email@example.com>`"));
+            }
+        }
+        Ok(())
+    }
+
+    fn section_priority(&self, raw: &RawSettings) -> Result<(String, String)> {
+        let section = match &raw.section {
+            Some(s) if !is_valid_section(s.get_ref()) => {
+                return Err(self.invalid(
+                    "settings.section",
+                    s,
+                    "a Debian section: lowercase letters, digits and `+ . / -`, such as `misc` or `contrib/net`",
+                ));
+            }
+            Some(s) => s.get_ref().clone(),
+            None => "misc".into(),
+        };
+        let priority = match &raw.priority {
+            Some(p) if !PRIORITIES.contains(&p.get_ref().as_str()) => {
+                return Err(self.invalid(
+                    "settings.priority",
+                    p,
+                    format!("one of {}", PRIORITIES.join(", ")),
+                ));
+            }
+            Some(p) => p.get_ref().clone(),
+            None => "optional".into(),
+        };
+        Ok((section, priority))
+    }
+
+    pub(super) fn git(&self, raw: &RawProject) -> Result<(GitSource, String)> {
+        let git_text = raw.git.get_ref();
+        if git_text.trim().is_empty() || !is_one_line(git_text, 2000) || git_text.starts_with('-') {
+            return Err(self.invalid("git", &raw.git, "a git URL or a path to a repository"));
+        }
+        let git = GitSource { written: git_text.clone(), url: git_url(self.dir, git_text) };
+        let git_ref = raw.git_ref.get_ref();
+        let ref_ok = !git_ref.is_empty()
+            && git_ref.len() <= 255
+            && !git_ref.starts_with('-')
+            && !git_ref.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ref_ok {
+            return Err(self.invalid("ref", &raw.git_ref, "a tag, a branch or a full commit id"));
+        }
+        Ok((git, git_ref.clone()))
+    }
+
+    pub(super) fn user(&self, raw: &RawProject) -> Result<Option<String>> {
+        Ok(match &raw.user {
+            Some(u) if !is_valid_user(u.get_ref()) => {
+                return Err(self.invalid(
+                    "user",
+                    u,
+                    "a system user name: lowercase letters, digits, `-` and `_`, starting with a letter",
+                ));
+            }
+            Some(u) => Some(u.get_ref().clone()),
+            None => None,
+        })
+    }
+
+    pub(super) fn check_pip_dependencies(&self, raw: &RawProject) -> Result<()> {
+        for dep in &raw.pip_dependencies {
+            // An option such as `-e path` would install something that cannot be packaged.
+            if dep.get_ref().trim_start().starts_with('-') || !is_one_line(dep.get_ref(), MAX_LINE) {
+                return Err(self.invalid(
+                    "pip_dependencies",
+                    dep,
+                    "list requirements, not installer options (editable installs cannot be packaged)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn rpm_dependencies(&self, rpm: Option<&RawRpm>) -> Result<Option<Vec<Relation>>> {
+        Ok(match rpm.and_then(|r| r.system_dependencies.as_ref()) {
+            Some(deps) => Some(
+                deps.iter()
+                    .map(|d| {
+                        Relation::parse_rpm(d.get_ref())
+                            .map_err(|p| self.invalid("rpm.system_dependencies", d, p))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            None => None,
+        })
+    }
+}
