@@ -57,13 +57,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lintian_overrides: vec![],
         rpmlint_filters: vec![],
         origin: "Benchmark.".into(),
-        compression,
     };
     let format = if format == "deb" { Format::Deb } else { Format::Rpm };
     let packager = wrap::package::packager(format).ok_or("no packager")?;
     let file_name = format.file_name(&spec.name, &spec.version, &spec.upstream, &spec.release);
     let result = wrap::package::content(&spec, &[format])
-        .and_then(|content| wrap::package::write(packager, &spec, &content, &file_name, &out));
+        .and_then(|content| wrap::package::write(packager, &spec, &content, compression, &file_name, &out));
     // Put the tree back where it was, whatever happened.
     std::fs::rename(&target, &tree)?;
     let (artifact, _) = result?;

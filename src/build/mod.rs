@@ -163,7 +163,14 @@ fn write_packages(
         reporter.stage(&planned.name, Stage::Package(*format));
         reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
         let (artifact, warnings) = timed(&planned.name, &format!("wrote the {}", format.as_str()), || {
-            package::write(packager, &spec, &content, &planned.files[format], job.out_dir)
+            package::write(
+                packager,
+                &spec,
+                &content,
+                planned.compression[format],
+                &planned.files[format],
+                job.out_dir,
+            )
         })?;
         for warning in warnings {
             reporter.warn(format!("project `{}`: {warning}", planned.name));

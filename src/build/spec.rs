@@ -92,7 +92,6 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         origin: origin(planned),
         lintian_overrides: planned.lintian_overrides.clone(),
         rpmlint_filters: planned.rpmlint_filters.clone(),
-        compression: planned.compression.values().next().copied().unwrap_or_default(),
     })
 }
 

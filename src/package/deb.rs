@@ -46,11 +46,12 @@ impl Packager for Deb {
         &self,
         spec: &PackageSpec,
         content: &Content,
+        compression: Compression,
         scratch: &Path,
         out: &mut dyn Write,
     ) -> Result<Vec<String>> {
         let (depends, unresolved) = depends(spec);
-        write(spec, content, &depends, scratch, out)?;
+        write(spec, content, &depends, compression, scratch, out)?;
         Ok(unresolved)
     }
 }
@@ -140,12 +141,12 @@ fn write(
     spec: &PackageSpec,
     content: &Content,
     depends: &[String],
+    compression: Compression,
     scratch: &Path,
     out: &mut dyn Write,
 ) -> Result<()> {
     let mut data = temp_file_in(scratch)?;
     let listed = {
-        let compression = spec.compression;
         let mut builder =
             tar::Builder::new(Encoder::new(compression, std::io::BufWriter::new(data.as_file_mut()))?);
         // Bytecode is left out: the postinst compiles it (Debian's Python policy).
@@ -169,7 +170,7 @@ fn write(
     };
     ar.append(&member("debian-binary", 4), &b"2.0\n"[..])?;
     ar.append(&member("control.tar.gz", control_tar.len() as u64), &control_tar[..])?;
-    let data_name = format!("data.tar.{}", Encoder::<Vec<u8>>::extension(spec.compression));
+    let data_name = format!("data.tar.{}", Encoder::<Vec<u8>>::extension(compression));
     ar.append(&member(&data_name, data_size), data.as_file_mut())?;
     ar.into_inner()?.flush()?;
     Ok(())

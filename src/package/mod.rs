@@ -17,7 +17,7 @@ pub mod tarball;
 use std::io::Write;
 use std::path::Path;
 
-use crate::archive::Hashing;
+use crate::archive::{Compression, Hashing};
 use crate::artifact::{Artifact, Format, beside, place, writing};
 use crate::error::Result;
 use crate::fs::{temp_file_in, write_atomically};
@@ -34,13 +34,14 @@ pub trait Packager: Sync {
         Ok(Vec::new())
     }
 
-    /// Writes the package of `spec` holding `content`'s entries for this format into `out`;
-    /// `scratch` is a directory for temporary files. Returns warnings (a library no package
-    /// on this machine provides).
+    /// Writes the package of `spec` holding `content`'s entries for this format, its payload
+    /// compressed with `compression`, into `out`; `scratch` is a directory for temporary files.
+    /// Returns warnings (a library no package on this machine provides).
     fn write(
         &self,
         spec: &PackageSpec,
         content: &Content,
+        compression: Compression,
         scratch: &Path,
         out: &mut dyn Write,
     ) -> Result<Vec<String>>;
@@ -78,12 +79,13 @@ pub fn write(
     packager: &dyn Packager,
     spec: &PackageSpec,
     content: &Content,
+    compression: Compression,
     file_name: &str,
     out_dir: &Path,
 ) -> Result<(Artifact, Vec<String>)> {
     let mut warnings = Vec::new();
     let mut artifact = emit(out_dir, file_name, &spec.name, packager.format(), |out| {
-        warnings = packager.write(spec, content, out_dir, out)?;
+        warnings = packager.write(spec, content, compression, out_dir, out)?;
         Ok(())
     })?;
     for (suffix, bytes) in packager.sidecars(spec) {

@@ -31,11 +31,12 @@ impl Packager for Rpm {
         &self,
         spec: &PackageSpec,
         content: &Content,
+        compression: Compression,
         _: &Path,
         out: &mut dyn Write,
     ) -> Result<Vec<String>> {
         let fail = |e: rpm::Error| Error::Rpm { package: spec.name.clone(), detail: e.to_string() };
-        let mut builder = builder(spec)?;
+        let mut builder = builder(spec, compression)?;
         add_files(&mut builder, spec, content)?;
         let mut out = out;
         builder.build().map_err(fail)?.write(&mut out).map_err(fail)?;
@@ -94,9 +95,9 @@ pub fn requires(spec: &PackageSpec, rpm_system_dependencies: &[Relation]) -> Vec
 }
 
 /// The package's metadata, dependencies and scriptlets.
-fn builder(spec: &PackageSpec) -> Result<rpm::PackageBuilder> {
+fn builder(spec: &PackageSpec, compression: Compression) -> Result<rpm::PackageBuilder> {
     // The crate's defaults (gzip 9, xz 9) cost much time for little size; these match the .deb.
-    let compression = match spec.compression {
+    let compression = match compression {
         Compression::Gzip => rpm::CompressionWithLevel::Gzip(6),
         Compression::Xz => rpm::CompressionWithLevel::Xz(6),
         Compression::Zstd => rpm::CompressionWithLevel::Zstd(19),
@@ -289,7 +290,6 @@ mod tests {
             origin: String::new(),
             lintian_overrides: vec![],
             rpmlint_filters: vec![],
-            compression: Compression::Gzip,
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::{Compression, Relation, Relations};
+use crate::manifest::{Relation, Relations};
 use crate::package::depends::Requirement;
 use crate::provenance::Metadata;
 
@@ -77,8 +77,6 @@ pub struct PackageSpec {
     pub lintian_overrides: Vec<String>,
     /// The manifest's rpmlint filters.
     pub rpmlint_filters: Vec<String>,
-    /// Payload compression.
-    pub compression: Compression,
 }
 
 impl PackageSpec {
@@ -213,7 +211,6 @@ pub(crate) mod tests {
             origin: "Built by wrap.".into(),
             lintian_overrides: vec![],
             rpmlint_filters: vec![],
-            compression: Compression::Gzip,
         }
     }
 
