@@ -89,9 +89,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Build each project's virtualenv and write its artifacts.
     ///
-    /// A project whose build key (commit, patches, manifest, constraints, local wheels,
-    /// interpreter, installer, wrap, format) is unchanged is not rebuilt: its artifacts come from
-    /// the cache.
+    /// A project whose build key (its commit, patches and settings, the constraints, local
+    /// wheels, interpreter, installer, wrap, format) is unchanged is not rebuilt: its artifacts
+    /// come from the cache. With -v, wrap says which of these changed for each rebuilt project.
     Build {
         /// What to build.
         #[command(flatten)]

@@ -54,6 +54,20 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
         )
     );
     let requires = rpm(&["-qp", "--requires", greet.to_str().unwrap()]);
+    let header = rpm(&[
+        "-qp",
+        "--queryformat",
+        "Name: %{NAME}\nEpoch: %{EPOCH}\nVersion: %{VERSION}\nRelease: %{RELEASE}\nArch: %{ARCH}\nLicense: %{LICENSE}\nURL: %{URL}\nGroup: %{GROUP}\nPackager: %{PACKAGER}\nVendor: %{VENDOR}\nBuild host: %{BUILDHOST}\nBuild time: %{BUILDTIME}\nSummary: %{SUMMARY}\nDescription:\n%{DESCRIPTION}\n",
+        greet.to_str().unwrap(),
+    ]);
+    let scriptlets = rpm(&["-qp", "--scripts", greet.to_str().unwrap()]);
+    insta::with_settings!({filters => vec![
+        (r"Arch: \S+", "Arch: [ARCH]"),
+        (r"python3\.[0-9]+", "python3.X"),
+        (r"GLIBC_[0-9.]+", "GLIBC_X"),
+    ]}, {
+        insta::assert_snapshot!("greet-header", format!("{header}\nRequires:\n{requires}\n{scriptlets}"));
+    });
     for dep in
         ["/usr/bin/python3.11", "/usr/sbin/useradd", "/usr/sbin/update-alternatives", "ca-certificates-rpm"]
     {

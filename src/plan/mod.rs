@@ -407,6 +407,23 @@ mod tests {
     }
 
     #[test]
+    fn the_plan_as_json() {
+        let inputs = PlanInputs {
+            host_format: Some(Format::Deb),
+            formats: Format::ALL.to_vec(),
+            ..Default::default()
+        };
+        let mut lock = lock();
+        lock.projects[1].patches =
+            vec![LockedFile { source: "patches/glance/0001.patch".into(), sha256: "a".repeat(64) }];
+        let plan = plan(&manifest("maintainer = \"Ops <ops@example.com>\""), &lock, &inputs).unwrap();
+        let host = [Format::Deb.host_arch(), Format::Rpm.host_arch()];
+        insta::with_settings!({filters => host.iter().map(|a| (*a, "[ARCH]")).collect::<Vec<_>>()}, {
+            insta::assert_json_snapshot!(plan);
+        });
+    }
+
+    #[test]
     fn every_planned_field_is_a_key_input_or_named_as_none() {
         let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
         let plan = plan(&manifest(""), &lock(), &inputs).unwrap();

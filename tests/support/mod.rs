@@ -61,7 +61,7 @@ impl Workspace {
     /// Runs wrap in the workspace with extra environment variables.
     pub fn wrap_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = self.command(args, env).output().unwrap();
-        Run { args: args.join(" "), output }
+        Run { args: args.join(" "), output, dir: self.path().to_path_buf() }
     }
 
     /// The command that runs wrap in the workspace (its own cache, no colour, no
@@ -115,6 +115,8 @@ pub fn git(repo: &Path, args: &[&str]) -> String {
 pub struct Run {
     pub args: String,
     pub output: Output,
+    /// The directory it ran in (filtered out of snapshots).
+    pub dir: PathBuf,
 }
 
 impl Run {
@@ -158,7 +160,42 @@ impl Run {
             .lines()
             .find(|l| l.starts_with("error: "))
             .unwrap_or_else(|| panic!("no error line in:\n{stderr}"));
+        self.snapshot_error(code);
         line.to_string()
+    }
+
+    /// Snapshots what the user reads of this failure: the exit code, then every `error:`,
+    /// `caused by:` and `hint:` line (an installer's output lines are left out: they change with
+    /// its version), with the workspace's path as `[WS]`. Named after the test, numbered.
+    fn snapshot_error(&self, code: i32) {
+        thread_local!(static COUNT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+        let n = COUNT.with(|c| {
+            c.set(c.get() + 1);
+            c.get()
+        });
+        let test = std::thread::current().name().unwrap_or("error").rsplit("::").next().unwrap().to_string();
+        let ws = self.dir.display().to_string();
+        let lines: Vec<String> = self
+            .stderr()
+            .lines()
+            .filter(|l| l.starts_with("error: ") || l.starts_with("  caused by: ") || l.starts_with("hint: "))
+            .map(|l| l.replace(&ws, "[WS]"))
+            .collect();
+        let args = self.args.replace(&ws, "[WS]");
+        let text = format!("$ wrap {args}\nexit code {code}\n{}\n", lines.join("\n"));
+        insta::with_settings!({
+            filters => vec![
+                (r"\.wrap-tmp-[0-9]+-[^/ `]*", "[TEMP]"),
+                (r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]"),
+                (r"python3\.[0-9]+", "python3.X"),
+                (r"_(amd64|arm64)\.deb", "_[ARCH].deb"),
+                (r"\.(x86_64|aarch64)\.rpm", ".[ARCH].rpm"),
+            ],
+            prepend_module_to_snapshot => false,
+            snapshot_path => "../snapshots/errors",
+        }, {
+            insta::assert_snapshot!(format!("{}__{test}-{n}", env!("CARGO_CRATE_NAME")), text);
+        });
     }
 }
 
