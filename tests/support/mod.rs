@@ -25,7 +25,7 @@ impl Workspace {
         copy_tree(&src.join("wheels"), &tmp.path().join("wheels"));
         std::fs::copy(src.join("wrap.toml"), tmp.path().join("wrap.toml")).unwrap();
         let ws = Workspace { tmp };
-        run_ok(Command::new(root().join("fixtures/make-repos.sh")).arg(ws.path().join("repos")));
+        run_ok(Command::new("cp").arg("-a").arg(fixture_repos()).arg(ws.path().join("repos")));
         ws
     }
 
@@ -197,6 +197,28 @@ impl Run {
             insta::assert_snapshot!(format!("{}__{test}-{n}", env!("CARGO_CRATE_NAME")), text);
         });
     }
+}
+
+/// The fixture repositories, made once per test binary by fixtures/make-repos.sh (authors and
+/// dates fixed, so every copy has the same commit ids) under the target directory's temporary
+/// directory; each workspace gets a copy. Those left by test binaries that have ended go.
+fn fixture_repos() -> &'static Path {
+    static REPOS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    REPOS.get_or_init(|| {
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if let Some(pid) = name.strip_prefix("fixture-repos-")
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = base.join(format!("fixture-repos-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        run_ok(Command::new(root().join("fixtures/make-repos.sh")).arg(&dir));
+        dir
+    })
 }
 
 fn run_ok(cmd: &mut Command) {
