@@ -31,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(target.parent().ok_or("INSTALL_PATH needs a parent")?)?;
     std::fs::rename(&tree, &target)?;
     let spec = PackageSpec {
+        project: "bench".into(),
         name: "wrap-bench".into(),
         version: "1.0.0".into(),
         upstream: "1.0.0".into(),

@@ -165,6 +165,13 @@ fn json_output_is_one_object_per_line_with_every_artifact() {
     }
     assert_eq!(count, 6);
     assert_eq!(events.iter().filter(|e| e["event"] == "artifact").count(), 6);
+    // Each artifact names the project it was built from (not its package).
+    for e in events.iter().filter(|e| e["event"] == "artifact") {
+        let file = e["artifact"]["path"].as_str().unwrap();
+        let project = e["artifact"]["project"].as_str().unwrap();
+        assert!(["hello", "greet", "tally"].contains(&project), "{project}");
+        assert!(file.contains(&format!("wrap-example-{project}")), "{file} is not {project}'s");
+    }
 }
 
 #[test]

@@ -64,6 +64,7 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         copyright: &copyright(planned, &summary, &what, license.as_deref(), parts.abi),
     })?;
     Ok(PackageSpec {
+        project: planned.name.clone(),
         name: planned.package_name.clone(),
         version: planned.version.clone(),
         upstream: planned.package_version.clone(),

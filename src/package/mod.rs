@@ -84,7 +84,7 @@ pub fn write(
     out_dir: &Path,
 ) -> Result<(Artifact, Vec<String>)> {
     let mut warnings = Vec::new();
-    let mut artifact = emit(out_dir, file_name, &spec.name, packager.format(), |out| {
+    let mut artifact = emit(out_dir, file_name, &spec.project, packager.format(), |out| {
         warnings = packager.write(spec, content, compression, out_dir, out)?;
         Ok(())
     })?;

@@ -251,6 +251,7 @@ mod tests {
 
     fn spec() -> PackageSpec {
         PackageSpec {
+            project: "hello".into(),
             name: "wrap-test-hello".into(),
             version: "1.1.0".into(),
             upstream: "1.1.0".into(),

@@ -25,6 +25,8 @@ pub struct Alternative {
 /// Everything a package writer needs.
 #[derive(Debug, Clone)]
 pub struct PackageSpec {
+    /// The project it is built from (as the manifest names it).
+    pub project: String,
     /// Package name.
     pub name: String,
     /// The project's version (PEP 440).
@@ -182,6 +184,7 @@ pub(crate) mod tests {
     /// A package model for the writers' tests.
     pub(crate) fn spec(root: &Path) -> PackageSpec {
         PackageSpec {
+            project: "hello".into(),
             name: "wrap-test-hello".into(),
             version: "1.1.0rc1".into(),
             upstream: "1.1.0~rc1".into(),
