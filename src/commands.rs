@@ -493,13 +493,7 @@ impl Session<'_> {
             build::build(&self.cache, tools, &job, self.reporter, &mut placed)?;
             for artifact in &placed {
                 timed(&planned.name, "artifact cached", || {
-                    store::save(
-                        &self.cache,
-                        &keys[&artifact.format],
-                        &planned.name,
-                        &inputs[&artifact.format],
-                        artifact,
-                    )
+                    store::save(&self.cache, &keys[&artifact.format], &inputs[&artifact.format], artifact)
                 })?;
             }
             Ok(())

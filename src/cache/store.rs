@@ -108,16 +108,10 @@ pub fn last_inputs(cache: &Cache, project: &str, format: Format) -> Option<BTree
 }
 
 /// Keeps a copy of the freshly built `artifact` under `key`, replacing an older entry, and
-/// remembers `inputs` (the key's) as the last of `project` in its format.
-pub fn save(
-    cache: &Cache,
-    key: &str,
-    project: &str,
-    inputs: &BTreeMap<String, String>,
-    artifact: &Artifact,
-) -> Result<()> {
+/// remembers `inputs` (the key's) as the last of its project in its format.
+pub fn save(cache: &Cache, key: &str, inputs: &BTreeMap<String, String>, artifact: &Artifact) -> Result<()> {
     let last = serde_json::to_vec_pretty(inputs).expect("serializes");
-    write_atomically(&last_path(cache, project, artifact.format), &last)?;
+    write_atomically(&last_path(cache, &artifact.project, artifact.format), &last)?;
     let dir = cache.artifact_dir(key);
     remove_atomically(&dir)?;
     let file = artifact.path.file_name().expect("artifacts are files").to_string_lossy().to_string();
@@ -215,7 +209,7 @@ mod tests {
         let out = tmp.path().join("out");
         assert!(restore(&cache, "k", "p", &out).unwrap().is_none());
         let built = artifact(&out, b"package bytes");
-        save(&cache, "k", "p", &BTreeMap::new(), &built).unwrap();
+        save(&cache, "k", &BTreeMap::new(), &built).unwrap();
 
         // Unchanged output: stays (same inode), and is reported as reused.
         let ino = fs_err::metadata(&built.path).unwrap().ino();
