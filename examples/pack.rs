@@ -2,7 +2,7 @@
 //! the way `wrap build` does after relocation. Used by bench/packages.sh to compare wrap with
 //! dpkg-deb and nfpm on the same tree.
 //!
-//! Usage: pack deb|rpm TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd]
+//! Usage: pack deb|rpm TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd[:LEVEL]]
 
 use std::path::PathBuf;
 
@@ -14,16 +14,12 @@ use wrap::package::spec::PackageSpec;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().collect();
     if args.len() < 5 || !["deb", "rpm"].contains(&args[1].as_str()) {
-        return Err("usage: pack deb|rpm TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd]".into());
+        return Err("usage: pack deb|rpm TREE INSTALL_PATH OUT_DIR [gzip|xz|zstd[:LEVEL]]".into());
     }
     let format = args.remove(1);
     let (tree, install_path, out) = (PathBuf::from(&args[1]), args[2].clone(), PathBuf::from(&args[3]));
-    let compression = match args.get(4).map(String::as_str) {
-        None | Some("gzip") => Compression::Gzip,
-        Some("xz") => Compression::Xz,
-        Some("zstd") => Compression::Zstd,
-        Some(other) => return Err(format!("unknown compression {other}").into()),
-    };
+    let compression = Compression::parse(args.get(4).map_or("gzip", String::as_str))?;
+    let options = wrap::package::Options { compression, signer: None };
     // The writer archives a package root; the tree is its install path inside it.
     let root = tree.parent().ok_or("TREE needs a parent")?.join("pack-root");
     let _ = std::fs::remove_dir_all(&root);
@@ -63,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let packager = wrap::package::packager(format).ok_or("no packager")?;
     let file_name = format.file_name(&spec.name, &spec.version, &spec.upstream, &spec.release);
     let result = wrap::package::content(&spec, &[format])
-        .and_then(|content| wrap::package::write(packager, &spec, &content, compression, &file_name, &out));
+        .and_then(|content| wrap::package::write(packager, &spec, &content, &options, &file_name, &out));
     // Put the tree back where it was, whatever happened.
     std::fs::rename(&target, &tree)?;
     let (artifact, _) = result?;

@@ -9,33 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
-
-/// Compression of a package's payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// gzip: the default, and the only one lintian's Debian profile accepts in a .deb.
-    #[default]
-    Gzip,
-    /// xz (multi-threaded).
-    Xz,
-    /// zstd (multi-threaded).
-    Zstd,
-}
-
-impl Compression {
-    /// The name as the manifest writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compression::Gzip => "gzip",
-            Compression::Xz => "xz",
-            Compression::Zstd => "zstd",
-        }
-    }
-}
 
 /// What was archived for one entry of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,94 +237,6 @@ impl<R: Read> Read for Md5Reader<R> {
     }
 }
 
-/// Bytes of input per gzip member of [`ParallelGzip`].
-const GZIP_BLOCK: usize = 2 << 20;
-
-/// A gzip writer that compresses 2 MiB blocks on all cores, each into a gzip member of its own
-/// (no timestamp, no name, level 6), written in order. A gzip file may hold several members and
-/// every reader (gzip, zlib's gzread in dpkg, tar, Python) reads them as one stream. Output
-/// depends on the block size and level only, never on the number of threads: reproducible on
-/// any machine. At most eight blocks are in flight, so memory stays bounded.
-pub struct ParallelGzip<W: Write> {
-    out: W,
-    block: Vec<u8>,
-    in_flight: std::collections::VecDeque<std::thread::JoinHandle<std::io::Result<Vec<u8>>>>,
-    max_in_flight: usize,
-}
-
-impl<W: Write> ParallelGzip<W> {
-    /// A compressor writing to `out`.
-    pub fn new(out: W) -> Self {
-        let threads = crate::host::cores();
-        ParallelGzip {
-            out,
-            block: Vec::with_capacity(GZIP_BLOCK),
-            in_flight: std::collections::VecDeque::new(),
-            max_in_flight: threads.clamp(1, 8),
-        }
-    }
-
-    fn send_block(&mut self) -> std::io::Result<()> {
-        if self.in_flight.len() >= self.max_in_flight {
-            self.write_oldest()?;
-        }
-        let block = std::mem::replace(&mut self.block, Vec::with_capacity(GZIP_BLOCK));
-        self.in_flight.push_back(std::thread::spawn(move || gzip_member(&block)));
-        Ok(())
-    }
-
-    fn write_oldest(&mut self) -> std::io::Result<()> {
-        if let Some(done) = self.in_flight.pop_front() {
-            let member = done.join().map_err(|_| std::io::Error::other("a gzip thread panicked"))??;
-            self.out.write_all(&member)?;
-        }
-        Ok(())
-    }
-
-    /// Compresses what is left, writes every member and returns the writer.
-    pub fn finish(mut self) -> std::io::Result<W> {
-        // An empty input still makes one (empty) member: a valid gzip file.
-        if !self.block.is_empty() || self.in_flight.is_empty() {
-            self.send_block()?;
-        }
-        while !self.in_flight.is_empty() {
-            self.write_oldest()?;
-        }
-        self.out.flush()?;
-        Ok(self.out)
-    }
-}
-
-fn gzip_member(block: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::with_capacity(block.len() / 3), flate2::Compression::default());
-    encoder.write_all(block)?;
-    encoder.finish()
-}
-
-impl<W: Write> Write for ParallelGzip<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(GZIP_BLOCK - self.block.len());
-        self.block.extend_from_slice(&buf[..n]);
-        if self.block.len() == GZIP_BLOCK {
-            self.send_block()?;
-        }
-        Ok(n)
-    }
-
-    /// Flushing cannot end a member early (that would make the output depend on the caller's
-    /// flushes); everything is written by [`ParallelGzip::finish`].
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A gzip compressor (see [`ParallelGzip`]).
-pub fn gzip<W: Write>(out: W) -> ParallelGzip<W> {
-    ParallelGzip::new(out)
-}
-
 /// A writer that hashes and counts what passes through it.
 pub struct Hashing<W> {
     inner: W,
@@ -384,110 +270,9 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// A payload compressor: gzip, or multi-threaded xz or zstd. The output depends on the level
-/// and the block sizes, never on the number of threads, so it is reproducible on any machine.
-pub enum Encoder<W: Write> {
-    /// gzip without timestamp, multi-threaded.
-    Gzip(ParallelGzip<W>),
-    /// xz, multi-threaded.
-    Xz(liblzma::write::XzEncoder<W>),
-    /// zstd, multi-threaded.
-    Zstd(zstd::Encoder<'static, W>),
-}
-
-impl<W: Write> Encoder<W> {
-    /// A compressor of kind `compression` writing to `out`.
-    pub fn new(compression: Compression, out: W) -> Result<Self> {
-        let threads = crate::host::cores() as u32;
-        Ok(match compression {
-            Compression::Gzip => Encoder::Gzip(gzip(out)),
-            Compression::Xz => {
-                let stream = liblzma::stream::MtStreamBuilder::new()
-                    .preset(6)
-                    .threads(threads)
-                    .check(liblzma::stream::Check::Crc64)
-                    .encoder()
-                    .map_err(|e| Error::Io(e.into()))?;
-                Encoder::Xz(liblzma::write::XzEncoder::new_stream(out, stream))
-            }
-            Compression::Zstd => {
-                let mut encoder = zstd::Encoder::new(out, 19)?;
-                encoder.multithread(threads)?;
-                encoder.include_checksum(true)?;
-                Encoder::Zstd(encoder)
-            }
-        })
-    }
-
-    /// Finishes the stream and returns the writer.
-    pub fn finish(self) -> Result<W> {
-        Ok(match self {
-            Encoder::Gzip(e) => e.finish()?,
-            Encoder::Xz(e) => e.finish()?,
-            Encoder::Zstd(e) => e.finish()?,
-        })
-    }
-
-    /// File name extension: `gz`, `xz`, `zst`.
-    pub fn extension(compression: Compression) -> &'static str {
-        match compression {
-            Compression::Gzip => "gz",
-            Compression::Xz => "xz",
-            Compression::Zstd => "zst",
-        }
-    }
-}
-
-impl<W: Write> Write for Encoder<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Encoder::Gzip(e) => e.write(buf),
-            Encoder::Xz(e) => e.write(buf),
-            Encoder::Zstd(e) => e.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Encoder::Gzip(e) => e.flush(),
-            Encoder::Xz(e) => e.flush(),
-            Encoder::Zstd(e) => e.flush(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parallel_gzip_is_one_stream_to_readers_and_independent_of_threads() {
-        use std::io::Read;
-        // Five blocks and a bit, of text that compresses.
-        let input: Vec<u8> =
-            (0..(5 * GZIP_BLOCK + 1234)).map(|i| b"wrap packages"[i % 13] ^ (i / 7919) as u8).collect();
-        let compress = |in_flight: usize| {
-            let mut gz = ParallelGzip::new(Vec::new());
-            gz.max_in_flight = in_flight;
-            for chunk in input.chunks(100_000) {
-                gz.write_all(chunk).unwrap();
-            }
-            gz.finish().unwrap()
-        };
-        let one = compress(1);
-        assert_eq!(one, compress(8), "the thread count does not show in the bytes");
-        assert!(one.len() < input.len() / 2);
-        let mut back = Vec::new();
-        flate2::read::MultiGzDecoder::new(&one[..]).read_to_end(&mut back).unwrap();
-        assert_eq!(back, input);
-        // The first member's header carries no timestamp (bytes 4..8).
-        assert_eq!(one[4..8], [0, 0, 0, 0]);
-        // Empty input: a valid, empty gzip file.
-        let empty = ParallelGzip::new(Vec::new()).finish().unwrap();
-        let mut back = Vec::new();
-        flate2::read::MultiGzDecoder::new(&empty[..]).read_to_end(&mut back).unwrap();
-        assert!(back.is_empty() && !empty.is_empty());
-    }
 
     fn entries(bytes: &[u8]) -> Vec<(String, u32, u64, u64, String)> {
         let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(bytes));
@@ -519,7 +304,7 @@ mod tests {
         fs_err::set_permissions(tree.join("a.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
         std::os::unix::fs::symlink("a.txt", tree.join("link")).unwrap();
         let build = || {
-            let mut builder = tar::Builder::new(gzip(Vec::new()));
+            let mut builder = tar::Builder::new(crate::compress::gzip(Vec::new()));
             append_tree(&mut builder, &tree, "pkg-1.0", 1_700_000_000, false, &|_| false).unwrap();
             builder.into_inner().unwrap().finish().unwrap()
         };

@@ -108,6 +108,11 @@ pub enum Command {
         /// Build even when the cache holds artifacts with the same build key.
         #[arg(long)]
         rebuild: bool,
+        /// Sign each .rpm with this armored OpenPGP secret key (RSA or Ed25519), unlocked with
+        /// the passphrase in $WRAP_SIGN_PASSPHRASE (default: the manifest's `sign_key` or
+        /// `sign_key_env`).
+        #[arg(long, value_name = "FILE", env = "WRAP_SIGN_KEY")]
+        sign_key: Option<PathBuf>,
     },
     /// Show a built artifact (.deb, .rpm or .tar.gz): fields, files, provenance; verify its
     /// digests.

@@ -340,7 +340,9 @@ impl<'a> Session<'a> {
     /// that the artifact paths printed on stdout work from any directory.
     fn make_plan(&self, lock: &Lock, inputs: &PlanInputs) -> Result<BuildPlan> {
         let out = inputs.out.as_ref().map(std::path::absolute).transpose()?;
+        let sign_key = inputs.sign_key.as_ref().map(std::path::absolute).transpose()?;
         let inputs = PlanInputs {
+            sign_key,
             find_links_digest: self.find_links_digest()?,
             uv: installer::find_on_path("uv"),
             offline: self.offline,
@@ -409,7 +411,14 @@ impl Session<'_> {
         let backend = Backend::choose(plan.installer, plan.uv.as_deref(), &self.cache, &python)?;
         let installer_version = backend.version()?;
         let wrap = build::tools::wrap_identity(&self.cache)?;
-        let tools = build::Tools { installer_version, python, backend, wrap };
+        // The key is loaded (and its passphrase checked) before anything is built.
+        let signer = match &plan.signing {
+            Some(signing) if plan.formats.contains(&Format::Rpm) => {
+                Some(crate::signing::Signer::load(&signing.key, &signing.passphrase_env)?)
+            }
+            _ => None,
+        };
+        let tools = build::Tools { installer_version, python, backend, wrap, signer };
         tracing::debug!(tools = ?tools.key_inputs(), "build keys include");
         let constraints = self.constraint_files(&lock)?;
         let build_one =

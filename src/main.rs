@@ -74,8 +74,8 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             reporter.report(&Event::Inspected { inspection: &inspection });
             Ok(())
         }
-        Command::Build { plan, out, jobs, fail_fast, rebuild } => {
-            let inputs = PlanInputs { out: out.clone(), ..plan_inputs(plan)? };
+        Command::Build { plan, out, jobs, fail_fast, rebuild, sign_key } => {
+            let inputs = PlanInputs { out: out.clone(), sign_key: sign_key.clone(), ..plan_inputs(plan)? };
             let options = BuildOptions {
                 jobs: jobs.map_or(wrap::host::cores(), usize::from),
                 fail_fast: *fail_fast,

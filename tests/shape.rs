@@ -17,6 +17,8 @@ const RANKS: &[(&str, u32)] = &[
     ("host", 0),
     ("interrupt", 0),
     ("archive", 0),
+    ("compress", 0),
+    ("signing", 0),
     ("artifact", 0),
     // The local store (mirrors, checkouts, artifacts by key, file locks).
     ("cache", 1),

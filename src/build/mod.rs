@@ -26,8 +26,12 @@ pub use tools::Tools;
 /// The inputs of the build key of `planned`'s artifact in `format`: the plan's, the tools', the
 /// format and its compression.
 pub fn key_inputs(planned: &PlannedProject, tools: &Tools, format: Format) -> BTreeMap<String, String> {
-    let compression = planned.compression.get(&format).map_or("", |c| c.as_str());
-    key::artifact_inputs(planned, &tools.key_inputs(), &format!("{} {compression}", format.as_str()))
+    let compression = planned.compression.get(&format).map_or(String::new(), |c| c.to_string());
+    let mut writer = format!("{} {compression}", format.as_str());
+    if let Some(signer) = tools.signer.as_ref().filter(|_| format == Format::Rpm) {
+        writer.push_str(&format!(" signed by {}", signer.fingerprint));
+    }
+    key::artifact_inputs(planned, &tools.key_inputs(), &writer)
 }
 
 /// What one project's build needs.
@@ -167,7 +171,7 @@ fn write_packages(
                 packager,
                 &spec,
                 &content,
-                planned.compression[format],
+                &package::Options { compression: planned.compression[format], signer: tools.signer.as_ref() },
                 &planned.files[format],
                 job.out_dir,
             )

@@ -23,6 +23,8 @@ pub struct Tools {
     pub installer_version: String,
     /// wrap's own build: `<version> <digest of the executable>`.
     pub wrap: String,
+    /// The key that signs .rpm packages.
+    pub signer: Option<crate::signing::Signer>,
 }
 
 impl Tools {

@@ -210,6 +210,16 @@ pub enum Error {
     #[error("cannot write the rpm of `{package}`: {detail}")]
     Rpm { package: String, detail: String },
 
+    /// A file the .rpm cannot hold (rpm's payload stores sizes in 32 bits).
+    #[error(
+        "cannot write the rpm of `{package}`: `{path}` is {size} bytes, and an .rpm holds files up to 4 GiB"
+    )]
+    RpmFileTooLarge { package: String, path: String, size: u64 },
+
+    /// A signing key that cannot be used (unreadable, public only, wrong passphrase).
+    #[error("signing key {source_name}: {problem}")]
+    SigningKey { source_name: String, problem: String, hint: Option<String> },
+
     /// A value with a control character on its way into a maintainer script (the manifest's
     /// grammar lets none through; this is the last line of defence).
     #[error(
@@ -304,6 +314,8 @@ impl Error {
             | Self::RecordFileMissing { .. }
             | Self::RequirementsInconsistent { .. }
             | Self::BadPackage { .. }
+            | Self::RpmFileTooLarge { .. }
+            | Self::SigningKey { .. }
             | Self::UnsafeMember { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
@@ -372,6 +384,10 @@ impl Error {
             ),
             Self::SourceSymlinkEscapes { .. } => Some(
                 "wrap ships only what the repository holds; replace the link with the files, by a patch if need be".into(),
+            ),
+            Self::SigningKey { hint, .. } => hint.clone(),
+            Self::RpmFileTooLarge { .. } => Some(
+                "leave the file out with the project's `exclude`, or ship this project as a .deb or tarball".into(),
             ),
             _ => self.build_hint(),
         }

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-pub use crate::archive::Compression;
 pub use crate::artifact::Format;
+pub use crate::compress::{Algorithm, Compression};
 use crate::digest::sha256_hex;
+pub use crate::signing::KeySource;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location, Result};
@@ -128,6 +129,10 @@ pub struct Settings {
     pub lintian_overrides: Vec<String>,
     /// rpmlint filters for every .rpm.
     pub rpmlint_filters: Vec<String>,
+    /// The key that signs packages (`sign_key` or `sign_key_env`).
+    pub sign_key: Option<KeySource>,
+    /// The environment variable holding the key's passphrase.
+    pub sign_passphrase_env: String,
 }
 
 /// One `[[project]]`, validated.

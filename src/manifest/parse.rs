@@ -57,6 +57,9 @@ struct RawSettings {
     lintian_overrides: Vec<Spanned<String>>,
     #[serde(default)]
     rpmlint_filters: Vec<Spanned<String>>,
+    sign_key: Option<Spanned<String>>,
+    sign_key_env: Option<Spanned<String>>,
+    sign_passphrase_env: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -7,15 +7,16 @@
 use std::io::{Seek, Write};
 use std::path::Path;
 
-use crate::archive::{Encoder, Kind, Listed, append_members, append_named};
+use crate::archive::{Kind, Listed, append_members, append_named};
+use crate::compress::Encoder;
 use crate::error::Result;
 use crate::fs::temp_file_in;
 use crate::manifest::{Compression, Format, Relation};
-use crate::package::Packager;
 use crate::package::content::{Content, Generated};
 use crate::package::depends::Requirement;
 use crate::package::script::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
+use crate::package::{Options, Packager};
 
 /// The .deb writer.
 pub struct Deb;
@@ -46,12 +47,12 @@ impl Packager for Deb {
         &self,
         spec: &PackageSpec,
         content: &Content,
-        compression: Compression,
+        options: &Options,
         scratch: &Path,
         out: &mut dyn Write,
     ) -> Result<Vec<String>> {
         let (depends, unresolved) = depends(spec);
-        write(spec, content, &depends, compression, scratch, out)?;
+        write(spec, content, &depends, options.compression, scratch, out)?;
         Ok(unresolved)
     }
 }
@@ -170,7 +171,7 @@ fn write(
     };
     ar.append(&member("debian-binary", 4), &b"2.0\n"[..])?;
     ar.append(&member("control.tar.gz", control_tar.len() as u64), &control_tar[..])?;
-    let data_name = format!("data.tar.{}", Encoder::<Vec<u8>>::extension(compression));
+    let data_name = format!("data.tar.{}", compression.extension());
     ar.append(&member(&data_name, data_size), data.as_file_mut())?;
     ar.into_inner()?.flush()?;
     Ok(())
@@ -200,7 +201,7 @@ fn control_tarball(spec: &PackageSpec, depends: &[String], listed: &[Listed]) ->
         members.push((name.into(), text.into_bytes(), 0o755));
     }
     members.sort();
-    let mut builder = tar::Builder::new(Encoder::new(Compression::Gzip, Vec::new())?);
+    let mut builder = tar::Builder::new(Encoder::new(Compression::GZIP, Vec::new())?);
     let mut header = entry_header(spec.mtime, tar::EntryType::Directory, 0o755, 0);
     append_named(&mut builder, &mut header, b"./", None, std::io::empty())?;
     for (name, bytes, mode) in &members {

@@ -17,12 +17,23 @@ pub mod tarball;
 use std::io::Write;
 use std::path::Path;
 
-use crate::archive::{Compression, Hashing};
+use crate::archive::Hashing;
 use crate::artifact::{Artifact, Format, beside, place, writing};
+use crate::compress::Compression;
 use crate::error::Result;
 use crate::fs::{temp_file_in, write_atomically};
+use crate::signing::Signer;
 use content::{Content, Generated};
 use spec::PackageSpec;
+
+/// How a package is written: its payload's compression, and the key that signs it, if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// The payload's compression.
+    pub compression: Compression,
+    /// The signing key (formats that sign themselves: the .rpm).
+    pub signer: Option<&'a Signer>,
+}
 
 /// A package format's writer.
 pub trait Packager: Sync {
@@ -34,14 +45,14 @@ pub trait Packager: Sync {
         Ok(Vec::new())
     }
 
-    /// Writes the package of `spec` holding `content`'s entries for this format, its payload
-    /// compressed with `compression`, into `out`; `scratch` is a directory for temporary files.
+    /// Writes the package of `spec` holding `content`'s entries for this format, as `options`
+    /// say, into `out`; `scratch` is a directory for temporary files.
     /// Returns warnings (a library no package on this machine provides).
     fn write(
         &self,
         spec: &PackageSpec,
         content: &Content,
-        compression: Compression,
+        options: &Options,
         scratch: &Path,
         out: &mut dyn Write,
     ) -> Result<Vec<String>>;
@@ -79,13 +90,13 @@ pub fn write(
     packager: &dyn Packager,
     spec: &PackageSpec,
     content: &Content,
-    compression: Compression,
+    options: &Options,
     file_name: &str,
     out_dir: &Path,
 ) -> Result<(Artifact, Vec<String>)> {
     let mut warnings = Vec::new();
     let mut artifact = emit(out_dir, file_name, &spec.project, packager.format(), |out| {
-        warnings = packager.write(spec, content, compression, out_dir, out)?;
+        warnings = packager.write(spec, content, options, out_dir, out)?;
         Ok(())
     })?;
     for (suffix, bytes) in packager.sidecars(spec) {

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use crate::archive::{append_tree, gzip};
+use crate::archive::append_tree;
 use crate::artifact::{Artifact, Format};
+use crate::compress::gzip;
 use crate::error::Result;
 use crate::plan::PlannedProject;
 

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::error::{Error, ManifestError, Result};
 use crate::lock::{Lock, LockedFile, LockedProject};
 use crate::manifest::{
-    Compression, Format, Installer, Manifest, Project, Relation, Relations, Settings, check_install_path,
-    check_package_name, check_version,
+    Compression, Format, Installer, KeySource, Manifest, Project, Relation, Relations, Settings,
+    check_install_path, check_package_name, check_version,
 };
 
 /// The version of the plan's JSON form; bumped when a field changes meaning or goes away.
@@ -46,6 +46,17 @@ pub struct PlanInputs {
     pub offline: bool,
     /// `--out`: the output directory instead of the manifest's.
     pub out: Option<PathBuf>,
+    /// `--sign-key`: the key file that signs packages, instead of the manifest's.
+    pub sign_key: Option<PathBuf>,
+}
+
+/// The key that signs packages (.rpm), as configured; loaded when a build starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signing {
+    /// Where the secret key is.
+    pub key: KeySource,
+    /// The environment variable holding its passphrase.
+    pub passphrase_env: String,
 }
 
 /// Everything a build will do.
@@ -69,6 +80,8 @@ pub struct BuildPlan {
     pub constraints: Vec<LockedFile>,
     /// Local wheel directories (absolute).
     pub find_links: Vec<PathBuf>,
+    /// The key that signs .rpm packages, if any.
+    pub signing: Option<Signing>,
     /// Projects in manifest order.
     pub projects: Vec<PlannedProject>,
 }
@@ -199,6 +212,12 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
         offline: inputs.offline || settings.offline,
         constraints: lock.constraints.clone(),
         find_links: settings.find_links.iter().map(|f| f.abs.clone()).collect(),
+        signing: inputs
+            .sign_key
+            .clone()
+            .map(KeySource::File)
+            .or_else(|| settings.sign_key.clone())
+            .map(|key| Signing { key, passphrase_env: settings.sign_passphrase_env.clone() }),
         projects,
     })
 }
@@ -261,7 +280,7 @@ fn plan_project(
             .collect(),
         compression: formats
             .iter()
-            .map(|f| (*f, if *f == Format::Tar { Compression::Gzip } else { settings.compression }))
+            .map(|f| (*f, if *f == Format::Tar { Compression::GZIP } else { settings.compression }))
             .collect(),
         version,
         package_version: upstream,

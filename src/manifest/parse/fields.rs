@@ -50,6 +50,7 @@ impl Ctx<'_> {
             None => self.dir.join("dist"),
         };
         let (section, priority) = self.section_priority(&raw)?;
+        let (sign_key, sign_passphrase_env) = self.signing(&raw)?;
         Ok(Settings {
             version,
             release,
@@ -72,7 +73,47 @@ impl Ctx<'_> {
             lintian_overrides: self
                 .lintian_overrides("settings.lintian_overrides", &raw.lintian_overrides)?,
             rpmlint_filters: self.rpmlint_filters("settings.rpmlint_filters", &raw.rpmlint_filters)?,
+            sign_key,
+            sign_passphrase_env,
         })
+    }
+
+    /// `sign_key` (a file, relative to the manifest) or `sign_key_env` (a variable holding the
+    /// armored key), and the variable of the passphrase.
+    fn signing(&self, raw: &RawSettings) -> Result<(Option<KeySource>, String)> {
+        let env_name = |field: &str, value: &Spanned<String>| {
+            let name = value.get_ref();
+            let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && name.len() <= 100;
+            if ok {
+                Ok(name.clone())
+            } else {
+                Err(self.invalid(field, value, "an environment variable's name, such as WRAP_SIGN_KEY"))
+            }
+        };
+        let key = match (&raw.sign_key, &raw.sign_key_env) {
+            (Some(_), Some(env)) => {
+                return Err(self.invalid(
+                    "settings.sign_key_env",
+                    env,
+                    "give `sign_key` or `sign_key_env`, not both",
+                ));
+            }
+            (Some(file), None)
+                if file.get_ref().trim().is_empty() || file.get_ref().chars().any(char::is_control) =>
+            {
+                return Err(self.invalid("settings.sign_key", file, "a key file, relative to the manifest"));
+            }
+            (Some(file), None) => Some(KeySource::File(self.dir.join(file.get_ref()))),
+            (None, Some(env)) => Some(KeySource::Env(env_name("settings.sign_key_env", env)?)),
+            (None, None) => None,
+        };
+        let passphrase = match &raw.sign_passphrase_env {
+            Some(env) => env_name("settings.sign_passphrase_env", env)?,
+            None => crate::signing::PASSPHRASE_ENV.to_string(),
+        };
+        Ok((key, passphrase))
     }
 
     fn constraints(&self, raw: &[Spanned<String>]) -> Result<Vec<Constraint>> {
