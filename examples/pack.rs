@@ -19,7 +19,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let format = args.remove(1);
     let (tree, install_path, out) = (PathBuf::from(&args[1]), args[2].clone(), PathBuf::from(&args[3]));
     let compression = Compression::parse(args.get(4).map_or("gzip", String::as_str))?;
-    let options = wrap::package::Options { compression, signer: None };
+    // WRAP_SIGN_KEY: a secret key file that signs the .rpm (passphrase in WRAP_SIGN_PASSPHRASE).
+    let signer = match std::env::var_os("WRAP_SIGN_KEY") {
+        Some(file) => Some(wrap::signing::Signer::load(
+            &wrap::signing::KeySource::File(file.into()),
+            wrap::signing::PASSPHRASE_ENV,
+        )?),
+        None => None,
+    };
+    let options = wrap::package::Options { compression, signer: signer.as_ref() };
     // The writer archives a package root; the tree is its install path inside it.
     let root = tree.parent().ok_or("TREE needs a parent")?.join("pack-root");
     let _ = std::fs::remove_dir_all(&root);

@@ -89,7 +89,7 @@ impl Signer {
         };
         let bytes = match source {
             KeySource::File(path) => {
-                fs_err::read(path).map_err(|e| fail(format!("cannot be read: {e}"), None))?
+                std::fs::read(path).map_err(|e| fail(format!("cannot be read: {e}"), None))?
             }
             KeySource::Env(name) => match std::env::var(name) {
                 Ok(text) if !text.trim().is_empty() => text.into_bytes(),

@@ -237,3 +237,269 @@ fn the_host_format_is_the_default() {
     let out = ws.wrap(&["plan"]).ok();
     assert!(out.starts_with(&format!("formats: {}\n", native.as_str())), "{out}");
 }
+
+/// `rpm2cpio PACKAGE | cpio -t`: the payload's names, as rpm's own tools unpack them.
+fn cpio_names(package: &Path) -> Vec<String> {
+    let script = format!("rpm2cpio '{}' | cpio -t --quiet", package.display());
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+/// The header fields of `package` as the rpm crate reads them, in the order of `QUERY`.
+fn crate_fields(package: &Path) -> String {
+    let p = ::rpm::Package::open(package).unwrap();
+    p.verify_digests().unwrap();
+    let m = &p.metadata;
+    let deps = |list: Vec<::rpm::Dependency>| {
+        let mut out: Vec<String> = list
+            .iter()
+            .map(|d| if d.version.is_empty() { d.name.clone() } else { format!("{} {}", d.name, d.version) })
+            .collect();
+        out.sort();
+        out.join(",")
+    };
+    let files: Vec<String> = m
+        .get_file_entries()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let digest = f.digest().map(|d| d.to_string()).unwrap_or_default();
+            let link = f.linkto().unwrap_or_default();
+            let mode = u16::from(f.mode());
+            format!("{} {} {} {mode:o} {digest} {link}", f.path().display(), f.size(), f.modified_at().0)
+        })
+        .collect();
+    [
+        m.get_name().unwrap().to_string(),
+        m.get_version().unwrap().to_string(),
+        m.get_release().unwrap().to_string(),
+        m.get_arch().unwrap().to_string(),
+        m.get_license().unwrap().to_string(),
+        m.get_url().unwrap_or("").to_string(),
+        m.get_vendor().unwrap().to_string(),
+        m.get_packager().unwrap().to_string(),
+        m.get_group().unwrap().to_string(),
+        m.get_build_host().unwrap().to_string(),
+        m.get_build_time().unwrap().to_string(),
+        m.get_summary().unwrap().to_string(),
+        m.get_description().unwrap().to_string(),
+        m.get_payload_compressor().unwrap().to_string(),
+        deps(m.get_requires().unwrap()),
+        deps(m.get_provides().unwrap()),
+        files.join("\n"),
+    ]
+    .join("\n")
+}
+
+/// The same fields as the real rpm reads them.
+fn rpm_fields(package: &Path) -> String {
+    let p = package.to_str().unwrap();
+    let query = "%{NAME}\n%{VERSION}\n%{RELEASE}\n%{ARCH}\n%{LICENSE}\n%|URL?{%{URL}}|\n%{VENDOR}\n%{PACKAGER}\n%{GROUP}\n%{BUILDHOST}\n%{BUILDTIME}\n%{SUMMARY}\n%{DESCRIPTION}\n%{PAYLOADCOMPRESSOR}\n";
+    let deps = |flag: &str| {
+        let mut out: Vec<String> = rpm(&["-qp", flag, p])
+            .lines()
+            .map(|l| {
+                // `name <= v` as `name <= v`, the crate's `name v` form without the operator.
+                let parts: Vec<&str> = l.split(' ').collect();
+                if parts.len() == 3 { format!("{} {}", parts[0], parts[2]) } else { l.to_string() }
+            })
+            .collect();
+        out.sort();
+        out.join(",")
+    };
+    // --dump: path size mtime digest mode owner group isconfig isdoc rdev symlink
+    let files: Vec<String> = rpm(&["-qlp", "--dump", p])
+        .lines()
+        .map(|l| {
+            let c: Vec<&str> = l.split(' ').collect();
+            let mode = u32::from_str_radix(c[4], 8).unwrap();
+            let digest = if mode & 0o170000 == 0o100000 { c[3] } else { "" };
+            let link = if c[10] == "X" { "" } else { c[10] };
+            format!("{} {} {} {:o} {} {}", c[0], c[1], c[2], mode, digest, link)
+        })
+        .collect();
+    format!(
+        "{}{}\n{}\n{}",
+        rpm(&["-qp", "--queryformat", query, p]),
+        deps("--requires"),
+        deps("--provides"),
+        files.join("\n")
+    )
+}
+
+#[test]
+fn the_rpm_crate_reads_what_rpm_reads_and_rpm2cpio_unpacks_it() {
+    let ws = example_with_services();
+    let rpms = ws.build_format("rpm", "out");
+    for package in &rpms {
+        assert_eq!(crate_fields(package), rpm_fields(package), "{}", package.display());
+        let listed: Vec<String> =
+            rpm(&["-qlp", package.to_str().unwrap()]).lines().map(|l| format!(".{l}")).collect();
+        assert_eq!(cpio_names(package), listed);
+    }
+}
+
+/// How many gzip members `data` holds.
+fn gzip_members(mut data: &[u8]) -> usize {
+    use std::io::Read;
+    let mut n = 0;
+    while !data.is_empty() {
+        let mut decoder = flate2::bufread::GzDecoder::new(data);
+        std::io::copy(&mut decoder, &mut std::io::sink()).unwrap();
+        data = decoder.into_inner();
+        n += 1;
+        let _ = data.bytes();
+    }
+    n
+}
+
+#[test]
+fn every_compression_and_level_round_trips_through_rpm() {
+    let ws = Workspace::offline_example();
+    for (setting, compressor, flags) in
+        [("zstd:3", "zstd", "3"), ("xz:1", "xz", "1"), ("gzip:9", "gzip", "9")]
+    {
+        ws.setting(&format!("compression = \"{setting}\""));
+        let out = ws.wrap(&["build", "--format", "rpm", "--out", setting, "--project", "hello"]).ok();
+        let package = PathBuf::from(out.trim());
+        let p = package.to_str().unwrap();
+        assert!(rpm(&["-K", p]).trim_end().ends_with("digests OK"));
+        assert_eq!(
+            rpm(&["-qp", "--queryformat", "%{PAYLOADCOMPRESSOR} %{PAYLOADFLAGS}", p]),
+            format!("{compressor} {flags}")
+        );
+        let listed: Vec<String> = rpm(&["-qlp", p]).lines().map(|l| format!(".{l}")).collect();
+        assert_eq!(cpio_names(&package), listed, "{setting}");
+        // Installed into a temporary root, every file as the header says.
+        let root = ws.path().join(format!("root-{compressor}"));
+        let r = root.to_str().unwrap();
+        rpm(&["--initdb", "--root", r]);
+        rpm(&["-i", "--root", r, "--nodeps", "--noscripts", p]);
+        assert_eq!(rpm(&["-V", "--root", r, "--nodeps", "--noscripts", "wrap-example-hello"]), "");
+        ws.write_manifest(&ws.manifest().replace(&format!("compression = \"{setting}\"\n"), ""));
+    }
+    ws.setting("compression = \"zstd:23\"");
+    let stderr = ws.wrap(&["plan"]).fails(1);
+    assert!(stderr.contains("compression level `23` of zstd: expected 1..=22"), "{stderr}");
+}
+
+/// A package model of the tree at `root` (which holds /opt/wrap-test/big), as `wrap build`
+/// makes it after relocation.
+fn spec_of(root: &Path) -> wrap::package::spec::PackageSpec {
+    wrap::package::spec::PackageSpec {
+        project: "big".into(),
+        name: "wrap-test-big".into(),
+        version: "1.0".into(),
+        upstream: "1.0".into(),
+        release: "1".into(),
+        epoch: None,
+        maintainer: "wrap tests <tests@example.invalid>".into(),
+        summary: "A large tree".into(),
+        description: "Files of several megabytes.".into(),
+        homepage: None,
+        license: Some("MIT".into()),
+        section: "misc".into(),
+        priority: "optional".into(),
+        requirements: vec![],
+        system_dependencies: vec![],
+        rpm_system_dependencies: None,
+        relations: Default::default(),
+        install_path: "/opt/wrap-test/big".into(),
+        alternative: None,
+        user: None,
+        units: vec![],
+        conffiles: vec![],
+        root: root.to_path_buf(),
+        mtime: 1_700_000_000,
+        origin: "Test.".into(),
+        lintian_overrides: vec![],
+        rpmlint_filters: vec![],
+    }
+}
+
+/// Writes the .rpm of the tree at `root` into `out` with the library's packager.
+fn pack(root: &Path, out: &Path, compression: &str) -> wrap::error::Result<PathBuf> {
+    let spec = spec_of(root);
+    let options = wrap::package::Options {
+        compression: wrap::manifest::Compression::parse(compression).unwrap(),
+        signer: None,
+    };
+    let packager = wrap::package::packager(wrap::artifact::Format::Rpm).unwrap();
+    let content = wrap::package::content(&spec, &[wrap::artifact::Format::Rpm])?;
+    let (artifact, _) = wrap::package::write(packager, &spec, &content, &options, "big.rpm", out)?;
+    Ok(artifact.path)
+}
+
+#[test]
+fn a_payload_of_many_gzip_members_and_zstd_frames_reads_as_one_stream() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let tree = root.join("opt/wrap-test/big");
+    std::fs::create_dir_all(&tree).unwrap();
+    // 9 MiB that compress only a little (a linear congruential sequence), in three files.
+    let mut state = 1u32;
+    for name in ["a.bin", "b.bin", "c.bin"] {
+        let data: Vec<u8> = (0..3 << 20)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (state >> 24) as u8 & 0x3f
+            })
+            .collect();
+        std::fs::write(tree.join(name), data).unwrap();
+    }
+    for compression in ["gzip", "zstd:3"] {
+        let out = tmp.path().join(compression);
+        let package = pack(&root, &out, compression).unwrap();
+        let p = package.to_str().unwrap();
+        assert!(rpm(&["-K", p]).trim_end().ends_with("digests OK"));
+        let read = ::rpm::Package::open(&package).unwrap();
+        read.verify_digests().unwrap();
+        if compression == "gzip" {
+            let members = gzip_members(&read.payload);
+            assert!(members >= 4, "{members} gzip member(s)");
+        }
+        // wrap inspect reads every member (the rpm crate's own decompress_payload stops after
+        // the first gzip member), and checks every file's digest.
+        let inspection = wrap::package::inspect::inspect(&package).unwrap();
+        assert_eq!(inspection.files.iter().filter(|f| f.kind == '-').count(), 3);
+        // The header and payload digests, three files', the .sha256 beside the package.
+        assert_eq!(inspection.verified, 5);
+        let listed: Vec<String> = rpm(&["-qlp", p]).lines().map(|l| format!(".{l}")).collect();
+        assert_eq!(cpio_names(&package), listed);
+        let target = tmp.path().join(format!("installed-{compression}"));
+        let t = target.to_str().unwrap();
+        rpm(&["--initdb", "--root", t]);
+        rpm(&["-i", "--root", t, "--nodeps", "--noscripts", p]);
+        assert_eq!(rpm(&["-V", "--root", t, "--nodeps", "wrap-test-big"]), "");
+        for name in ["a.bin", "b.bin", "c.bin"] {
+            assert!(
+                std::fs::read(target.join("opt/wrap-test/big").join(name)).unwrap()
+                    == std::fs::read(tree.join(name)).unwrap()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_file_over_4_gib_is_refused_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let tree = root.join("opt/wrap-test/big");
+    std::fs::create_dir_all(&tree).unwrap();
+    // Sparse: no disk is used.
+    let file = std::fs::File::create(tree.join("huge.img")).unwrap();
+    file.set_len((4 << 30) + 1).unwrap();
+    let out = tmp.path().join("out");
+    let error = pack(&root, &out, "gzip").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot write the rpm of `wrap-test-big`: `/opt/wrap-test/big/huge.img` is 4294967297 bytes, and an .rpm holds files up to 4 GiB"
+    );
+    assert_eq!(error.exit_code(), 1);
+    assert!(
+        std::fs::read_dir(&out).map_or(true, |d| d.count() == 0),
+        "something was left in {}",
+        out.display()
+    );
+}

@@ -80,7 +80,6 @@ pub mod tag {
     pub const ENCODING: u32 = 5062;
     pub const PAYLOADDIGEST: u32 = 5092;
     pub const PAYLOADDIGESTALGO: u32 = 5093;
-    pub const PAYLOADDIGESTALT: u32 = 5097;
 }
 
 /// Tags of the signature header.
@@ -137,9 +136,11 @@ impl Value {
     }
 
     fn write(&self, out: &mut Vec<u8>) {
+        // A NUL would end a string early and shift every value after it: none is written
+        // (the model's texts hold none; this keeps a stray one from corrupting the header).
         let strings = |out: &mut Vec<u8>, items: &mut dyn Iterator<Item = &String>| {
             for s in items {
-                out.extend_from_slice(s.as_bytes());
+                out.extend(s.bytes().filter(|b| *b != 0));
                 out.push(0);
             }
         };
@@ -164,8 +165,7 @@ pub struct Header {
 const MAGIC: [u8; 8] = [0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0];
 
 impl Header {
-    /// Sets `tag` to `value`. Strings may not hold NUL bytes (the manifest's checks and the
-    /// model's let none through).
+    /// Sets `tag` to `value` (strings lose any NUL byte).
     pub fn set(&mut self, tag: u32, value: Value) {
         self.entries.insert(tag, value);
     }

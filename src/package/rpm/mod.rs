@@ -308,7 +308,6 @@ fn metadata(spec: &PackageSpec, entries: &[Entry], payload: &Payload, compressio
     h.set(tag::PAYLOADCOMPRESSOR, s(compression.algorithm.as_str()));
     h.set(tag::PAYLOADFLAGS, Value::Str(compression.level.to_string()));
     h.set(tag::PAYLOADDIGEST, Value::StrArray(vec![payload.sha256.clone()]));
-    h.set(tag::PAYLOADDIGESTALT, Value::StrArray(vec![payload.archive_sha256.clone()]));
     h.set(tag::PAYLOADDIGESTALGO, Value::Int32(vec![header::SHA256_ALGO]));
     h
 }
@@ -432,9 +431,18 @@ fn entries(spec: &PackageSpec, content: &Content) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     for member in content.for_format(Format::Rpm).filter(|m| !m.rel.as_os_str().is_empty()) {
         crate::interrupt::check()?;
-        let path = format!("/{}", member.rel.display());
+        let Some(rel) = member.rel.to_str() else {
+            return Err(Error::Rpm {
+                package: spec.name.clone(),
+                detail: format!(
+                    "`{}` is not a UTF-8 name, which an .rpm's file list needs",
+                    member.rel.display()
+                ),
+            });
+        };
+        let path = format!("/{rel}");
         let mut flags = 0;
-        if spec.conffiles.iter().any(|c| *c == path) {
+        if spec.conffiles.contains(&path) {
             flags = FILE_CONFIG | FILE_NOREPLACE;
         } else if path.starts_with(&format!("{doc}/")) {
             flags = FILE_DOC;

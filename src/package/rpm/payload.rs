@@ -1,7 +1,8 @@
 //! The .rpm's payload: a newc ("070701") cpio archive of the package's entries, names prefixed
 //! with `./`, streamed through the compressor into a temporary file. Every file is read once:
 //! the same read feeds its SHA-256 (the header's file digest) and the archive. The archive's
-//! and the compressed stream's SHA-256 and sizes are counted on the way, for the header.
+//! size and the compressed stream's SHA-256 and size are counted on the way, for the headers
+//! (the uncompressed payload's digest, which rpm does not check, is not computed).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -39,8 +40,24 @@ pub struct Payload {
     pub sha256: String,
     /// The uncompressed archive's size.
     pub archive_size: u64,
-    /// The uncompressed archive's hex SHA-256.
-    pub archive_sha256: String,
+}
+
+/// A writer that counts what passes through it.
+struct Counting<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Bytes read from a file at a time.
@@ -51,7 +68,7 @@ const CHUNK: usize = 256 << 10;
 pub fn write(entries: &mut [Entry], mtime: u32, compression: Compression, scratch: &Path) -> Result<Payload> {
     let tmp = crate::fs::temp_file_in(scratch)?;
     let compressed = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?));
-    let mut archive = Hashing::new(Encoder::new(compression, compressed)?);
+    let mut archive = Counting { inner: Encoder::new(compression, compressed)?, count: 0 };
     let mut buf = vec![0u8; CHUNK];
     for (i, entry) in entries.iter_mut().enumerate() {
         crate::interrupt::check()?;
@@ -90,10 +107,10 @@ pub fn write(entries: &mut [Entry], mtime: u32, compression: Compression, scratc
         pad(&mut archive, entry.size as usize)?;
     }
     write_header(&mut archive, 0, 0, 0, 0, "TRAILER!!!")?;
-    let (encoder, archive_sha256, archive_size) = archive.finish();
-    let (buffered, sha256, size) = encoder.finish()?.finish();
+    let archive_size = archive.count;
+    let (buffered, sha256, size) = archive.inner.finish()?.finish();
     buffered.into_inner().map_err(|e| Error::Io(e.into_error()))?;
-    Ok(Payload { file: tmp, size, sha256, archive_size, archive_sha256 })
+    Ok(Payload { file: tmp, size, sha256, archive_size })
 }
 
 /// A newc header and the entry's name, padded to four bytes.
