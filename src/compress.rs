@@ -251,12 +251,22 @@ pub enum Encoder<W: Write> {
 }
 
 impl<W: Write> Encoder<W> {
-    /// A compressor of kind `compression` writing to `out`.
+    /// A compressor of kind `compression` writing to `out`, on every core.
     pub fn new(compression: Compression, out: W) -> Result<Self> {
-        let threads = crate::host::cores() as u32;
+        Self::with_threads(compression, out, crate::host::cores() as u32)
+    }
+
+    /// A compressor of kind `compression` writing to `out` on `threads` threads (at least one);
+    /// the bytes are the same whatever their number.
+    pub fn with_threads(compression: Compression, out: W, threads: u32) -> Result<Self> {
+        let threads = threads.max(1);
         let level = compression.level;
         Ok(match compression.algorithm {
-            Algorithm::Gzip => Encoder::Gzip(ParallelGzip::new(out, level)),
+            Algorithm::Gzip => {
+                let mut gzip = ParallelGzip::new(out, level);
+                gzip.max_in_flight = threads.clamp(1, 8) as usize;
+                Encoder::Gzip(gzip)
+            }
             Algorithm::Xz => {
                 let stream = liblzma::stream::MtStreamBuilder::new()
                     .preset(level)
@@ -338,6 +348,39 @@ mod tests {
         let mut back = Vec::new();
         flate2::read::MultiGzDecoder::new(&empty[..]).read_to_end(&mut back).unwrap();
         assert!(back.is_empty() && !empty.is_empty());
+    }
+
+    #[test]
+    fn every_compressor_writes_the_same_bytes_on_one_thread_and_on_four() {
+        use std::io::Read;
+        // 13 MiB that compress somewhat: several gzip members, zstd jobs and xz blocks.
+        let mut state = 7u32;
+        let input: Vec<u8> = (0..13 << 20)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                b"wrap packages"[(state >> 28) as usize % 13]
+            })
+            .collect();
+        for text in ["gzip:6", "zstd:3", "xz:1"] {
+            let compression = Compression::parse(text).unwrap();
+            let compress = |threads: u32| {
+                let mut encoder = Encoder::with_threads(compression, Vec::new(), threads).unwrap();
+                for chunk in input.chunks(1 << 20) {
+                    encoder.write_all(chunk).unwrap();
+                }
+                encoder.finish().unwrap()
+            };
+            let one = compress(1);
+            assert!(one == compress(4), "{text}: the thread count shows in the bytes");
+            let mut back = Vec::new();
+            let mut reader: Box<dyn Read> = match compression.algorithm {
+                Algorithm::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&one[..])),
+                Algorithm::Zstd => Box::new(zstd::Decoder::new(&one[..]).unwrap()),
+                Algorithm::Xz => Box::new(liblzma::read::XzDecoder::new(&one[..])),
+            };
+            reader.read_to_end(&mut back).unwrap();
+            assert!(back == input, "{text} does not round-trip");
+        }
     }
 
     #[test]
