@@ -140,6 +140,28 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Add built packages to a signed apt repository (a directory to serve over HTTP or use as
+    /// `file:`); .rpm files are left out (no dnf repository yet).
+    Publish {
+        /// Packages, or directories holding them (default: the manifest's output directory).
+        paths: Vec<PathBuf>,
+        /// The repository (default: `repo` beside the manifest).
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        /// The apt suite (also its codename).
+        #[arg(long, value_name = "S", default_value = "stable")]
+        suite: String,
+        /// The apt component.
+        #[arg(long, value_name = "C", default_value = "main")]
+        component: String,
+        /// Keep the newest N versions of each package; older ones leave the index and the pool.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        keep: Option<u16>,
+        /// The armored OpenPGP secret key that signs the repository (default: the manifest's
+        /// `sign_key` or `sign_key_env`); its passphrase in $WRAP_SIGN_PASSPHRASE.
+        #[arg(long, value_name = "FILE", env = "WRAP_SIGN_KEY")]
+        sign_key: Option<PathBuf>,
+    },
     /// About the cache.
     #[command(subcommand)]
     Cache(CacheCommand),

@@ -25,6 +25,7 @@ pub mod manifest;
 pub mod package;
 pub mod plan;
 pub mod provenance;
+pub mod publish;
 pub mod pyenv;
 pub mod report;
 pub mod signing;

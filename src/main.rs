@@ -12,6 +12,7 @@ use wrap::commands::{BuildOptions, LockMode, Session};
 use wrap::error::{Error, Result};
 use wrap::plan::PlanInputs;
 use wrap::report::{Event, Failure, Human, Json, Reporter};
+use wrap::signing::KeySource;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -87,6 +88,35 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             let policy =
                 Policy { older_than: *older_than, max_size: *max_size, all: *all, dry_run: *dry_run };
             wrap::commands::clean(&Cache::from_env()?, &policy, reporter)
+        }
+        Command::Publish { paths, repo, suite, component, keep, sign_key } => {
+            let session = session(false)?;
+            let settings = &session.manifest.settings;
+            let key = sign_key.clone().map(KeySource::File).or_else(|| settings.sign_key.clone());
+            let Some(key) = key else {
+                return Err(Error::SigningKey {
+                    source_name: "(none)".into(),
+                    problem: "apt and dnf refuse unsigned repositories, and no key was given".into(),
+                    hint: Some(
+                        "pass `--sign-key FILE`, or set `sign_key` or `sign_key_env` in [settings]".into(),
+                    ),
+                });
+            };
+            let signer = wrap::signing::Signer::load(&key, &settings.sign_passphrase_env)?;
+            let options = wrap::publish::Options {
+                repo: std::path::absolute(repo.clone().unwrap_or_else(|| session.manifest.dir.join("repo")))?,
+                suite: suite.clone(),
+                component: component.clone(),
+                keep: keep.map(usize::from),
+                date: source_date_epoch()?,
+            };
+            let paths = if paths.is_empty() { vec![settings.output_dir.clone()] } else { paths.clone() };
+            let published = wrap::publish::publish(&paths, &options, &signer)?;
+            for rpm in &published.skipped {
+                reporter.warn(format!("`{}` left out: wrap writes no dnf repository yet", rpm.display()));
+            }
+            reporter.report(&Event::Published { published: &published });
+            Ok(())
         }
         Command::Cache(CacheCommand::Info) => wrap::commands::cache_info(&Cache::from_env()?, reporter),
     }

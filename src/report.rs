@@ -66,6 +66,8 @@ pub enum Event<'a> {
     CacheInfo { usage: &'a Usage },
     /// `wrap clean`: what it removed (or would, with `--dry-run`).
     Cleaned { removed: &'a [Removed], dry_run: bool },
+    /// `wrap publish`: what was added, kept and removed, and the clients' sources entry.
+    Published { published: &'a crate::publish::Published },
 }
 
 /// Where a project of a build is.
@@ -353,6 +355,7 @@ impl Human {
             Event::Summary { projects } if !quiet => write_summary(&mut err, projects),
             Event::CacheInfo { usage } => write_usage(&mut out, usage),
             Event::Cleaned { removed, dry_run } => write_cleaned(&mut out, removed, *dry_run),
+            Event::Published { published } => write_published(&mut out, published),
             _ => Ok(()),
         };
     }
@@ -386,6 +389,21 @@ fn write_usage(out: &mut impl Write, usage: &Usage) -> std::io::Result<()> {
         )?;
     }
     writeln!(out, "  {:<10} {:>6}          {:>10}", "total", "", human_size(usage.bytes))
+}
+
+fn write_published(out: &mut impl Write, p: &crate::publish::Published) -> std::io::Result<()> {
+    for (verb, files) in
+        [("added", &p.apt.added), ("unchanged", &p.apt.unchanged), ("removed", &p.apt.removed)]
+    {
+        for file in files {
+            writeln!(out, "{verb:>9} {file}")?;
+        }
+    }
+    writeln!(
+        out,
+        "\nClients (/etc/apt/sources.list.d/wrap.sources; copy the key to /etc/apt/keyrings/ on hosts):\n{}",
+        p.sources
+    )
 }
 
 fn write_cleaned(out: &mut impl Write, removed: &[Removed], dry_run: bool) -> std::io::Result<()> {

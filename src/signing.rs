@@ -138,25 +138,58 @@ impl Signer {
     /// An OpenPGP v4 binary-document signature of `data` with SHA-256, made at `created`
     /// (seconds since the epoch), as a packet with its header: what rpm stores in a header.
     pub fn sign(&self, data: &[u8], created: u32) -> Result<Vec<u8>> {
+        let config = self.config(SignatureType::Binary, created)?;
+        let signature =
+            config.sign(&self.key.primary_key, &self.password, data).map_err(|e| self.failed(e))?;
+        let mut out = Vec::new();
+        signature.to_writer_with_header(&mut out).map_err(|e| self.failed(e))?;
+        Ok(out)
+    }
+
+    /// An armored detached signature of `data` (binary document, SHA-256), made at `created`:
+    /// what apt reads as `Release.gpg` and dnf as `repomd.xml.asc`.
+    pub fn sign_armored(&self, data: &[u8], created: u32) -> Result<String> {
+        let config = self.config(SignatureType::Binary, created)?;
+        let signature =
+            config.sign(&self.key.primary_key, &self.password, data).map_err(|e| self.failed(e))?;
+        DetachedSignature::new(signature).to_armored_string(Default::default()).map_err(|e| self.failed(e))
+    }
+
+    /// `text` clear-signed (a text-document signature, SHA-256, made at `created`): what apt
+    /// reads as `InRelease`.
+    pub fn clearsign(&self, text: &str, created: u32) -> Result<String> {
+        let config = self.config(SignatureType::Text, created)?;
+        pgp::composed::CleartextSignedMessage::new(text, config, &self.key.primary_key, &self.password)
+            .and_then(|m| m.to_armored_string(Default::default()))
+            .map_err(|e| self.failed(e))
+    }
+
+    /// The public key, binary (what apt's `Signed-By` keyring file holds).
+    pub fn public_key_binary(&self) -> Result<Vec<u8>> {
+        use pgp::ser::Serialize as _;
+        self.key.to_public_key().to_bytes().map_err(|e| self.failed(e))
+    }
+
+    /// An OpenPGP v4 signature configuration of type `typ`, SHA-256, made at `created`, naming
+    /// the key by fingerprint (hashed) and id (unhashed).
+    fn config(&self, typ: SignatureType, created: u32) -> Result<SignatureConfig> {
         let primary = &self.key.primary_key;
-        let fail = |e: pgp::errors::Error| Error::SigningKey {
+        let sub = |data| Subpacket::regular(data).map_err(|e| self.failed(e));
+        let mut config = SignatureConfig::v4(typ, primary.algorithm(), HashAlgorithm::Sha256);
+        config.hashed_subpackets = vec![
+            sub(SubpacketData::SignatureCreationTime(Timestamp::from_secs(created)))?,
+            sub(SubpacketData::IssuerFingerprint(primary.fingerprint()))?,
+        ];
+        config.unhashed_subpackets = vec![sub(SubpacketData::IssuerKeyId(primary.legacy_key_id()))?];
+        Ok(config)
+    }
+
+    fn failed(&self, e: pgp::errors::Error) -> Error {
+        Error::SigningKey {
             source_name: self.key_id.clone(),
             problem: format!("signing failed: {e}"),
             hint: None,
-        };
-        let mut config =
-            SignatureConfig::v4(SignatureType::Binary, primary.algorithm(), HashAlgorithm::Sha256);
-        config.hashed_subpackets = vec![
-            Subpacket::regular(SubpacketData::SignatureCreationTime(Timestamp::from_secs(created)))
-                .map_err(fail)?,
-            Subpacket::regular(SubpacketData::IssuerFingerprint(primary.fingerprint())).map_err(fail)?,
-        ];
-        config.unhashed_subpackets =
-            vec![Subpacket::regular(SubpacketData::IssuerKeyId(primary.legacy_key_id())).map_err(fail)?];
-        let signature = config.sign(primary, &self.password, data).map_err(fail)?;
-        let mut out = Vec::new();
-        signature.to_writer_with_header(&mut out).map_err(fail)?;
-        Ok(out)
+        }
     }
 
     /// The public key, armored (for `rpm --import`, a repository's key file).

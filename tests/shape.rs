@@ -31,6 +31,7 @@ const RANKS: &[(&str, u32)] = &[
     ("provenance", 7),
     // Running the stages and talking to the user.
     ("build", 8),
+    ("publish", 8),
     ("report", 8),
     ("commands", 9),
     ("cli", 9),

@@ -216,6 +216,10 @@ pub enum Error {
     )]
     RpmFileTooLarge { package: String, path: String, size: u64 },
 
+    /// A package a repository cannot take as it is.
+    #[error("cannot publish into `{}`: {problem}", repo.display())]
+    Repository { repo: PathBuf, problem: String, hint: Option<String> },
+
     /// A signing key that cannot be used (unreadable, public only, wrong passphrase).
     #[error("signing key {source_name}: {problem}")]
     SigningKey { source_name: String, problem: String, hint: Option<String> },
@@ -316,6 +320,7 @@ impl Error {
             | Self::BadPackage { .. }
             | Self::RpmFileTooLarge { .. }
             | Self::SigningKey { .. }
+            | Self::Repository { .. }
             | Self::UnsafeMember { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
@@ -385,7 +390,7 @@ impl Error {
             Self::SourceSymlinkEscapes { .. } => Some(
                 "wrap ships only what the repository holds; replace the link with the files, by a patch if need be".into(),
             ),
-            Self::SigningKey { hint, .. } => hint.clone(),
+            Self::SigningKey { hint, .. } | Self::Repository { hint, .. } => hint.clone(),
             Self::RpmFileTooLarge { .. } => Some(
                 "leave the file out with the project's `exclude`, or ship this project as a .deb or tarball".into(),
             ),

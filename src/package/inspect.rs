@@ -134,6 +134,25 @@ fn read_control(name: &str, bytes: &[u8]) -> Result<(String, BTreeMap<String, St
     Ok((control, md5sums, conffiles))
 }
 
+/// The control file of the .deb at `path` and the time of its control member, reading nothing
+/// past the control tarball (for repository indexes).
+pub fn deb_control(path: &Path) -> Result<(String, i64)> {
+    let bad = |problem: String| Error::BadPackage { path: path.into(), format: "deb", problem };
+    let mut archive = ar::Archive::new(fs_err::File::open(path)?.into_file());
+    for _ in 0..2 {
+        let mut entry = archive.next_entry().ok_or_else(|| bad("it has no control member".into()))??;
+        let name = String::from_utf8_lossy(entry.header().identifier()).trim_end_matches('/').to_string();
+        if name.starts_with("control.tar") {
+            let date = entry.header().mtime() as i64;
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes)?;
+            let (control, _, _) = read_control(&name, &bytes)?;
+            return Ok((control, date));
+        }
+    }
+    Err(bad("it has no control member".into()))
+}
+
 fn inspect_deb(path: &Path) -> Result<Inspection> {
     let bad = |problem: String| Error::BadPackage { path: path.into(), format: "deb", problem };
     let mut archive = ar::Archive::new(fs_err::File::open(path)?.into_file());

@@ -1,0 +1,321 @@
+//! An apt repository, written and signed by wrap: `pool/<component>/<prefix>/<source>/*.deb`,
+//! `dists/<suite>/<component>/binary-<arch>/Packages` (plain, `.gz`, `.xz`, and by hash), and
+//! `dists/<suite>/Release` with the SHA-256 of every index, signed as `InRelease` (clear-signed)
+//! and `Release.gpg` (detached). What apt's documentation calls the repository format
+//! (wiki.debian.org/DebianRepository/Format) and what reprepro and aptly write.
+//!
+//! Incremental: the index entry of every package in the pool is kept in
+//! `.wrap/apt/<suite>/<component>.json`, so a publish reads only the packages it adds. Atomic for
+//! readers: index files are reached by hash (`Acquire-By-Hash: yes`), every file is renamed into
+//! place, and the signed Release files come last; a client that read the old InRelease fetches
+//! the old indexes by their hashes, which stay for one more publish.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::sha256_hex;
+use crate::error::{Error, Result};
+use crate::fs::write_atomically;
+use crate::signing::Signer;
+
+/// One package in the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// `Package`.
+    pub package: String,
+    /// `Version`.
+    pub version: String,
+    /// `Architecture`.
+    pub architecture: String,
+    /// Path in the repository (`pool/main/w/wrap-x/wrap-x_1.0-1_amd64.deb`).
+    pub filename: String,
+    /// Bytes.
+    pub size: u64,
+    /// Hex SHA-256 of the file.
+    pub sha256: String,
+    /// The control paragraph, as the package holds it.
+    pub control: String,
+    /// The time of the package's control member (wrap sets it to the source date).
+    pub date: i64,
+}
+
+/// What the state file of one suite and component keeps.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    /// Every package, by file name in the repository.
+    entries: BTreeMap<String, Entry>,
+    /// The index files of the previous publish, by hash (kept one more round for readers).
+    previous: BTreeSet<String>,
+}
+
+/// Where and how to publish.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// The repository's root.
+    pub repo: &'a Path,
+    /// The suite (and codename): `stable`.
+    pub suite: &'a str,
+    /// The component: `main`.
+    pub component: &'a str,
+    /// Keep the newest N versions of each package (by dpkg's order).
+    pub keep: Option<usize>,
+    /// The Release's date (seconds), when fixed (SOURCE_DATE_EPOCH); else the newest package's.
+    pub date: Option<i64>,
+}
+
+/// What a publish did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Outcome {
+    /// Packages added (repository paths).
+    pub added: Vec<String>,
+    /// Packages already there with the same bytes.
+    pub unchanged: Vec<String>,
+    /// Packages removed by retention.
+    pub removed: Vec<String>,
+}
+
+/// The pool directory of a source package: `lib` sources by their first four letters.
+fn pool_prefix(source: &str) -> &str {
+    if source.starts_with("lib") && source.len() > 3 { &source[..4] } else { &source[..1] }
+}
+
+/// The fields of a control paragraph, by lower-case name (continuation lines kept).
+fn fields(control: &str) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    let mut last = None;
+    for line in control.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(key) = &last
+                && let Some(value) = out.get_mut(key)
+            {
+                value.push('\n');
+                value.push_str(line);
+            }
+        } else if let Some((key, value)) = line.split_once(':') {
+            let key = key.trim().to_ascii_lowercase();
+            out.insert(key.clone(), value.trim().to_string());
+            last = Some(key);
+        }
+    }
+    out
+}
+
+/// Reads `deb` (its control file only) into a repository entry for `component`.
+pub fn entry(deb: &Path, component: &str) -> Result<Entry> {
+    let (control, date) = crate::package::inspect::deb_control(deb)?;
+    let f = fields(&control);
+    let field = |name: &str| {
+        f.get(name).filter(|v| !v.is_empty() && !v.contains(['/', '\n'])).cloned().ok_or_else(|| {
+            Error::BadPackage {
+                path: deb.into(),
+                format: "deb",
+                problem: format!("its control file has no usable {name}"),
+            }
+        })
+    };
+    let (package, version, architecture) = (field("package")?, field("version")?, field("architecture")?);
+    let source = f.get("source").and_then(|s| s.split_whitespace().next()).unwrap_or(&package).to_string();
+    let bytes = fs_err::read(deb)?;
+    let file_name =
+        format!("{package}_{}_{architecture}.deb", version.split_once(':').map_or(&*version, |v| v.1));
+    Ok(Entry {
+        filename: format!("pool/{component}/{}/{source}/{file_name}", pool_prefix(&source)),
+        size: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+        package,
+        version,
+        architecture,
+        control: control.trim_end().to_string(),
+        date,
+    })
+}
+
+fn state_path(repo: &Path, suite: &str, component: &str) -> PathBuf {
+    repo.join(".wrap/apt").join(suite).join(format!("{component}.json"))
+}
+
+fn load(path: &Path) -> Result<State> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Io(std::io::Error::other(format!(
+                "`{}` is damaged ({e}); publish into a new repository",
+                path.display()
+            )))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds `debs` to the repository at `target`, applies retention, writes and signs the indexes.
+pub fn publish(debs: &[PathBuf], target: &Target, signer: &Signer) -> Result<Outcome> {
+    let state_file = state_path(target.repo, target.suite, target.component);
+    let mut state = load(&state_file)?;
+    let mut outcome = Outcome::default();
+    for deb in debs {
+        let entry = entry(deb, target.component)?;
+        match state.entries.get(&entry.filename) {
+            Some(old) if old.sha256 == entry.sha256 => outcome.unchanged.push(entry.filename.clone()),
+            Some(old) => {
+                return Err(Error::Repository {
+                    repo: target.repo.into(),
+                    problem: format!(
+                        "it already holds `{}` with other content (sha256 {}…, this one {}…), and hosts would differ under one version",
+                        entry.filename,
+                        &old.sha256[..12],
+                        &entry.sha256[..12]
+                    ),
+                    hint: Some("raise the project's `release` (or its version) and build again".into()),
+                });
+            }
+            None => {
+                let dest = target.repo.join(&entry.filename);
+                write_atomically(&dest, &fs_err::read(deb)?)?;
+                outcome.added.push(entry.filename.clone());
+                state.entries.insert(entry.filename.clone(), entry);
+            }
+        }
+    }
+    if let Some(keep) = target.keep {
+        outcome.removed = retain(&mut state, keep.max(1));
+    }
+    let index_hashes = write_indexes(target, &state, signer)?;
+    let previous = std::mem::replace(&mut state.previous, index_hashes.clone());
+    write_atomically(&state_file, &serde_json::to_vec_pretty(&state).expect("serializes"))?;
+    // Readers are on the new indexes now: what retention dropped, and index files two
+    // publishes old, go.
+    for removed in &outcome.removed {
+        let _ = std::fs::remove_file(target.repo.join(removed));
+    }
+    remove_old_by_hash(target, &previous, &index_hashes);
+    Ok(outcome)
+}
+
+/// Keeps the newest `keep` versions of each package and architecture; returns the dropped.
+fn retain(state: &mut State, keep: usize) -> Vec<String> {
+    let mut by_name: BTreeMap<(String, String), Vec<(debversion::Version, String)>> = BTreeMap::new();
+    for (file, e) in &state.entries {
+        let version = e.version.parse::<debversion::Version>();
+        let Ok(version) = version else { continue };
+        by_name.entry((e.package.clone(), e.architecture.clone())).or_default().push((version, file.clone()));
+    }
+    let mut removed = Vec::new();
+    for (_, mut versions) in by_name {
+        versions.sort_by(|a, b| b.0.cmp(&a.0));
+        for (_, file) in versions.into_iter().skip(keep) {
+            state.entries.remove(&file);
+            removed.push(file);
+        }
+    }
+    removed.sort();
+    removed
+}
+
+/// The Packages paragraph of `e`.
+fn paragraph(e: &Entry) -> String {
+    format!("{}\nFilename: {}\nSize: {}\nSHA256: {}\n", e.control, e.filename, e.size, e.sha256)
+}
+
+/// Writes every component's Packages files of the suite, by hash too, then Release and its
+/// signatures; returns the hashes of the index files written.
+fn write_indexes(target: &Target, state: &State, signer: &Signer) -> Result<BTreeSet<String>> {
+    let suite_dir = target.repo.join("dists").join(target.suite);
+    // Every component of the suite: this one's state in memory, the others' from their files.
+    let mut components: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    let states = target.repo.join(".wrap/apt").join(target.suite);
+    for file in fs_err::read_dir(&states).into_iter().flatten().flatten() {
+        let name = file.file_name().to_string_lossy().to_string();
+        if let Some(component) = name.strip_suffix(".json").filter(|c| *c != target.component) {
+            components.insert(component.to_string(), load(&file.path())?.entries.into_values().collect());
+        }
+    }
+    components.insert(target.component.to_string(), state.entries.values().cloned().collect());
+    let mut architectures: BTreeSet<String> =
+        components.values().flatten().map(|e| e.architecture.clone()).collect();
+    architectures.remove("all");
+    if architectures.is_empty() {
+        architectures.insert(crate::artifact::Format::Deb.host_arch().to_string());
+    }
+    let mut listed: Vec<(String, String, u64)> = Vec::new();
+    let mut hashes = BTreeSet::new();
+    for (component, entries) in &components {
+        for arch in &architectures {
+            let mut chosen: Vec<&Entry> =
+                entries.iter().filter(|e| e.architecture == *arch || e.architecture == "all").collect();
+            chosen.sort_by(|a, b| {
+                let version = |e: &Entry| e.version.parse::<debversion::Version>().ok();
+                (&a.package, version(a), &a.filename).cmp(&(&b.package, version(b), &b.filename))
+            });
+            let text: String = chosen.iter().map(|e| paragraph(e)).collect::<Vec<_>>().join("\n");
+            let dir = format!("{component}/binary-{arch}");
+            for (name, bytes) in [
+                ("Packages", text.clone().into_bytes()),
+                ("Packages.gz", gzip(text.as_bytes())?),
+                ("Packages.xz", xz(text.as_bytes())?),
+            ] {
+                let sha = sha256_hex(&bytes);
+                write_atomically(&suite_dir.join(&dir).join("by-hash/SHA256").join(&sha), &bytes)?;
+                write_atomically(&suite_dir.join(&dir).join(name), &bytes)?;
+                listed.push((format!("{dir}/{name}"), sha.clone(), bytes.len() as u64));
+                hashes.insert(format!("{dir}/{sha}"));
+            }
+        }
+    }
+    let date = target.date.unwrap_or_else(|| newest(&components));
+    let mut release = format!(
+        "Origin: wrap\nLabel: wrap\nSuite: {suite}\nCodename: {suite}\nDate: {}\nArchitectures: {}\nComponents: {}\nAcquire-By-Hash: yes\nSHA256:\n",
+        crate::time::rfc2822(date),
+        architectures.iter().cloned().collect::<Vec<_>>().join(" "),
+        components.keys().cloned().collect::<Vec<_>>().join(" "),
+        suite = target.suite,
+    );
+    listed.sort();
+    for (path, sha, size) in &listed {
+        release.push_str(&format!(" {sha} {size:>16} {path}\n"));
+    }
+    let created = u32::try_from(date).unwrap_or(0);
+    write_atomically(&suite_dir.join("Release"), release.as_bytes())?;
+    write_atomically(
+        &suite_dir.join("Release.gpg"),
+        signer.sign_armored(release.as_bytes(), created)?.as_bytes(),
+    )?;
+    write_atomically(&suite_dir.join("InRelease"), signer.clearsign(&release, created)?.as_bytes())?;
+    Ok(hashes)
+}
+
+/// The newest package's date: the time of its control member (wrap sets it to the source
+/// date); 0 when none has one.
+fn newest(components: &BTreeMap<String, Vec<Entry>>) -> i64 {
+    components.values().flatten().map(|e| e.date).max().unwrap_or(0)
+}
+
+/// Index files by hash that neither this publish nor the one before wrote.
+fn remove_old_by_hash(target: &Target, previous: &BTreeSet<String>, current: &BTreeSet<String>) {
+    let suite_dir = target.repo.join("dists").join(target.suite);
+    let walk = walkdir::WalkDir::new(&suite_dir).into_iter().flatten();
+    for file in walk.filter(|f| f.file_type().is_file()) {
+        let path = file.path();
+        let Ok(rel) = path.strip_prefix(&suite_dir) else { continue };
+        let rel = rel.to_string_lossy();
+        let Some((dir, sha)) = rel.split_once("/by-hash/SHA256/") else { continue };
+        let key = format!("{dir}/{sha}");
+        if !current.contains(&key) && !previous.contains(&key) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut encoder = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?)
+}
+
+fn xz(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?)
+}

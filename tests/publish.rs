@@ -1,0 +1,220 @@
+//! `wrap publish` judged by the real apt: a repository published from the example's packages
+//! passes `apt-get update` with its exported key as `Signed-By`, serves the packages with their
+//! hashes, refuses a changed index and another key's signature, keeps only the newest versions
+//! when asked, and is byte-identical when published again or elsewhere.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::{Workspace, root};
+
+/// apt with state, cache and sources of its own under `dir`, reading one repository.
+struct Apt {
+    dir: PathBuf,
+}
+
+impl Apt {
+    fn new(dir: PathBuf, repo: &Path, keyring: &Path) -> Apt {
+        for sub in ["lists/partial", "cache/archives/partial", "sources.d"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let sources = format!(
+            "Types: deb\nURIs: file:{}\nSuites: stable\nComponents: main\nSigned-By: {}\n",
+            repo.display(),
+            keyring.display()
+        );
+        std::fs::write(dir.join("sources.d/wrap.sources"), sources).unwrap();
+        Apt { dir }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Output {
+        let d = |sub: &str| self.dir.join(sub).display().to_string();
+        let options = [
+            "Dir::Etc::SourceList=/dev/null".to_string(),
+            format!("Dir::Etc::SourceParts={}", d("sources.d")),
+            format!("Dir::State::Lists={}", d("lists")),
+            format!("Dir::Cache={}", d("cache")),
+            "Dir::Etc::Preferences=/dev/null".into(),
+            "Dir::Etc::PreferencesParts=/dev/null".into(),
+            "APT::Sandbox::User=root".into(),
+            "Debug::NoLocking=true".into(),
+        ];
+        let mut cmd = Command::new(program);
+        for option in &options {
+            cmd.args(["-o", option]);
+        }
+        cmd.args(args).current_dir(&self.dir).output().unwrap()
+    }
+
+    fn update(&self) -> (bool, String) {
+        let out = self.run("apt-get", &["update"]);
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        // apt-get update exits 0 on some signature problems and only warns: any W:/E: line fails.
+        let clean = out.status.success() && !text.lines().any(|l| l.starts_with("W:") || l.starts_with("E:"));
+        (clean, text)
+    }
+}
+
+fn key(ws: &Workspace, name: &str) -> PathBuf {
+    let to = ws.path().join(name);
+    std::fs::copy(root().join("tests/fixtures/keys").join(name), &to).unwrap();
+    to
+}
+
+fn publish(ws: &Workspace, args: &[&str]) -> String {
+    ws.wrap_env(&[&["publish"], args].concat(), &[("WRAP_SIGN_PASSPHRASE", "wrap-test-passphrase")]).ok()
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn apt_reads_published_repositories_and_refuses_changed_or_foreign_ones() {
+    let ws = Workspace::offline_example();
+    let debs = ws.build_format("deb", "out");
+    let ed25519 = key(&ws, "ed25519.asc");
+    let repo = ws.path().join("repo");
+    let out = publish(&ws, &["--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "out"]);
+    let arch = wrap::artifact::Format::Deb.host_arch();
+    let hello_file = format!("pool/main/w/wrap-example-hello/wrap-example-hello_1.1.0-1_{arch}.deb");
+    assert!(out.contains(&format!("added {hello_file}")), "{out}");
+    assert!(out.contains("Signed-By: ") && out.contains("Types: deb"), "{out}");
+    let keyring = repo.join("wrap-archive-keyring.gpg");
+
+    let apt = Apt::new(ws.path().join("apt"), &repo, &keyring);
+    let (ok, text) = apt.update();
+    assert!(ok, "{text}");
+    let policy = apt.run("apt-cache", &["policy", "wrap-example-hello"]);
+    assert!(String::from_utf8_lossy(&policy.stdout).contains("Candidate: 1.1.0-1"), "{policy:?}");
+    let download = apt.run("apt-get", &["download", "wrap-example-hello"]);
+    assert!(download.status.success(), "{download:?}");
+    let built = debs.iter().find(|d| d.to_string_lossy().contains("wrap-example-hello_")).unwrap();
+    assert_eq!(read(&apt.dir.join(format!("wrap-example-hello_1.1.0-1_{arch}.deb"))), read(built));
+
+    // Published again, or into another directory: the same index bytes.
+    let release = read(&repo.join("dists/stable/InRelease"));
+    let again = publish(&ws, &["--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "out"]);
+    assert!(again.contains(&format!("unchanged {hello_file}")), "{again}");
+    assert_eq!(read(&repo.join("dists/stable/InRelease")), release);
+    publish(&ws, &["--repo", "elsewhere", "--sign-key", ed25519.to_str().unwrap(), "out"]);
+    assert_eq!(read(&ws.path().join("elsewhere/dists/stable/InRelease")), release);
+
+    // One byte of the index changed (every form of it): apt refuses it.
+    let tampered = ws.path().join("tampered");
+    support::copy_tree(&repo, &tampered);
+    for file in walkdir::WalkDir::new(tampered.join("dists/stable/main")).into_iter().flatten() {
+        if file.file_type().is_file() {
+            let mut bytes = read(file.path());
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            std::fs::write(file.path(), bytes).unwrap();
+        }
+    }
+    let apt_tampered = Apt::new(ws.path().join("apt-tampered"), &tampered, &keyring);
+    let (ok, text) = apt_tampered.update();
+    assert!(!ok && (text.contains("Hash Sum mismatch") || text.contains("unexpected size")), "{text}");
+
+    // Signed by another key than the one the client trusts: refused.
+    let rsa = key(&ws, "rsa.asc");
+    publish(&ws, &["--repo", "other", "--sign-key", rsa.to_str().unwrap(), "out"]);
+    let apt_other = Apt::new(ws.path().join("apt-other"), &ws.path().join("other"), &keyring);
+    let (ok, text) = apt_other.update();
+    assert!(!ok && text.contains("NO_PUBKEY"), "{text}");
+
+    // A new release with --keep 1: the old one leaves the index and the pool.
+    ws.write_manifest(&ws.manifest().replace("release = \"1\"", "release = \"2\""));
+    let out = ws.wrap(&["build", "--format", "deb", "--out", "out2", "--project", "hello"]).ok();
+    let newer = PathBuf::from(out.trim());
+    let out = publish(
+        &ws,
+        &["--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "--keep", "1", newer.to_str().unwrap()],
+    );
+    assert!(out.contains(&format!("removed {hello_file}")), "{out}");
+    assert!(!repo.join(&hello_file).exists());
+    let (ok, text) = apt.update();
+    assert!(ok, "{text}");
+    let policy = apt.run("apt-cache", &["policy", "wrap-example-hello"]);
+    let policy = String::from_utf8_lossy(&policy.stdout).to_string();
+    assert!(policy.contains("Candidate: 1.1.0-2") && !policy.contains("1.1.0-1 "), "{policy}");
+    // The other packages stay.
+    let greet = apt.run("apt-cache", &["policy", "wrap-example-greet"]);
+    assert!(String::from_utf8_lossy(&greet.stdout).contains("Candidate: 0.9.0"), "{greet:?}");
+}
+
+#[test]
+fn publishing_needs_a_key_and_refuses_changed_bytes_under_one_version() {
+    let ws = Workspace::offline_example();
+    ws.build_format("deb", "out");
+    let stderr = ws.wrap(&["publish", "--repo", "repo", "out"]).fails(1);
+    assert!(stderr.contains("no key was given"), "{stderr}");
+    let ed25519 = key(&ws, "ed25519.asc");
+    publish(&ws, &["--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "out"]);
+    // The same version-release with other bytes (a patch added, release not bumped).
+    ws.write_manifest(&ws.manifest().replace("wrap example <wrap@", "wrap example team <wrap@"));
+    ws.wrap(&["build", "--format", "deb", "--out", "out-changed", "--project", "hello"]).ok();
+    let stderr = ws
+        .wrap(&["publish", "--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "out-changed"])
+        .fails(1);
+    assert!(stderr.contains("already holds") && stderr.contains("with other content"), "{stderr}");
+}
+
+/// Purges the `wrap-test-pub-` packages and their tree when dropped.
+struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = Command::new("dpkg").args(["--purge", "wrap-test-pub-hello"]).output();
+        let _ = std::fs::remove_dir_all("/opt/wrap-test-pub");
+    }
+}
+
+#[test]
+fn apt_get_installs_and_upgrades_from_a_published_repository() {
+    if !support::is_root_or_skip("installing packages") {
+        return;
+    }
+    let ws = Workspace::offline_example();
+    ws.write_manifest(
+        &ws.manifest()
+            .replace("package_name = \"wrap-example-{name}\"", "package_name = \"wrap-test-pub-{name}\"")
+            .replace(
+                "install_path = \"/opt/wrap-example/{name}-{version}\"",
+                "install_path = \"/opt/wrap-test-pub/{name}\"",
+            ),
+    );
+    let ed25519 = key(&ws, "ed25519.asc");
+    let build_and_publish = |out: &str| {
+        ws.wrap(&["build", "--format", "deb", "--out", out, "--project", "hello"]).ok();
+        publish(&ws, &["--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "--keep", "1", out]);
+    };
+    build_and_publish("out1");
+    let repo = ws.path().join("repo");
+    let apt = Apt::new(ws.path().join("apt"), &repo, &repo.join("wrap-archive-keyring.gpg"));
+    let _cleanup = Cleanup;
+    let (ok, text) = apt.update();
+    assert!(ok, "{text}");
+    let install = apt.run("apt-get", &["install", "-y", "-q", "wrap-test-pub-hello"]);
+    assert!(install.status.success(), "{install:?}");
+    let version = || {
+        let out = Command::new("dpkg-query")
+            .args(["-W", "-f", "${Version}", "wrap-test-pub-hello"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(version(), "1.1.0-1");
+    let hello = Command::new("/opt/wrap-test-pub/hello/bin/hello").arg("apt").output().unwrap();
+    assert!(String::from_utf8_lossy(&hello.stdout).contains("Hello, apt!"), "{hello:?}");
+
+    ws.write_manifest(&ws.manifest().replace("release = \"1\"", "release = \"2\""));
+    build_and_publish("out2");
+    let (ok, text) = apt.update();
+    assert!(ok, "{text}");
+    let upgrade = apt.run("apt-get", &["upgrade", "-y", "-q"]);
+    assert!(upgrade.status.success(), "{upgrade:?}");
+    assert_eq!(version(), "1.1.0-2");
+}
