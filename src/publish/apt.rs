@@ -103,28 +103,45 @@ fn fields(control: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// Reads `deb` (its control file only) into a repository entry for `component`.
+/// Whether `value` is a name dpkg allows (package, source: lowercase letters, digits, `+ - .`,
+/// two characters at least) or, with `version`, a Debian version's characters.
+fn is_plain(value: &str, version: bool) -> bool {
+    let allowed = |c: char| {
+        c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || "+-.".contains(c)
+            || (version && (c.is_ascii_uppercase() || "~:".contains(c)))
+    };
+    (2..=200).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.chars().all(allowed)
+}
+
+/// Reads `deb` (its control file, and its bytes for the digest) into a repository entry for
+/// `component`. Names that make a path are checked first: a package may come from anywhere.
 pub fn entry(deb: &Path, component: &str) -> Result<Entry> {
     let (control, date) = crate::package::inspect::deb_control(deb)?;
     let f = fields(&control);
-    let field = |name: &str| {
-        f.get(name).filter(|v| !v.is_empty() && !v.contains(['/', '\n'])).cloned().ok_or_else(|| {
-            Error::BadPackage {
-                path: deb.into(),
-                format: "deb",
-                problem: format!("its control file has no usable {name}"),
-            }
+    let field = |name: &str, version: bool| {
+        f.get(name).filter(|v| is_plain(v, version)).cloned().ok_or_else(|| Error::BadPackage {
+            path: deb.into(),
+            format: "deb",
+            problem: format!("its control file has no valid {name}"),
         })
     };
-    let (package, version, architecture) = (field("package")?, field("version")?, field("architecture")?);
-    let source = f.get("source").and_then(|s| s.split_whitespace().next()).unwrap_or(&package).to_string();
-    let bytes = fs_err::read(deb)?;
+    let package = field("package", false)?;
+    let (version, architecture) = (field("version", true)?, field("architecture", false)?);
+    let source = f.get("source").and_then(|s| s.split_whitespace().next()).filter(|s| is_plain(s, false));
+    let source = source.unwrap_or(&package).to_string();
+    let mut hashing = crate::archive::Hashing::new(std::io::sink());
+    std::io::copy(&mut fs_err::File::open(deb)?, &mut hashing)?;
+    let (_, sha256, size) = hashing.finish();
     let file_name =
         format!("{package}_{}_{architecture}.deb", version.split_once(':').map_or(&*version, |v| v.1));
     Ok(Entry {
         filename: format!("pool/{component}/{}/{source}/{file_name}", pool_prefix(&source)),
-        size: bytes.len() as u64,
-        sha256: sha256_hex(&bytes),
+        size,
+        sha256,
         package,
         version,
         architecture,
@@ -172,8 +189,7 @@ pub fn publish(debs: &[PathBuf], target: &Target, signer: &Signer) -> Result<Out
                 });
             }
             None => {
-                let dest = target.repo.join(&entry.filename);
-                write_atomically(&dest, &fs_err::read(deb)?)?;
+                copy_atomically(deb, &target.repo.join(&entry.filename))?;
                 outcome.added.push(entry.filename.clone());
                 state.entries.insert(entry.filename.clone(), entry);
             }
@@ -308,6 +324,16 @@ fn remove_old_by_hash(target: &Target, previous: &BTreeSet<String>, current: &BT
     }
 }
 
+/// Copies `from` to `to` through a temporary file beside it, streaming.
+fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
+    let dir = to.parent().expect("a pool path has a parent");
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = crate::fs::temp_file_in(dir)?;
+    std::io::copy(&mut fs_err::File::open(from)?, &mut tmp)?;
+    tmp.persist(to).map_err(|e| Error::Io(e.error))?;
+    Ok(())
+}
+
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut encoder = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
     encoder.write_all(bytes)?;
@@ -318,4 +344,51 @@ fn xz(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
     encoder.write_all(bytes)?;
     Ok(encoder.finish()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(package: &str, version: &str) -> Entry {
+        Entry {
+            package: package.into(),
+            version: version.into(),
+            architecture: "amd64".into(),
+            filename: format!("pool/main/w/{package}/{package}_{version}_amd64.deb"),
+            size: 1,
+            sha256: "0".repeat(64),
+            control: String::new(),
+            date: 0,
+        }
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_in_dpkg_order() {
+        let mut state = State::default();
+        for (package, version) in
+            [("a", "1.0~rc1-1"), ("a", "1.0-1"), ("a", "1.0+git1-1"), ("a", "1:0.1-1"), ("b", "2-1")]
+        {
+            let e = entry(package, version);
+            state.entries.insert(e.filename.clone(), e);
+        }
+        let removed = retain(&mut state, 2);
+        let kept: Vec<&str> = state.entries.values().map(|e| e.version.as_str()).collect();
+        // An epoch outranks everything; then 1.0+git1 > 1.0 > 1.0~rc1.
+        assert_eq!(kept, ["1.0+git1-1", "1:0.1-1", "2-1"]);
+        assert_eq!(removed.len(), 2);
+    }
+
+    #[test]
+    fn control_fields_and_names_that_make_paths() {
+        let f = fields("Package: wrap-x\nDescription: one\n two\n .\n three\nVersion: 1.0-1\n");
+        assert_eq!(f["description"], "one\n two\n .\n three");
+        assert_eq!(f["version"], "1.0-1");
+        assert!(is_plain("wrap-x", false) && is_plain("1:1.0~rc1+git.abc-1", true));
+        for bad in ["../x", "a/b", "x", "Wrap", "é-pkg", "-x"] {
+            assert!(!is_plain(bad, false), "{bad}");
+        }
+        assert_eq!(pool_prefix("libfoo"), "libf");
+        assert_eq!(pool_prefix("wrap-x"), "w");
+    }
 }
