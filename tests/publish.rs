@@ -218,3 +218,79 @@ fn apt_get_installs_and_upgrades_from_a_published_repository() {
     assert!(upgrade.status.success(), "{upgrade:?}");
     assert_eq!(version(), "1.1.0-2");
 }
+
+/// Python's http.server on 127.0.0.1 serving `dir`, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0"])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+        let port = line.split(" port ").nth(1).and_then(|r| r.split(' ').next()).and_then(|p| p.parse().ok());
+        Server { port: port.unwrap_or_else(|| panic!("no port in {line:?}")), child }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn two_publishes_at_once_both_land_and_apt_reads_the_repository_over_http() {
+    let ws = Workspace::offline_example();
+    ws.wrap(&["build", "--format", "deb", "--out", "one", "--project", "hello"]).ok();
+    ws.wrap(&["build", "--format", "deb", "--out", "two", "--project", "greet"]).ok();
+    let ed25519 = key(&ws, "ed25519.asc");
+    let start = |dir: &str| {
+        ws.command(&["publish", "--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), dir], &[])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (start("one"), start("two"));
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let packages = std::fs::read_to_string(
+        ws.path()
+            .join("repo/dists/stable/main")
+            .join(format!("binary-{}/Packages", wrap::artifact::Format::Deb.host_arch())),
+    )
+    .unwrap();
+    assert!(
+        packages.contains("Package: wrap-example-hello\n")
+            && packages.contains("Package: wrap-example-greet\n"),
+        "{packages}"
+    );
+
+    let repo = ws.path().join("repo");
+    let server = Server::start(&repo);
+    let apt = Apt::new(ws.path().join("apt"), &repo, &repo.join("wrap-archive-keyring.gpg"));
+    let sources = format!(
+        "Types: deb\nURIs: http://127.0.0.1:{}/\nSuites: stable\nComponents: main\nSigned-By: {}\n",
+        server.port,
+        repo.join("wrap-archive-keyring.gpg").display()
+    );
+    std::fs::write(apt.dir.join("sources.d/wrap.sources"), sources).unwrap();
+    let (ok, text) = apt.update();
+    assert!(ok, "{text}");
+    let download = apt.run("apt-get", &["download", "wrap-example-greet"]);
+    assert!(download.status.success(), "{download:?}");
+}
