@@ -152,6 +152,20 @@ fn publishing_needs_a_key_and_refuses_changed_bytes_under_one_version() {
     let stderr = ws.wrap(&["publish", "--repo", "repo", "out"]).fails(1);
     assert!(stderr.contains("no key was given"), "{stderr}");
     let ed25519 = key(&ws, "ed25519.asc");
+    let stderr = ws
+        .wrap(&[
+            "publish",
+            "--repo",
+            "repo",
+            "--suite",
+            "../../etc",
+            "--sign-key",
+            ed25519.to_str().unwrap(),
+            "out",
+        ])
+        .fails(1);
+    assert!(stderr.contains("the suite `../../etc` is not a plain name"), "{stderr}");
+    assert!(!ws.path().join("repo").exists());
     publish(&ws, &["--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "out"]);
     // The same version-release with other bytes (a patch added, release not bumped).
     ws.write_manifest(&ws.manifest().replace("wrap example <wrap@", "wrap example team <wrap@"));

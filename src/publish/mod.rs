@@ -80,6 +80,20 @@ fn packages(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
 
 /// Publishes the packages of `paths` into `options.repo`, signed by `signer`.
 pub fn publish(paths: &[PathBuf], options: &Options, signer: &Signer) -> Result<Published> {
+    // Suite and component become directories of the repository: plain names only.
+    for (what, value) in [("suite", &options.suite), ("component", &options.component)] {
+        let plain = !value.is_empty()
+            && value.len() <= 100
+            && !value.starts_with('.')
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !plain {
+            return Err(Error::Repository {
+                repo: options.repo.clone(),
+                problem: format!("the {what} `{}` is not a plain name", crate::error::printable(value)),
+                hint: Some(format!("a {what} is letters, digits and `. _ -`, such as `stable` or `main`")),
+            });
+        }
+    }
     let (debs, skipped) = packages(paths)?;
     fs_err::create_dir_all(options.repo.join(".wrap"))?;
     let _lock = FileLock::acquire(&options.repo.join(".wrap/lock"), Kind::Exclusive, || {
