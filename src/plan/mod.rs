@@ -20,7 +20,7 @@ use crate::manifest::{
 };
 
 /// The version of the plan's JSON form; bumped when a field changes meaning or goes away.
-pub const PLAN_SCHEMA: u32 = 1;
+pub const PLAN_SCHEMA: u32 = 2;
 
 /// Maintainer when the manifest names none.
 pub const DEFAULT_MAINTAINER: &str = "wrap <wrap@localhost>";
