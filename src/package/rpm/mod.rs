@@ -205,7 +205,7 @@ fn isa(arch: &str) -> Option<&'static str> {
 }
 
 /// The package's requires: computed, system, scriptlets' tools and interpreter, its own config,
-/// and the rpmlib features the file uses.
+/// and the rpmlib features the file uses (rich dependencies: see [`dependency_lists`]).
 fn all_requires(spec: &PackageSpec, entries: &[Entry], compression: Compression) -> Vec<Dep> {
     let mut out = requires(spec, spec.rpm_system_dependencies());
     let post = sense::SCRIPT_POST;
@@ -230,9 +230,6 @@ fn all_requires(spec: &PackageSpec, entries: &[Entry], compression: Compression)
         crate::compress::Algorithm::Gzip => {}
         crate::compress::Algorithm::Xz => out.push(Dep::rpmlib("PayloadIsXz", "5.2-1")),
         crate::compress::Algorithm::Zstd => out.push(Dep::rpmlib("PayloadIsZstd", "5.4.18-1")),
-    }
-    if out.iter().chain(&provides(spec, entries)).any(|d| d.name.starts_with('(')) {
-        out.push(Dep::rpmlib("RichDependencies", "4.12.0-1"));
     }
     out
 }
@@ -320,30 +317,9 @@ fn main_header(
     compression: Compression,
 ) -> Result<Header> {
     let mut h = metadata(spec, entries, payload, compression);
-    set_deps(
-        &mut h,
-        [tag::REQUIRENAME, tag::REQUIREFLAGS, tag::REQUIREVERSION],
-        &all_requires(spec, entries, compression),
-    );
-    set_deps(&mut h, [tag::PROVIDENAME, tag::PROVIDEFLAGS, tag::PROVIDEVERSION], &provides(spec, entries));
-    let relations = &spec.relations;
-    let list = |deps: &[Relation]| deps.iter().map(dependency).collect::<Vec<_>>();
-    set_deps(
-        &mut h,
-        [tag::RECOMMENDNAME, tag::RECOMMENDFLAGS, tag::RECOMMENDVERSION],
-        &list(&relations.recommends),
-    );
-    set_deps(
-        &mut h,
-        [tag::CONFLICTNAME, tag::CONFLICTFLAGS, tag::CONFLICTVERSION],
-        &list(&relations.conflicts),
-    );
-    // RPM has no Replaces: a package that replaces another obsoletes it.
-    set_deps(
-        &mut h,
-        [tag::OBSOLETENAME, tag::OBSOLETEFLAGS, tag::OBSOLETEVERSION],
-        &list(&relations.replaces),
-    );
+    for (tags, deps) in dependency_lists(spec, entries, compression) {
+        set_deps(&mut h, tags, &deps);
+    }
     let (post, postun) = crate::package::script::rpm_scriptlets(spec)?;
     if let Some(post) = post {
         h.set(tag::POSTIN, Value::Str(post));
@@ -353,6 +329,32 @@ fn main_header(
     h.set(tag::POSTUNPROG, Value::Str("/bin/sh".into()));
     file_list(&mut h, entries, spec.mtime as u32);
     Ok(h)
+}
+
+/// Every dependency list with its three tags: requires, provides, recommends, conflicts,
+/// obsoletes (RPM has no Replaces: a package that replaces another obsoletes it). A rich
+/// dependency (`(a or b)`) in any of them makes the package require rpm's feature for it.
+fn dependency_lists(
+    spec: &PackageSpec,
+    entries: &[Entry],
+    compression: Compression,
+) -> Vec<([u32; 3], Vec<Dep>)> {
+    let relations = &spec.relations;
+    let list = |deps: &[Relation]| deps.iter().map(dependency).collect::<Vec<_>>();
+    let mut lists = vec![
+        (
+            [tag::REQUIRENAME, tag::REQUIREFLAGS, tag::REQUIREVERSION],
+            all_requires(spec, entries, compression),
+        ),
+        ([tag::PROVIDENAME, tag::PROVIDEFLAGS, tag::PROVIDEVERSION], provides(spec, entries)),
+        ([tag::RECOMMENDNAME, tag::RECOMMENDFLAGS, tag::RECOMMENDVERSION], list(&relations.recommends)),
+        ([tag::CONFLICTNAME, tag::CONFLICTFLAGS, tag::CONFLICTVERSION], list(&relations.conflicts)),
+        ([tag::OBSOLETENAME, tag::OBSOLETEFLAGS, tag::OBSOLETEVERSION], list(&relations.replaces)),
+    ];
+    if lists.iter().flat_map(|(_, deps)| deps).any(|d| d.name.starts_with('(')) {
+        lists[0].1.push(Dep::rpmlib("RichDependencies", "4.12.0-1"));
+    }
+    lists
 }
 
 /// The file list: rpm's parallel arrays, directories and base names split.
@@ -526,6 +528,23 @@ mod tests {
             lintian_overrides: vec![],
             rpmlint_filters: vec![],
         }
+    }
+
+    #[test]
+    fn a_rich_dependency_in_any_list_requires_rpms_feature_for_it() {
+        let rich = |spec: &PackageSpec| {
+            dependency_lists(spec, &[], Compression::GZIP)[0]
+                .1
+                .iter()
+                .any(|d| d.name == "rpmlib(RichDependencies)")
+        };
+        assert!(!rich(&spec()));
+        let mut recommends = spec();
+        recommends.relations.recommends = vec![Relation::parse_deb("libldap2 | libldap-2.5-0").unwrap()];
+        assert!(rich(&recommends));
+        let mut conflicts = spec();
+        conflicts.relations.conflicts = vec![Relation::parse_deb("old-greet | older-greet").unwrap()];
+        assert!(rich(&conflicts));
     }
 
     #[test]
