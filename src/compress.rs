@@ -231,6 +231,14 @@ impl<W: Write> Write for ParallelGzip<W> {
     }
 }
 
+/// `bytes` as one gzip member at level 9, without timestamp or name: for small files made in
+/// memory (a changelog, a repository index), where the parallel writer's blocks buy nothing.
+pub fn gzip_small(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
 /// A gzip compressor at level 6 (see [`ParallelGzip`]).
 pub fn gzip<W: Write>(out: W) -> ParallelGzip<W> {
     ParallelGzip::new(out, 6)

@@ -233,9 +233,7 @@ fn changelog(spec: &PackageSpec) -> Result<Vec<u8>> {
         entry.push('\n');
     }
     entry.push_str(&format!("\n -- {}  {}\n", spec.maintainer, crate::time::rfc2822(spec.mtime as i64)));
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
-    gz.write_all(entry.as_bytes())?;
-    Ok(gz.finish()?)
+    Ok(crate::compress::gzip_small(entry.as_bytes())?)
 }
 
 /// The lintian overrides: packaging/deb/lintian-overrides for the bundle, then the manifest's.

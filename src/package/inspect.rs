@@ -568,7 +568,7 @@ fn file_info<R: Read>(entry: &tar::Entry<'_, R>) -> Result<FileInfo> {
 }
 
 /// `Key: value` fields with continuation lines folded in.
-fn parse_fields(text: &str) -> Vec<(String, String)> {
+pub fn parse_fields(text: &str) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
         if line.starts_with([' ', '\t']) {

@@ -82,25 +82,11 @@ fn pool_prefix(source: &str) -> &str {
     if source.starts_with("lib") && source.len() > 3 { &source[..4] } else { &source[..1] }
 }
 
-/// The fields of a control paragraph, by lower-case name (continuation lines kept).
+/// The fields of a control paragraph, by lower-case name (continuation lines kept), as
+/// `wrap inspect` reads them.
 fn fields(control: &str) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    let mut last = None;
-    for line in control.lines() {
-        if line.starts_with([' ', '\t']) {
-            if let Some(key) = &last
-                && let Some(value) = out.get_mut(key)
-            {
-                value.push('\n');
-                value.push_str(line);
-            }
-        } else if let Some((key, value)) = line.split_once(':') {
-            let key = key.trim().to_ascii_lowercase();
-            out.insert(key.clone(), value.trim().to_string());
-            last = Some(key);
-        }
-    }
-    out
+    let fields = crate::package::inspect::parse_fields(control);
+    fields.into_iter().map(|(key, value)| (key.trim().to_ascii_lowercase(), value)).collect()
 }
 
 /// Whether `value` is a name dpkg allows (package, source: lowercase letters, digits, `+ - .`,
@@ -269,7 +255,7 @@ fn write_indexes(target: &Target, state: &State, signer: &Signer) -> Result<BTre
             let dir = format!("{component}/binary-{arch}");
             for (name, bytes) in [
                 ("Packages", text.clone().into_bytes()),
-                ("Packages.gz", gzip(text.as_bytes())?),
+                ("Packages.gz", crate::compress::gzip_small(text.as_bytes())?),
                 ("Packages.xz", xz(text.as_bytes())?),
             ] {
                 let sha = sha256_hex(&bytes);
@@ -332,12 +318,6 @@ fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
     std::io::copy(&mut fs_err::File::open(from)?, &mut tmp)?;
     tmp.persist(to).map_err(|e| Error::Io(e.error))?;
     Ok(())
-}
-
-fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
-    let mut encoder = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes)?;
-    Ok(encoder.finish()?)
 }
 
 fn xz(bytes: &[u8]) -> Result<Vec<u8>> {
