@@ -134,6 +134,19 @@ fn keys_that_cannot_sign_are_one_line_errors_and_nothing_is_written() {
         assert!(stderr.contains(message), "{stderr}");
         assert!(!ws.path().join("out").exists(), "something was written:\n{stderr}");
     }
+    // Hostile or contradictory settings are refused when the manifest is read.
+    let original = ws.manifest();
+    for (line, message) in [
+        ("sign_key_env = \"$(touch /tmp/x)\"", "settings.sign_key_env"),
+        ("sign_passphrase_env = \"A B\"", "settings.sign_passphrase_env"),
+        ("sign_key = \"k.asc\"\nsign_key_env = \"WRAP_K\"", "give `sign_key` or `sign_key_env`, not both"),
+        ("sign_key = \"k\\n.asc\"", "settings.sign_key"),
+    ] {
+        ws.setting(line);
+        let stderr = ws.wrap(&["plan"]).fails(1);
+        assert!(stderr.contains(message), "{line}: {stderr}");
+        ws.write_manifest(&original);
+    }
     // A key named by a variable that is unset.
     ws.setting("sign_key_env = \"WRAP_TEST_UNSET_KEY\"");
     let stderr = ws.wrap(&["build", "--format", "rpm", "--out", "out"]).fails(1);
