@@ -140,23 +140,27 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Add built packages to a signed apt repository (a directory to serve over HTTP or use as
-    /// `file:`); .rpm files are left out (no dnf repository yet).
+    /// Add built packages to a signed repository (a directory to serve over HTTP or use as
+    /// `file:`): .deb files to its apt repository, .rpm files to its dnf/yum repository.
     Publish {
         /// Packages, or directories holding them (default: the manifest's output directory).
         paths: Vec<PathBuf>,
         /// The repository (default: `repo` beside the manifest).
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
-        /// The apt suite (also its codename).
+        /// The suite: apt's suite and codename; the dnf repository is `rpm/<suite>/<component>`.
         #[arg(long, value_name = "S", default_value = "stable")]
         suite: String,
-        /// The apt component.
+        /// The component.
         #[arg(long, value_name = "C", default_value = "main")]
         component: String,
         /// Keep the newest N versions of each package; older ones leave the index and the pool.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         keep: Option<u16>,
+        /// Replace a package already published under the same name, version and architecture
+        /// with other bytes (by default refused: hosts may have installed the old one).
+        #[arg(long)]
+        replace: bool,
         /// The armored OpenPGP secret key that signs the repository (default: the manifest's
         /// `sign_key` or `sign_key_env`); its passphrase in $WRAP_SIGN_PASSPHRASE.
         #[arg(long, value_name = "FILE", env = "WRAP_SIGN_KEY")]

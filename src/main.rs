@@ -89,7 +89,7 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
                 Policy { older_than: *older_than, max_size: *max_size, all: *all, dry_run: *dry_run };
             wrap::commands::clean(&Cache::from_env()?, &policy, reporter)
         }
-        Command::Publish { paths, repo, suite, component, keep, sign_key } => {
+        Command::Publish { paths, repo, suite, component, keep, replace, sign_key } => {
             let session = session(false)?;
             let settings = &session.manifest.settings;
             let key = sign_key.clone().map(KeySource::File).or_else(|| settings.sign_key.clone());
@@ -108,13 +108,11 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
                 suite: suite.clone(),
                 component: component.clone(),
                 keep: keep.map(usize::from),
+                replace: *replace,
                 date: source_date_epoch()?,
             };
             let paths = if paths.is_empty() { vec![settings.output_dir.clone()] } else { paths.clone() };
             let published = wrap::publish::publish(&paths, &options, &signer)?;
-            for rpm in &published.skipped {
-                reporter.warn(format!("`{}` left out: wrap writes no dnf repository yet", rpm.display()));
-            }
             reporter.report(&Event::Published { published: &published });
             Ok(())
         }

@@ -392,18 +392,28 @@ fn write_usage(out: &mut impl Write, usage: &Usage) -> std::io::Result<()> {
 }
 
 fn write_published(out: &mut impl Write, p: &crate::publish::Published) -> std::io::Result<()> {
-    for (verb, files) in
-        [("added", &p.apt.added), ("unchanged", &p.apt.unchanged), ("removed", &p.apt.removed)]
-    {
-        for file in files {
-            writeln!(out, "{verb:>9} {file}")?;
+    for outcome in [&p.apt, &p.dnf].into_iter().flatten() {
+        for (verb, files) in [
+            ("added", &outcome.added),
+            ("unchanged", &outcome.unchanged),
+            ("replaced", &outcome.replaced),
+            ("removed", &outcome.removed),
+        ] {
+            for file in files {
+                writeln!(out, "{verb:>9} {file}")?;
+            }
         }
     }
-    writeln!(
-        out,
-        "\nClients (/etc/apt/sources.list.d/wrap.sources; copy the key to /etc/apt/keyrings/ on hosts):\n{}",
-        p.sources
-    )
+    if let Some(sources) = &p.sources {
+        writeln!(
+            out,
+            "\napt clients (/etc/apt/sources.list.d/wrap.sources; copy the key to /etc/apt/keyrings/ on hosts):\n{sources}"
+        )?;
+    }
+    if let Some(repo_file) = &p.repo_file {
+        writeln!(out, "\ndnf clients (/etc/yum.repos.d/wrap.repo):\n{repo_file}")?;
+    }
+    Ok(())
 }
 
 fn write_cleaned(out: &mut impl Write, removed: &[Removed], dry_run: bool) -> std::io::Result<()> {

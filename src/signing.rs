@@ -164,16 +164,25 @@ impl Signer {
             .map_err(|e| self.failed(e))
     }
 
+    /// Whether `packet` (a signature packet, as [`Signer::sign`] makes) is this key's valid
+    /// signature of `data`.
+    pub fn verifies(&self, packet: &[u8], data: &[u8]) -> bool {
+        let Ok(signature) = DetachedSignature::from_bytes(packet) else { return false };
+        signature.verify(&self.key.to_public_key().primary_key, data).is_ok()
+    }
+
     /// The public key, binary (what apt's `Signed-By` keyring file holds).
     pub fn public_key_binary(&self) -> Result<Vec<u8>> {
         use pgp::ser::Serialize as _;
         self.key.to_public_key().to_bytes().map_err(|e| self.failed(e))
     }
 
-    /// An OpenPGP v4 signature configuration of type `typ`, SHA-256, made at `created`, naming
-    /// the key by fingerprint (hashed) and id (unhashed).
+    /// An OpenPGP v4 signature configuration of type `typ`, SHA-256, made at `created` or when
+    /// the key was made, whichever is later (gpg, and so dnf, refuse a signature older than its
+    /// key: "Time conflict"), naming the key by fingerprint (hashed) and id (unhashed).
     fn config(&self, typ: SignatureType, created: u32) -> Result<SignatureConfig> {
         let primary = &self.key.primary_key;
+        let created = created.max(primary.created_at().as_secs());
         let sub = |data| Subpacket::regular(data).map_err(|e| self.failed(e));
         let mut config = SignatureConfig::v4(typ, primary.algorithm(), HashAlgorithm::Sha256);
         config.hashed_subpackets = vec![

@@ -174,6 +174,19 @@ fn publishing_needs_a_key_and_refuses_changed_bytes_under_one_version() {
         .wrap(&["publish", "--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "out-changed"])
         .fails(1);
     assert!(stderr.contains("already holds") && stderr.contains("with other content"), "{stderr}");
+    // With --replace, the new bytes replace the old, and the index names them.
+    let out = publish(
+        &ws,
+        &["--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "--replace", "out-changed"],
+    );
+    assert!(out.contains("replaced pool/main/w/wrap-example-hello/"), "{out}");
+    let arch = wrap::artifact::Format::Deb.host_arch();
+    let changed = std::fs::read_dir(ws.path().join("out-changed")).unwrap().flatten();
+    let changed = changed.map(|f| f.path()).find(|p| p.extension().is_some_and(|e| e == "deb")).unwrap();
+    let packages =
+        std::fs::read_to_string(ws.path().join(format!("repo/dists/stable/main/binary-{arch}/Packages")));
+    let sha = wrap::digest::sha256_hex(&read(&changed));
+    assert!(packages.unwrap().contains(&format!("SHA256: {sha}\n")));
 }
 
 /// Purges the `wrap-test-pub-` packages and their tree when dropped.
@@ -307,4 +320,228 @@ fn two_publishes_at_once_both_land_and_apt_reads_the_repository_over_http() {
     assert!(ok, "{text}");
     let download = apt.run("apt-get", &["download", "wrap-example-greet"]);
     assert!(download.status.success(), "{download:?}");
+}
+
+/// dnf with an install root, configuration, repositories and cache of its own under `dir`.
+struct Dnf {
+    dir: PathBuf,
+}
+
+impl Dnf {
+    fn new(dir: PathBuf, repo_file: &str) -> Dnf {
+        for sub in ["root", "repos", "cache"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        std::fs::write(dir.join("repos/wrap.repo"), repo_file).unwrap();
+        let conf = "[main]\ngpgcheck=1\nskip_if_unavailable=0\ntsflags=noscripts\n";
+        std::fs::write(dir.join("dnf.conf"), conf).unwrap();
+        Dnf { dir }
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let d = |sub: &str| self.dir.join(sub).display().to_string();
+        let out = Command::new("dnf")
+            .args(["-y", "-c", &d("dnf.conf"), "--installroot", &d("root"), "--releasever", "1"])
+            .arg(format!("--setopt=reposdir={}", d("repos")))
+            .arg(format!("--setopt=cachedir={}", d("cache")))
+            .args(args)
+            .output()
+            .unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// `name evr` of every package the repository offers, sorted.
+    fn available(&self) -> String {
+        let (ok, text) = self.run(&["repoquery", "--available", "-q", "--qf", "%{name} %{evr}"]);
+        assert!(ok, "{text}");
+        let mut lines: Vec<&str> = text.lines().filter(|l| l.starts_with("wrap-")).collect();
+        lines.sort();
+        lines.join("\n")
+    }
+
+    fn installed(&self, name: &str) -> String {
+        let root = self.dir.join("root");
+        let out = Command::new("rpm")
+            .args(["--root", root.to_str().unwrap(), "-q", "--qf", "%{version}-%{release}", name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+}
+
+/// The .repo section `wrap publish` printed.
+fn printed_repo_file(out: &str) -> String {
+    let start = out.find("[wrap-").unwrap_or_else(|| panic!("no .repo section in {out}"));
+    out[start..].lines().take_while(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect()
+}
+
+/// A library-built package that stands in for the host in an empty root: it provides what the
+/// example's packages require (their scripts do not run: tsflags=noscripts), at release
+/// `release`, signed by `key`.
+fn host_rpm(ws: &Workspace, key: &Path, release: &str) -> PathBuf {
+    let root = ws.path().join(format!("host-{release}"));
+    std::fs::create_dir_all(root.join("opt/wrap-test/big")).unwrap();
+    std::fs::write(root.join("opt/wrap-test/big/README"), format!("release {release}\n")).unwrap();
+    let signer = wrap::signing::Signer::load(
+        &wrap::signing::KeySource::File(key.to_path_buf()),
+        "WRAP_TEST_NO_PASSPHRASE",
+    )
+    .unwrap();
+    let mut spec = support::tree_spec(&root, "wrap-test-dnf-host", release);
+    for provided in ["/bin/sh", "/usr/bin/python3.11", "/usr/sbin/update-alternatives"] {
+        spec.relations.provides.push(wrap::manifest::Relation::parse_rpm(provided).unwrap());
+    }
+    let out = ws.path().join(format!("host-out-{release}"));
+    support::pack_rpm(&spec, &out, "gzip", Some(&signer)).unwrap()
+}
+
+/// The three metadata documents of the dnf repository at `base`, decompressed, with the times
+/// createrepo_c takes from the file system (`time file=`) left out.
+fn metadata(base: &Path) -> Vec<String> {
+    ["primary", "filelists", "other"]
+        .iter()
+        .map(|kind| {
+            let file = std::fs::read_dir(base.join("repodata"))
+                .unwrap()
+                .flatten()
+                .find(|f| f.file_name().to_string_lossy().ends_with(&format!("-{kind}.xml.gz")))
+                .unwrap_or_else(|| panic!("no {kind} in {}", base.display()));
+            let mut text = String::new();
+            use std::io::Read;
+            flate2::read::GzDecoder::new(std::fs::File::open(file.path()).unwrap())
+                .read_to_string(&mut text)
+                .unwrap();
+            let lines = text.trim_end().lines().map(|l| {
+                if l.trim_start().starts_with("<time file=") {
+                    l.split_once(" build=").map_or(l.to_string(), |(_, rest)| format!("<time build={rest}"))
+                } else {
+                    l.to_string()
+                }
+            });
+            lines.collect::<Vec<_>>().join("\n")
+        })
+        .collect()
+}
+
+#[test]
+fn dnf_installs_and_upgrades_from_a_published_repository_and_refuses_changed_metadata() {
+    let ws = Workspace::offline_example();
+    let ed25519 = key(&ws, "ed25519.asc");
+    let sign = ed25519.to_str().unwrap();
+    ws.wrap(&["build", "--format", "rpm", "--out", "out", "--sign-key", sign]).ok();
+    let host = host_rpm(&ws, &ed25519, "1");
+    let out = publish(&ws, &["--repo", "repo", "--sign-key", sign, "out", host.to_str().unwrap()]);
+    let arch = wrap::artifact::Format::Rpm.host_arch();
+    let hello_file = format!("rpm/stable/main/Packages/w/wrap-example-hello-1.1.0-1.{arch}.rpm");
+    assert!(out.contains(&format!("added {hello_file}")), "{out}");
+    let repo = ws.path().join("repo");
+    let base = repo.join("rpm/stable/main");
+    assert!(repo.join("RPM-GPG-KEY-wrap").is_file());
+    let repo_file = printed_repo_file(&out);
+    assert!(repo_file.contains("gpgcheck=1\nrepo_gpgcheck=1\n"), "{repo_file}");
+
+    // createrepo_c, on the same packages, writes the same entries.
+    let oracle = ws.path().join("createrepo");
+    std::fs::create_dir(&oracle).unwrap();
+    let created = Command::new("createrepo_c")
+        .args(["--no-database", "-q", "-o", oracle.to_str().unwrap(), base.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let (ours, theirs) = (metadata(&base), metadata(&oracle));
+    for (ours, theirs) in ours.iter().zip(&theirs) {
+        assert_eq!(ours, theirs);
+    }
+    assert!(ours[0].contains("<rpm:entry name=\"/usr/bin/python3.11\"/>"), "{}", ours[0]);
+
+    // dnf checks repomd.xml's signature with the key (repo_gpgcheck) and the packages'
+    // (gpgcheck), and installs the example's package into an empty root, where it runs.
+    let dnf = Dnf::new(ws.path().join("dnf"), &repo_file);
+    assert_eq!(
+        dnf.available(),
+        "wrap-example-greet 0.9.0+git20260620.8b76a39b9f6c-1\nwrap-example-hello 1.1.0-1\nwrap-example-tally 2.0.0-1\nwrap-test-dnf-host 1.0-1"
+    );
+    let (ok, text) = dnf.run(&["install", "wrap-example-hello"]);
+    assert!(ok, "{text}");
+    assert_eq!(dnf.installed("wrap-example-hello"), "1.1.0-1");
+    let bin = dnf.dir.join("root/opt/wrap-example/hello-1.1.0/bin");
+    let hello = Command::new(bin.join("python")).arg(bin.join("hello")).arg("dnf").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&hello.stdout), "Hello, dnf! (patched)\n", "{hello:?}");
+
+    // A new release with --keep 1: dnf upgrades to it, the old one leaves the repository.
+    ws.write_manifest(&ws.manifest().replace("release = \"1\"", "release = \"2\""));
+    ws.wrap(&["build", "--format", "rpm", "--out", "out2", "--project", "hello", "--sign-key", sign]).ok();
+    let out = publish(&ws, &["--repo", "repo", "--sign-key", sign, "--keep", "1", "out2"]);
+    assert!(out.contains(&format!("removed {hello_file}")), "{out}");
+    assert!(!repo.join(&hello_file).exists());
+    let (ok, text) = dnf.run(&["upgrade", "--refresh"]);
+    assert!(ok, "{text}");
+    assert_eq!(dnf.installed("wrap-example-hello"), "1.1.0-2");
+    let available = dnf.available();
+    assert!(available.contains("hello 1.1.0-2\n") && !available.contains("hello 1.1.0-1"), "{available}");
+
+    // The same packages published elsewhere at once: the same metadata, byte for byte.
+    let repomd = read(&base.join("repodata/repomd.xml"));
+    publish(
+        &ws,
+        &["--repo", "elsewhere", "--sign-key", sign, "--keep", "1", "out", "out2", host.to_str().unwrap()],
+    );
+    assert_eq!(read(&ws.path().join("elsewhere/rpm/stable/main/repodata/repomd.xml")), repomd);
+
+    // One byte of repomd.xml, or of primary.xml.gz, changed: dnf refuses the repository.
+    let primary = std::fs::read_dir(base.join("repodata")).unwrap().flatten();
+    let primary = primary.map(|f| f.file_name().to_string_lossy().to_string());
+    let primary = primary.filter(|n| n.ends_with("-primary.xml.gz")).max().unwrap();
+    for (name, file, expected) in [
+        ("repomd", "repomd.xml", "GPG signature verification error"),
+        ("primary", primary.as_str(), "checksum"),
+    ] {
+        let tampered = ws.path().join(format!("tampered-{name}"));
+        support::copy_tree(&repo, &tampered);
+        let path = tampered.join("rpm/stable/main/repodata").join(file);
+        let mut bytes = read(&path);
+        let at = bytes.len() / 2;
+        bytes[at] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        let repo_file = repo_file.replace(repo.to_str().unwrap(), tampered.to_str().unwrap());
+        let client = Dnf::new(ws.path().join(format!("dnf-{name}")), &repo_file);
+        let (ok, text) = client.run(&["repoquery", "--available"]);
+        assert!(!ok && text.contains(expected), "{name}: {text}");
+    }
+}
+
+#[test]
+fn rpms_the_repository_key_did_not_sign_are_refused_and_nothing_is_written() {
+    let ws = Workspace::offline_example();
+    let (ed25519, rsa) = (key(&ws, "ed25519.asc"), key(&ws, "rsa.asc"));
+    ws.wrap(&["build", "--format", "rpm", "--out", "unsigned", "--project", "hello"]).ok();
+    let stderr =
+        ws.wrap(&["publish", "--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "unsigned"]).fails(1);
+    assert!(stderr.contains("has no signature, and dnf installs only signed packages"), "{stderr}");
+    assert!(!ws.path().join("repo").exists(), "a refused publish wrote the repository");
+
+    let host = host_rpm(&ws, &ed25519, "1");
+    let stderr = ws
+        .wrap_env(
+            &["publish", "--repo", "repo", "--sign-key", rsa.to_str().unwrap(), host.to_str().unwrap()],
+            &[("WRAP_SIGN_PASSPHRASE", "wrap-test-passphrase")],
+        )
+        .fails(1);
+    assert!(
+        stderr.contains(
+            "is not signed by the repository's key DE1BCFF2DB6A9F1E (its signature is key 372A3C652B1FED09)"
+        ),
+        "{stderr}"
+    );
+
+    // A directory of other files is not taken for a repository.
+    std::fs::create_dir_all(ws.path().join("srv/www")).unwrap();
+    std::fs::write(ws.path().join("srv/index.html"), "hi").unwrap();
+    let stderr = ws
+        .wrap(&["publish", "--repo", "srv", "--sign-key", ed25519.to_str().unwrap(), host.to_str().unwrap()])
+        .fails(1);
+    assert!(stderr.contains("is not a repository wrap publishes"), "{stderr}");
+    assert_eq!(std::fs::read_dir(ws.path().join("srv")).unwrap().count(), 2);
 }

@@ -384,51 +384,9 @@ fn every_compression_and_level_round_trips_through_rpm() {
     assert!(stderr.contains("compression level `23` of zstd: expected 1..=22"), "{stderr}");
 }
 
-/// A package model of the tree at `root` (which holds /opt/wrap-test/big), as `wrap build`
-/// makes it after relocation.
-fn spec_of(root: &Path) -> wrap::package::spec::PackageSpec {
-    wrap::package::spec::PackageSpec {
-        project: "big".into(),
-        name: "wrap-test-big".into(),
-        version: "1.0".into(),
-        upstream: "1.0".into(),
-        release: "1".into(),
-        epoch: None,
-        maintainer: "wrap tests <tests@example.invalid>".into(),
-        summary: "A large tree".into(),
-        description: "Files of several megabytes.".into(),
-        homepage: None,
-        license: Some("MIT".into()),
-        section: "misc".into(),
-        priority: "optional".into(),
-        requirements: vec![],
-        system_dependencies: vec![],
-        rpm_system_dependencies: None,
-        relations: Default::default(),
-        install_path: "/opt/wrap-test/big".into(),
-        alternative: None,
-        user: None,
-        units: vec![],
-        conffiles: vec![],
-        root: root.to_path_buf(),
-        mtime: 1_700_000_000,
-        origin: "Test.".into(),
-        lintian_overrides: vec![],
-        rpmlint_filters: vec![],
-    }
-}
-
-/// Writes the .rpm of the tree at `root` into `out` with the library's packager.
+/// Writes the .rpm of the tree at `root` (/opt/wrap-test/big) into `out` with the library.
 fn pack(root: &Path, out: &Path, compression: &str) -> wrap::error::Result<PathBuf> {
-    let spec = spec_of(root);
-    let options = wrap::package::Options {
-        compression: wrap::manifest::Compression::parse(compression).unwrap(),
-        signer: None,
-    };
-    let packager = wrap::package::packager(wrap::artifact::Format::Rpm).unwrap();
-    let content = wrap::package::content(&spec, &[wrap::artifact::Format::Rpm])?;
-    let (artifact, _) = wrap::package::write(packager, &spec, &content, &options, "big.rpm", out)?;
-    Ok(artifact.path)
+    support::pack_rpm(&support::tree_spec(root, "wrap-test-big", "1"), out, compression, None)
 }
 
 #[test]

@@ -225,7 +225,7 @@ fn inspect_deb(path: &Path) -> Result<Inspection> {
 /// package that is not valid: the crate (0.30.2) indexes its header data with offsets the file
 /// gives, unchecked, and a file built to do so makes it panic (found by `fuzz/run.sh`; the
 /// input is in fuzz/seeds/inspect/). The panic's own message is kept quiet meanwhile.
-fn without_panics(path: &Path, read: impl FnOnce() -> Result<Inspection>) -> Result<Inspection> {
+pub(crate) fn without_panics<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));

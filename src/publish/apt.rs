@@ -12,10 +12,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::{Outcome, Staged, State, Target};
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::fs::write_atomically;
@@ -40,41 +41,6 @@ pub struct Entry {
     pub control: String,
     /// The time of the package's control member (wrap sets it to the source date).
     pub date: i64,
-}
-
-/// What the state file of one suite and component keeps.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct State {
-    /// Every package, by file name in the repository.
-    entries: BTreeMap<String, Entry>,
-    /// The index files of the previous publish, by hash (kept one more round for readers).
-    previous: BTreeSet<String>,
-}
-
-/// Where and how to publish.
-#[derive(Debug, Clone)]
-pub struct Target<'a> {
-    /// The repository's root.
-    pub repo: &'a Path,
-    /// The suite (and codename): `stable`.
-    pub suite: &'a str,
-    /// The component: `main`.
-    pub component: &'a str,
-    /// Keep the newest N versions of each package (by dpkg's order).
-    pub keep: Option<usize>,
-    /// The Release's date (seconds), when fixed (SOURCE_DATE_EPOCH); else the newest package's.
-    pub date: Option<i64>,
-}
-
-/// What a publish did.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Outcome {
-    /// Packages added (repository paths).
-    pub added: Vec<String>,
-    /// Packages already there with the same bytes.
-    pub unchanged: Vec<String>,
-    /// Packages removed by retention.
-    pub removed: Vec<String>,
 }
 
 /// The pool directory of a source package: `lib` sources by their first four letters.
@@ -136,57 +102,26 @@ pub fn entry(deb: &Path, component: &str) -> Result<Entry> {
     })
 }
 
-fn state_path(repo: &Path, suite: &str, component: &str) -> PathBuf {
-    repo.join(".wrap/apt").join(suite).join(format!("{component}.json"))
-}
-
-fn load(path: &Path) -> Result<State> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Io(std::io::Error::other(format!(
-                "`{}` is damaged ({e}); publish into a new repository",
-                path.display()
-            )))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-        Err(e) => Err(e.into()),
+impl super::Package for Entry {
+    fn path(&self) -> &str {
+        &self.filename
+    }
+    fn sha256(&self) -> &str {
+        &self.sha256
     }
 }
 
-/// Adds `debs` to the repository at `target`, applies retention, writes and signs the indexes.
-pub fn publish(debs: &[PathBuf], target: &Target, signer: &Signer) -> Result<Outcome> {
-    let state_file = state_path(target.repo, target.suite, target.component);
-    let mut state = load(&state_file)?;
-    let mut outcome = Outcome::default();
-    for deb in debs {
-        let entry = entry(deb, target.component)?;
-        match state.entries.get(&entry.filename) {
-            Some(old) if old.sha256 == entry.sha256 => outcome.unchanged.push(entry.filename.clone()),
-            Some(old) => {
-                return Err(Error::Repository {
-                    repo: target.repo.into(),
-                    problem: format!(
-                        "it already holds `{}` with other content (sha256 {}…, this one {}…), and hosts would differ under one version",
-                        entry.filename,
-                        &old.sha256[..12],
-                        &entry.sha256[..12]
-                    ),
-                    hint: Some("raise the project's `release` (or its version) and build again".into()),
-                });
-            }
-            None => {
-                copy_atomically(deb, &target.repo.join(&entry.filename))?;
-                outcome.added.push(entry.filename.clone());
-                state.entries.insert(entry.filename.clone(), entry);
-            }
-        }
-    }
+/// Adds the staged packages to the repository at `target`, applies retention, writes and signs
+/// the indexes.
+pub(super) fn publish(mut staged: Staged<Entry>, target: &Target, signer: &Signer) -> Result<Outcome> {
+    let mut outcome = staged.add(target.repo, str::to_string)?;
+    let state = &mut staged.state;
     if let Some(keep) = target.keep {
-        outcome.removed = retain(&mut state, keep.max(1));
+        outcome.removed = retain(&mut state.entries, keep);
     }
-    let index_hashes = write_indexes(target, &state, signer)?;
+    let index_hashes = write_indexes(target, state, signer)?;
     let previous = std::mem::replace(&mut state.previous, index_hashes.clone());
-    write_atomically(&state_file, &serde_json::to_vec_pretty(&state).expect("serializes"))?;
+    state.save(&staged.state_file)?;
     // Readers are on the new indexes now: what retention dropped, and index files two
     // publishes old, go.
     for removed in &outcome.removed {
@@ -196,24 +131,25 @@ pub fn publish(debs: &[PathBuf], target: &Target, signer: &Signer) -> Result<Out
     Ok(outcome)
 }
 
-/// Keeps the newest `keep` versions of each package and architecture; returns the dropped.
-fn retain(state: &mut State, keep: usize) -> Vec<String> {
-    let mut by_name: BTreeMap<(String, String), Vec<(debversion::Version, String)>> = BTreeMap::new();
-    for (file, e) in &state.entries {
-        let version = e.version.parse::<debversion::Version>();
-        let Ok(version) = version else { continue };
-        by_name.entry((e.package.clone(), e.architecture.clone())).or_default().push((version, file.clone()));
-    }
-    let mut removed = Vec::new();
-    for (_, mut versions) in by_name {
-        versions.sort_by(|a, b| b.0.cmp(&a.0));
-        for (_, file) in versions.into_iter().skip(keep) {
-            state.entries.remove(&file);
-            removed.push(file);
-        }
-    }
-    removed.sort();
-    removed
+/// Keeps the newest `keep` versions of each package and architecture, in dpkg's order.
+fn retain(entries: &mut BTreeMap<String, Entry>, keep: usize) -> Vec<String> {
+    super::retain(
+        entries,
+        keep,
+        |e| (e.package.clone(), e.architecture.clone()),
+        |e| e.version.parse::<debversion::Version>().ok(),
+    )
+}
+
+/// The deb822 sources entry of the repository, read from the file system.
+pub fn sources(target: &Target, keyring: &Path) -> String {
+    format!(
+        "Types: deb\nURIs: file:{}\nSuites: {}\nComponents: {}\nSigned-By: {}\n",
+        target.repo.display(),
+        target.suite,
+        target.component,
+        keyring.display()
+    )
 }
 
 /// The Packages paragraph of `e`.
@@ -223,7 +159,7 @@ fn paragraph(e: &Entry) -> String {
 
 /// Writes every component's Packages files of the suite, by hash too, then Release and its
 /// signatures; returns the hashes of the index files written.
-fn write_indexes(target: &Target, state: &State, signer: &Signer) -> Result<BTreeSet<String>> {
+fn write_indexes(target: &Target, state: &State<Entry>, signer: &Signer) -> Result<BTreeSet<String>> {
     let suite_dir = target.repo.join("dists").join(target.suite);
     // Every component of the suite: this one's state in memory, the others' from their files.
     let mut components: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
@@ -231,7 +167,8 @@ fn write_indexes(target: &Target, state: &State, signer: &Signer) -> Result<BTre
     for file in fs_err::read_dir(&states).into_iter().flatten().flatten() {
         let name = file.file_name().to_string_lossy().to_string();
         if let Some(component) = name.strip_suffix(".json").filter(|c| *c != target.component) {
-            components.insert(component.to_string(), load(&file.path())?.entries.into_values().collect());
+            let other: State<Entry> = State::load(&file.path())?;
+            components.insert(component.to_string(), other.entries.into_values().collect());
         }
     }
     components.insert(target.component.to_string(), state.entries.values().cloned().collect());
@@ -310,16 +247,6 @@ fn remove_old_by_hash(target: &Target, previous: &BTreeSet<String>, current: &BT
     }
 }
 
-/// Copies `from` to `to` through a temporary file beside it, streaming.
-fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
-    let dir = to.parent().expect("a pool path has a parent");
-    fs_err::create_dir_all(dir)?;
-    let mut tmp = crate::fs::temp_file_in(dir)?;
-    std::io::copy(&mut fs_err::File::open(from)?, &mut tmp)?;
-    tmp.persist(to).map_err(|e| Error::Io(e.error))?;
-    Ok(())
-}
-
 fn xz(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
     encoder.write_all(bytes)?;
@@ -345,14 +272,14 @@ mod tests {
 
     #[test]
     fn retention_keeps_the_newest_in_dpkg_order() {
-        let mut state = State::default();
+        let mut state: State<Entry> = State::default();
         for (package, version) in
             [("a", "1.0~rc1-1"), ("a", "1.0-1"), ("a", "1.0+git1-1"), ("a", "1:0.1-1"), ("b", "2-1")]
         {
             let e = entry(package, version);
             state.entries.insert(e.filename.clone(), e);
         }
-        let removed = retain(&mut state, 2);
+        let removed = retain(&mut state.entries, 2);
         let kept: Vec<&str> = state.entries.values().map(|e| e.version.as_str()).collect();
         // An epoch outranks everything; then 1.0+git1 > 1.0 > 1.0~rc1.
         assert_eq!(kept, ["1.0+git1-1", "1:0.1-1", "2-1"]);

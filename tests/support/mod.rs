@@ -361,3 +361,54 @@ pub fn find<'a>(artifacts: &'a [PathBuf], prefix: &str) -> &'a Path {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
         .unwrap_or_else(|| panic!("no {prefix} artifact in {artifacts:?}"))
 }
+
+/// A package model of the tree at `root`, which holds `/opt/wrap-test/big`, as `wrap build` makes
+/// it after relocation: no requirements, no scripts, no user; installable anywhere.
+pub fn tree_spec(root: &Path, name: &str, release: &str) -> wrap::package::spec::PackageSpec {
+    wrap::package::spec::PackageSpec {
+        project: "big".into(),
+        name: name.into(),
+        version: "1.0".into(),
+        upstream: "1.0".into(),
+        release: release.into(),
+        epoch: None,
+        maintainer: "wrap tests <tests@example.invalid>".into(),
+        summary: "A large tree".into(),
+        description: "Files of several megabytes.".into(),
+        homepage: None,
+        license: Some("MIT".into()),
+        section: "misc".into(),
+        priority: "optional".into(),
+        requirements: vec![],
+        system_dependencies: vec![],
+        rpm_system_dependencies: None,
+        relations: Default::default(),
+        install_path: "/opt/wrap-test/big".into(),
+        alternative: None,
+        user: None,
+        units: vec![],
+        conffiles: vec![],
+        root: root.to_path_buf(),
+        mtime: 1_700_000_000,
+        origin: "Test.".into(),
+        lintian_overrides: vec![],
+        rpmlint_filters: vec![],
+    }
+}
+
+/// Writes the .rpm of `spec` into `out` with the library's packager, signed by `signer`.
+pub fn pack_rpm(
+    spec: &wrap::package::spec::PackageSpec,
+    out: &Path,
+    compression: &str,
+    signer: Option<&wrap::signing::Signer>,
+) -> wrap::error::Result<PathBuf> {
+    let options = wrap::package::Options {
+        compression: wrap::manifest::Compression::parse(compression).unwrap(),
+        signer,
+    };
+    let packager = wrap::package::packager(wrap::artifact::Format::Rpm).unwrap();
+    let content = wrap::package::content(spec, &[wrap::artifact::Format::Rpm])?;
+    let (artifact, _) = wrap::package::write(packager, spec, &content, &options, "big.rpm", out)?;
+    Ok(artifact.path)
+}
