@@ -63,7 +63,7 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
         Command::Check { locked } => session(false)?.check(*locked),
         Command::Lock { update, offline } => {
             let mode = update.clone().map_or(LockMode::Keep, LockMode::Update);
-            session(*offline)?.lock(&mode).map(drop)
+            session(*offline)?.lock_all(&mode).map(drop)
         }
         Command::Fetch(args) => session(args.offline)?.fetch(&mode(args.locked), &args.projects).map(drop),
         Command::Plan(args) => {

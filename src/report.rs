@@ -68,6 +68,8 @@ pub enum Event<'a> {
     Cleaned { removed: &'a [Removed], dry_run: bool },
     /// `wrap publish`: what was added, kept and removed, and the clients' sources entry.
     Published { published: &'a crate::publish::Published },
+    /// `wrap lock`: how a project's dependency closure changed.
+    ClosureChanged { project: &'a str, changes: &'a [crate::lock::closure::Change] },
 }
 
 /// Where a project of a build is.
@@ -356,6 +358,15 @@ impl Human {
             Event::CacheInfo { usage } => write_usage(&mut out, usage),
             Event::Cleaned { removed, dry_run } => write_cleaned(&mut out, removed, *dry_run),
             Event::Published { published } => write_published(&mut out, published),
+            Event::ClosureChanged { project, changes } => {
+                for c in changes.iter() {
+                    let (before, after) =
+                        (c.before.as_deref().unwrap_or("-"), c.after.as_deref().unwrap_or("-"));
+                    let _ =
+                        writeln!(out, "{project:<16} {:<28} {before:>14} -> {after:<14} {}", c.name, c.kind);
+                }
+                Ok(())
+            }
             _ => Ok(()),
         };
     }

@@ -205,6 +205,7 @@ fn the_fixed_path_target_runs_at_its_install_path() {
             python_version: "1.1.0",
             prompt: "hello",
             source_date_epoch: 0,
+            locked: None,
         },
     )
     .unwrap();

@@ -7,9 +7,9 @@ use support::{Workspace, list};
 
 /// The manifest these tests edit: the offline example's projects, with a layout (and so line
 /// numbers) of its own.
-const BASE: &str = r#"# An offline example: two fixture projects whose git repositories are made by
-# `fixtures/make-repos.sh manifests/offline/repos` (see README.md).
+const BASE: &str = r#"# An offline example: two fixture projects (repositories by fixtures/make-repos.sh).
 [settings]
+find_links = ["wheels"]
 release = "1"
 package_name = "wrap-example-{name}"
 install_path = "/opt/wrap-example/{name}-{version}"
@@ -65,7 +65,7 @@ fn unknown_key_has_line_and_column() {
         "{e}"
     );
     let (e, _) = check_fails(&edited("[settings]", "[settings]\njobs = 4"), 1);
-    assert!(e.starts_with("error: wrap.toml:4:1: unknown field `jobs`"), "{e}");
+    assert!(e.starts_with("error: wrap.toml:3:1: unknown field `jobs`"), "{e}");
 }
 
 #[test]
@@ -120,13 +120,13 @@ fn path_escaping_the_manifest_directory() {
     let (e, _) = check_fails(&edited("[settings]", "[settings]\nconstraints = [\"/etc/hostname\"]"), 1);
     assert_eq!(
         e,
-        "error: wrap.toml:4:16: `constraints` path `/etc/hostname` leaves the manifest's directory"
+        "error: wrap.toml:3:16: `constraints` path `/etc/hostname` leaves the manifest's directory"
     );
     // A symlink inside the tree that leads out of it.
-    let ws = edited("[settings]", "[settings]\nfind_links = [\"links\"]");
+    let ws = edited("find_links = [\"wheels\"]", "find_links = [\"links\"]");
     std::os::unix::fs::symlink("/tmp", ws.path().join("links")).unwrap();
     let (e, _) = check_fails(&ws, 1);
-    assert_eq!(e, "error: wrap.toml:4:15: `find_links` path `links` leaves the manifest's directory");
+    assert_eq!(e, "error: wrap.toml:3:15: `find_links` path `links` leaves the manifest's directory");
 }
 
 #[test]

@@ -139,6 +139,8 @@ fn plan_shows_commits_versions_names_and_paths() {
         ["hello", &hello_tag[..12], "1.1.0-1", "wrap-example-hello", "/opt/wrap-example/hello-1.1.0", "2"]
     );
 
+    // --locked needs the closures too, which `wrap lock` resolves.
+    ws.wrap(&["lock"]).ok();
     let json = ws.wrap(&["plan", "--locked", "--format", "deb", "--message-format", "json"]).ok();
     let event: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
     assert_eq!(event["event"], "plan");

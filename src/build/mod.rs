@@ -71,27 +71,8 @@ pub fn build(
     placed: &mut Vec<Artifact>,
 ) -> Result<()> {
     let planned = job.planned;
-    reporter.stage(&planned.name, Stage::Venv);
     let (python, backend) = (&tools.python, &tools.backend);
-    let versions = format!("Python {}, {} {}", python.version, backend.name(), tools.installer_version);
-    reporter.status("Building", format!("{} {} ({versions})", planned.name, planned.version));
-    let mut staged = venv::build::build(
-        cache,
-        python,
-        backend,
-        &venv::build::Input {
-            project: &planned.name,
-            checkout: job.checkout,
-            extras: &planned.extras,
-            pip_dependencies: &planned.pip_dependencies,
-            constraints: job.constraints,
-            find_links: &job.plan.find_links,
-            offline: job.plan.offline,
-            python_version: &planned.source_version,
-            prompt: &planned.package_name,
-            source_date_epoch: planned.source_date_epoch,
-        },
-    )?;
+    let mut staged = build_venv(cache, tools, job, reporter)?;
     let origin =
         Origin { git: planned.public_git.as_deref(), git_ref: &planned.git_ref, commit: &planned.commit };
     let packages: Vec<Format> =
@@ -142,6 +123,40 @@ pub fn build(
         finished(reporter, planned, artifact, placed);
     }
     Ok(())
+}
+
+/// The project's virtualenv, staged: the lock's closure installed when the plan has one.
+fn build_venv(
+    cache: &crate::cache::Cache,
+    tools: &Tools,
+    job: &Job<'_>,
+    reporter: &dyn Reporter,
+) -> Result<venv::build::Staged> {
+    let planned = job.planned;
+    reporter.stage(&planned.name, Stage::Venv);
+    let (python, backend) = (&tools.python, &tools.backend);
+    let locked = if planned.closure.is_some() { ", locked closure" } else { "" };
+    let versions =
+        format!("Python {}, {} {}{locked}", python.version, backend.name(), tools.installer_version);
+    reporter.status("Building", format!("{} {} ({versions})", planned.name, planned.version));
+    venv::build::build(
+        cache,
+        python,
+        backend,
+        &venv::build::Input {
+            project: &planned.name,
+            checkout: job.checkout,
+            extras: &planned.extras,
+            pip_dependencies: &planned.pip_dependencies,
+            constraints: job.constraints,
+            find_links: &job.plan.find_links,
+            offline: job.plan.offline,
+            python_version: &planned.source_version,
+            prompt: &planned.package_name,
+            source_date_epoch: planned.source_date_epoch,
+            locked: planned.closure.as_ref(),
+        },
+    )
 }
 
 /// The package model, its content list, then each package format through its packager.

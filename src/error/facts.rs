@@ -130,6 +130,19 @@ pub enum Drift {
     FileChanged { path: String, locked: String, now: String },
     /// The constraints list changed.
     ConstraintsChanged,
+    /// The lock has no dependency closure for the project.
+    ClosureMissing(String),
+    /// The project's closure was resolved from other inputs.
+    ClosureStale(String),
+    /// The project's closure was resolved for another interpreter version.
+    ClosurePython { project: String, locked: String, now: String },
+}
+
+impl Drift {
+    /// Whether it is about a dependency closure (which only builds and plans need).
+    pub fn is_closure(&self) -> bool {
+        matches!(self, Self::ClosureMissing(_) | Self::ClosureStale(_) | Self::ClosurePython { .. })
+    }
 }
 
 impl fmt::Display for Drift {
@@ -147,6 +160,15 @@ impl fmt::Display for Drift {
                 write!(f, "`{path}` changed (sha256 {} locked, {} now)", short(locked, 12), short(now, 12))
             }
             Self::ConstraintsChanged => write!(f, "the constraints list changed"),
+            Self::ClosurePython { project, locked, now } => write!(
+                f,
+                "project `{project}`: its dependency closure was resolved for Python {locked}, and this build uses {now}"
+            ),
+            Self::ClosureMissing(p) => write!(f, "project `{p}`: the lock pins no dependency closure"),
+            Self::ClosureStale(p) => write!(
+                f,
+                "project `{p}`: its dependency closure was resolved for another commit, patches, constraints, extras or pip_dependencies"
+            ),
         }
     }
 }

@@ -145,7 +145,15 @@ pub enum Error {
 
     /// The installer could not find a requirement.
     #[error("project `{project}`: no distribution found for requirement `{requirement}`")]
-    MissingRequirement { project: String, requirement: String, log: PathBuf, offline: bool },
+    MissingRequirement { project: String, requirement: String, log: PathBuf, offline: bool, locked: bool },
+
+    /// uv could not resolve a project's dependency closure for the lock.
+    #[error("project `{project}`: cannot resolve its {what} for the lock: {}", tail.last().map_or("", String::as_str))]
+    ResolveFailed { project: String, what: String, tail: Vec<String>, log: PathBuf },
+
+    /// A locked build found a file on the index whose bytes differ from the lock's sha256.
+    #[error("project `{project}`: `{distribution}` does not match the sha256 in the lock (full log: {})", log.display())]
+    LockedHashMismatch { project: String, distribution: String, log: PathBuf },
 
     /// A distribution built from an sdist lacks a system header, library or tool.
     #[error(
@@ -309,6 +317,8 @@ impl Error {
             | Self::SourceSymlinkEscapes { .. }
             | Self::Interpreter { problem: InterpreterProblem::NotCPython3, .. }
             | Self::MissingRequirement { .. }
+            | Self::ResolveFailed { .. }
+            | Self::LockedHashMismatch { .. }
             | Self::InstallFailed { .. }
             | Self::Editable { .. }
             | Self::Relocate { .. }
@@ -411,8 +421,19 @@ impl Error {
                 Some("install the venv module: `apt-get install python3-venv` (Debian/Ubuntu)".into())
             }
             Self::UvMissing => Some("`pip install uv`, or set `installer = \"pip\"`".into()),
-            Self::MissingRequirement { offline: true, log, .. } => Some(format!(
+            Self::MissingRequirement { offline: true, locked: false, log, .. } => Some(format!(
                 "offline builds take every requirement, build backends included, from `find_links`; add its wheel there (log: {})",
+                log.display()
+            )),
+            Self::ResolveFailed { log, .. } => Some(format!(
+                "check the requirements, extras and constraints; uv's output: {}",
+                log.display()
+            )),
+            Self::LockedHashMismatch { .. } => Some(
+                "the file changed on the index since `wrap lock` pinned it: a re-upload, or tampering; if the new file is trusted, `wrap lock --update PROJECT` pins it".into(),
+            ),
+            Self::MissingRequirement { locked: true, log, .. } => Some(format!(
+                "the index no longer serves a file the lock pins; build from a wheelhouse (`find_links` with the locked files) (log: {})",
                 log.display()
             )),
             Self::MissingRequirement { log, .. } => Some(format!(

@@ -42,9 +42,10 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("source date", &["source_date_epoch"]),
 ];
 
-/// Fields that are not inputs of their own: patches are keyed one by one, file names follow
-/// from the package fields, compression is keyed per format, and the key is the result.
-const IGNORED: &[&str] = &["patches", "files", "compression", "key_inputs", "key"];
+/// Fields that are not inputs of their own: patches are keyed one by one, the closure on its
+/// own when the lock has one, file names follow from the package fields, compression is keyed
+/// per format, and the key is the result.
+const IGNORED: &[&str] = &["patches", "closure", "files", "compression", "key_inputs", "key"];
 
 /// `planned` with its key inputs and key: its own decisions, its patches, the constraints and
 /// the local wheels (which every project installs from).
@@ -59,6 +60,9 @@ pub fn with_key(mut planned: PlannedProject, constraints: &[LockedFile], wheels:
     for patch in &planned.patches {
         let file = patch.source.rsplit('/').next().unwrap_or(&patch.source);
         inputs.insert(format!("patch {file}"), patch.sha256.clone());
+    }
+    if let Some(closure) = &planned.closure {
+        inputs.insert("dependency closure".into(), digest_of(closure));
     }
     inputs.insert("constraints".into(), digest_of(&constraints));
     inputs.insert("wheels".into(), wheels.to_string());

@@ -156,6 +156,10 @@ pub struct PlannedProject {
     pub rpmlint_filters: Vec<String>,
     /// Timestamp of every file in the artifacts.
     pub source_date_epoch: i64,
+    /// The dependency closure the lock pins (with every file's sha256): what a locked build
+    /// installs, exactly; none when the lock has no closure for the project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closure: Option<crate::lock::closure::Resolved>,
     /// The inputs of the build key that the manifest and lock decide, by name, each as a
     /// digest: a changed one names why a project is rebuilt. The build adds the tools.
     pub key_inputs: BTreeMap<String, String>,
@@ -188,7 +192,8 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
         let locked = lock
             .project(&project.name)
             .ok_or_else(|| Error::LockMissing { path: Lock::path_for(&manifest.path) })?;
-        let planned = plan_project(manifest, project, locked, inputs, &formats)?;
+        let mut planned = plan_project(manifest, project, locked, inputs, &formats)?;
+        planned.closure = lock.resolved(&project.name);
         if let Some(other) = projects.iter().find(|p| p.package_name == planned.package_name) {
             return Err(Error::Manifest {
                 location: manifest.location(project),
@@ -308,6 +313,7 @@ fn plan_project(
         lintian_overrides: both(&settings.lintian_overrides, &project.lintian_overrides),
         rpmlint_filters: both(&settings.rpmlint_filters, &project.rpmlint_filters),
         source_date_epoch: inputs.source_date_epoch.unwrap_or(locked.commit_time),
+        closure: None,
         key_inputs: BTreeMap::new(),
         key: String::new(),
     })
@@ -350,6 +356,7 @@ mod tests {
             commit_time: 1_700_000_000,
             version: version.into(),
             patches: vec![],
+            closure: None,
         };
         Lock {
             projects: vec![pin("nova", "31.0.0+git20261122.cccccccccccc"), pin("glance", "29.0.0")],

@@ -104,6 +104,8 @@ pub struct Input<'a> {
     pub prompt: &'a str,
     /// Source date for the wheel build.
     pub source_date_epoch: i64,
+    /// The lock's closure, for a locked build.
+    pub locked: Option<&'a crate::lock::closure::Resolved>,
 }
 
 /// Builds the virtualenv of `input` with `python` and `backend`.
@@ -130,17 +132,7 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
 
     staged.names = distribution_names(&staged.src(), input.project);
     let names = staged.names.clone();
-    let mut constraints = Vec::new();
-    for (i, file) in input.constraints.iter().enumerate() {
-        let text = fs_err::read_to_string(file)?;
-        let (kept, dropped) = drop_own_pins(&text, &names);
-        for line in dropped {
-            tracing::info!(project = input.project, constraints = %file.display(), line, "dropped the project's own pin from the constraints");
-        }
-        let filtered = staged.root().join(format!("constraints-{i}.txt"));
-        fs_err::write(&filtered, kept)?;
-        constraints.push(filtered);
-    }
+    let constraints = own_pins_dropped(input.project, input.constraints, &names, staged.root())?;
 
     let logs = cache.root().join("logs");
     fs_err::create_dir_all(&logs)?;
@@ -161,12 +153,35 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
         env: vec![("SOURCE_DATE_EPOCH".into(), wheel_date(input.source_date_epoch).to_string())],
         log: &log,
         cache,
+        locked: input.locked,
     })?;
     refuse_editable(input.project, &staged.venv())?;
     Ok(staged)
 }
 
 pub use crate::pyenv::normalize;
+
+/// `constraints` without the lines that pin one of the project's `names` (its own version comes
+/// from its source), written into `dir`.
+pub fn own_pins_dropped(
+    project: &str,
+    constraints: &[PathBuf],
+    names: &[String],
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for (i, file) in constraints.iter().enumerate() {
+        let text = fs_err::read_to_string(file)?;
+        let (kept, dropped) = drop_own_pins(&text, names);
+        for line in dropped {
+            tracing::info!(project, constraints = %file.display(), line, "dropped the project's own pin from the constraints");
+        }
+        let filtered = dir.join(format!("constraints-{i}.txt"));
+        fs_err::write(&filtered, kept)?;
+        out.push(filtered);
+    }
+    Ok(out)
+}
 
 /// The names the project may be pinned under: the manifest's name and the distribution name
 /// its pyproject.toml or setup.cfg declares, normalized.
@@ -211,7 +226,7 @@ fn wheel_date(source_date_epoch: i64) -> i64 {
 /// (`SETUPTOOLS_SCM_PRETEND_VERSION_FOR_OSLO_CONFIG`). Only the project's wheel build sees
 /// them. A build requirement of the project that is itself built from an sdist there would
 /// see `PBR_VERSION` too: pbr has no per-distribution form.
-fn version_overrides(names: &[String], version: &str) -> Vec<(String, String)> {
+pub fn version_overrides(names: &[String], version: &str) -> Vec<(String, String)> {
     let mut env = vec![("PBR_VERSION".to_string(), version.to_string())];
     for name in names {
         let var = name.to_ascii_uppercase().replace(['-', '.'], "_");

@@ -10,6 +10,7 @@ use std::process::Command;
 use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::fs::create_dir_atomically;
+use crate::lock::closure::Resolved;
 use crate::manifest::Installer;
 use crate::venv::python::Interpreter;
 
@@ -54,6 +55,10 @@ pub struct Request<'a> {
     pub log: &'a Path,
     /// wrap's cache: the installers keep their downloads and built wheels under it.
     pub cache: &'a Cache,
+    /// The lock's closure, when the build is locked: exactly these distributions are installed,
+    /// every file checked against its sha256, and the wheel is built with these build
+    /// requirements.
+    pub locked: Option<&'a Resolved>,
 }
 
 impl Backend {
@@ -96,6 +101,7 @@ impl Backend {
     /// run for the metadata: about 1 s for python-openstackclient.)
     pub fn install(&self, request: &Request<'_>) -> Result<()> {
         let log = fs_err::File::create(request.log)?;
+        let scratch = request.wheel_dir.parent().expect("the wheel directory has a parent");
         let mut cmd = match self {
             Backend::Uv(uv) => {
                 let mut cmd = Command::new(uv);
@@ -116,6 +122,9 @@ impl Backend {
                 cmd
             }
         };
+        if let Some(locked) = request.locked {
+            self.pin_build_requirements(&mut cmd, locked, scratch)?;
+        }
         cmd.arg(request.source).envs(request.build_env.iter().map(|(k, v)| (k, v)));
         self.run(request, &mut cmd, &log)?;
         let project = wheel_in(request.wheel_dir)?;
@@ -140,11 +149,49 @@ impl Backend {
                 cmd
             }
         };
-        for file in &request.constraints {
-            cmd.arg("--constraint").arg(file);
+        match request.locked {
+            // Exactly the closure: every requirement pinned with its files' sha256, nothing
+            // resolved (the project's own wheel, just built, is checked against its own hash).
+            Some(locked) => {
+                let wheel_hash = crate::lock::hash_file(&project)?;
+                let mut lines = vec![format!("{} --hash=sha256:{wheel_hash}", project.display())];
+                lines.extend(locked.install.iter().map(|d| d.hashed_requirement()));
+                let file = scratch.join("locked-requirements.txt");
+                fs_err::write(&file, lines.iter().map(|l| format!("{l}\n")).collect::<String>())?;
+                cmd.args(["--require-hashes", "--no-deps", "-r"]).arg(file);
+            }
+            None => {
+                for file in &request.constraints {
+                    cmd.arg("--constraint").arg(file);
+                }
+                cmd.arg(requirement).args(request.dependencies);
+            }
         }
-        cmd.arg(requirement).args(request.dependencies);
         self.run(request, &mut cmd, &log)
+    }
+
+    /// Makes `cmd` build with the locked build requirements: uv checks them against their
+    /// sha256 (`--build-constraints`); pip, which cannot check build requirements' hashes,
+    /// gets them as version pins (`PIP_CONSTRAINT`, which its build environments read).
+    fn pin_build_requirements(&self, cmd: &mut Command, locked: &Resolved, scratch: &Path) -> Result<()> {
+        match self {
+            Backend::Uv(_) => {
+                let file = scratch.join("locked-build-constraints.txt");
+                let lines: String =
+                    locked.build.iter().map(|d| format!("{}\n", d.hashed_requirement())).collect();
+                fs_err::write(&file, lines)?;
+                cmd.arg("--build-constraints").arg(file);
+            }
+            Backend::Pip(_) => {
+                let file = scratch.join("locked-build-pins.txt");
+                fs_err::write(
+                    &file,
+                    locked.build.iter().map(|d| format!("{}\n", d.pin())).collect::<String>(),
+                )?;
+                cmd.env("PIP_CONSTRAINT", file);
+            }
+        }
+        Ok(())
     }
 
     /// Runs one installer command of `request` with its cache, sources and environment, its
@@ -190,12 +237,20 @@ impl Backend {
             return Ok(());
         }
         let text = fs_err::read_to_string(request.log).unwrap_or_default();
+        if let Some(distribution) = hash_mismatch(&text) {
+            return Err(Error::LockedHashMismatch {
+                project: request.project.into(),
+                distribution,
+                log: request.log.into(),
+            });
+        }
         if let Some(requirement) = missing_requirement(&text) {
             return Err(Error::MissingRequirement {
                 project: request.project.into(),
                 requirement,
                 log: request.log.into(),
                 offline: request.offline,
+                locked: request.locked.is_some(),
             });
         }
         if let Some(missing) = crate::venv::sysdeps::diagnose(&text) {
@@ -225,7 +280,7 @@ fn bindep_missing(source: &Path) -> Vec<String> {
 }
 
 /// The one wheel a build wrote into `dir`.
-fn wheel_in(dir: &Path) -> Result<PathBuf> {
+pub(crate) fn wheel_in(dir: &Path) -> Result<PathBuf> {
     let mut wheels = Vec::new();
     for entry in fs_err::read_dir(dir)? {
         let path = entry?.path();
@@ -242,12 +297,43 @@ fn wheel_in(dir: &Path) -> Result<PathBuf> {
     }
 }
 
+/// The distribution whose file did not match its hash, from an installer's output.
+fn hash_mismatch(output: &str) -> Option<String> {
+    let mut lines = output.lines();
+    while let Some(line) = lines.next() {
+        // uv: "  Caused by: Hash mismatch for `shout==1.0.0`"
+        if let Some(rest) = line.split("Hash mismatch for `").nth(1) {
+            return rest.split('`').next().map(str::to_string);
+        }
+        // pip: "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. …", then
+        // "    shout==1.0.0 from http://…/shout-1.0.0-py3-none-any.whl:"
+        if line.contains("DO NOT MATCH THE HASHES") {
+            let culprit = lines.find(|l| l.starts_with("    ") && l.trim_end().ends_with(':'))?;
+            return culprit.split_whitespace().next().map(str::to_string);
+        }
+    }
+    None
+}
+
 /// The requirement an installer said it could not find, from its output.
-fn missing_requirement(output: &str) -> Option<String> {
+pub(crate) fn missing_requirement(output: &str) -> Option<String> {
+    // uv, for a file its cached index page still lists: "error: Failed to download
+    // `shout==1.1.0`", then "…(404 File not found) for url (…)".
+    if output.contains("(404 ")
+        && let Some(rest) = output.split("Failed to download `").nth(1)
+    {
+        return rest.split('`').next().map(str::to_string);
+    }
     for line in output.lines() {
         // pip: "ERROR: No matching distribution found for shout>=1.0"
         if let Some(rest) = line.split("No matching distribution found for ").nth(1) {
             return Some(rest.trim().to_string());
+        }
+        // uv: "Because there is no version of shout==1.1.0 and you require shout==1.1.0, …"
+        if let Some(rest) = line.split("Because there is no version of ").nth(1)
+            && let Some((requirement, _)) = rest.split_once(" and ")
+        {
+            return Some(requirement.trim().to_string());
         }
         // uv: "Because shout was not found in the provided package locations and …"
         if let Some(rest) = line.split("Because ").nth(1)
@@ -315,6 +401,10 @@ mod tests {
         assert_eq!(missing_requirement(pip).as_deref(), Some("shout>=1.0"));
         let uv = "  × No solution found when resolving dependencies:\n  ╰─▶ Because shout was not found in the provided package locations and hello==1.1.0 depends on shout>=1.0, we can conclude that hello==1.1.0 cannot be used.\n";
         assert_eq!(missing_requirement(uv).as_deref(), Some("shout"));
+        let gone = "  cause: Because there is no version of shout==1.1.0 and you require shout==1.1.0, we can conclude that your requirements are unsatisfiable.\n";
+        assert_eq!(missing_requirement(gone).as_deref(), Some("shout==1.1.0"));
+        let removed = "error: Failed to download `shout==1.1.0`\n  cause: HTTP status client error (404 File not found) for url (http://i/shout.whl)\n";
+        assert_eq!(missing_requirement(removed).as_deref(), Some("shout==1.1.0"));
         assert_eq!(missing_requirement("error: some other failure"), None);
     }
 }

@@ -1,7 +1,8 @@
 //! The virtualenv stage: patched checkout → staged virtualenv → relocated tree.
 //! [`python`] probes the interpreter, [`installer`] runs uv or pip, [`build`] makes the staged
 //! venv, [`relocate`] turns it into a tree that runs at its install path or anywhere, [`verify`]
-//! imports its entry points, [`bytecode`] compiles it (with a cache of pycs).
+//! imports its entry points, [`bytecode`] compiles it (with a cache of pycs); [`resolve`] resolves
+//! a project's dependency closure for the lock.
 
 pub mod build;
 pub mod bytecode;
@@ -9,5 +10,6 @@ pub mod installer;
 pub mod python;
 pub mod record;
 pub mod relocate;
+pub mod resolve;
 pub mod sysdeps;
 pub mod verify;

@@ -65,7 +65,7 @@ impl Workspace {
     }
 
     /// The command that runs wrap in the workspace (its own cache, no colour, no
-    /// SOURCE_DATE_EPOCH), then with `env` on top.
+    /// SOURCE_DATE_EPOCH, no package index), then with `env` on top.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wrap"));
         cmd.args(args)
@@ -73,6 +73,10 @@ impl Workspace {
             .env("WRAP_CACHE", self.cache())
             .env_remove("SOURCE_DATE_EPOCH")
             .env("NO_COLOR", "1")
+            // No index: tests install from their wheelhouses (tests/closure.rs serves its own
+            // index on 127.0.0.1 and lifts this).
+            .env("UV_NO_INDEX", "1")
+            .env("PIP_NO_INDEX", "1")
             .envs(env.iter().copied());
         cmd
     }

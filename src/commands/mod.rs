@@ -1,6 +1,8 @@
 //! The commands: each runs the stages in order — manifest, lock, sources, plan — and reports what
 //! it did through the [`Reporter`]. `main` parses flags into these calls.
 
+mod closures;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -13,7 +15,8 @@ use crate::cache::lock::{FileLock, Kind};
 use crate::cache::prune::{self, Policy};
 use crate::cache::{Cache, store};
 use crate::digest::sha256_hex;
-use crate::error::{Error, Result, short};
+use crate::error::{Drift, Error, Result, short};
+use crate::lock::closure::Resolved;
 use crate::lock::{self, Lock, LockedFile, LockedProject};
 use crate::manifest::{Constraint, Format, Installer, Manifest};
 use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject, key};
@@ -188,8 +191,33 @@ impl<'a> Session<'a> {
     }
 
     /// Brings the lock in line with the manifest as `mode` says, writes it when it changed, and
-    /// returns it.
+    /// returns it. Closures are kept while they stand, never resolved here (`wrap lock` does).
     pub fn lock(&self, mode: &LockMode) -> Result<Lock> {
+        self.lock_with(mode, true)
+    }
+
+    /// [`Session::lock`]; with `closures` false, `--locked` does not ask for closures (a fetch
+    /// installs nothing).
+    fn lock_with(&self, mode: &LockMode, closures: bool) -> Result<Lock> {
+        let lock = self.pinned(mode, closures)?;
+        if *mode != LockMode::Locked {
+            self.write_lock(&lock)?;
+        }
+        Ok(lock)
+    }
+
+    /// Writes `lock` when the file does not already hold it.
+    fn write_lock(&self, lock: &Lock) -> Result<()> {
+        let path = Lock::path_for(&self.manifest.path);
+        if lock.write(&path)? {
+            self.reporter.status("Writing", path.display().to_string());
+        }
+        Ok(())
+    }
+
+    /// The lock as `mode` makes it from the file and the manifest, not written; `closures`:
+    /// whether a missing or stale closure is drift.
+    fn pinned(&self, mode: &LockMode, closures: bool) -> Result<Lock> {
         let _cache = self.hold_cache()?;
         let _busy = crate::interrupt::Busy::start();
         let manifest = &self.manifest;
@@ -198,7 +226,10 @@ impl<'a> Session<'a> {
         let digests = lock::local_digests(manifest)?;
         if *mode == LockMode::Locked {
             let lock = old.ok_or_else(|| Error::LockMissing { path: path.clone() })?;
-            let differences = lock::drift(manifest, &lock, &digests);
+            let differences: Vec<Drift> = lock::drift(manifest, &lock, &digests)
+                .into_iter()
+                .filter(|d| closures || !d.is_closure())
+                .collect();
             if !differences.is_empty() {
                 return Err(Error::LockDrift { path, differences });
             }
@@ -242,7 +273,7 @@ impl<'a> Session<'a> {
                 Some(l) => (l.commit.clone(), l.commit_time, l.version.clone()),
                 None => self.pin(project, &old)?,
             };
-            new.projects.push(LockedProject {
+            let mut pinned = LockedProject {
                 name: project.name.clone(),
                 git: project.git.written.clone(),
                 git_ref: project.git_ref.clone(),
@@ -250,11 +281,20 @@ impl<'a> Session<'a> {
                 commit_time,
                 version,
                 patches,
-            });
+                closure: None,
+            };
+            // A closure stands while what it was resolved from does.
+            let inputs = lock::closure_inputs(project, &pinned, &new.constraints);
+            pinned.closure =
+                old.project(&project.name).and_then(|l| l.closure.clone()).filter(|c| c.inputs == inputs);
+            new.projects.push(pinned);
         }
-        if new.write(&path)? {
-            self.reporter.status("Writing", path.display().to_string());
-        }
+        let kept: Vec<Resolved> = new
+            .projects
+            .iter()
+            .filter_map(|p| old.resolved(&p.name).filter(|_| p.closure.is_some()))
+            .collect();
+        new.distributions = lock::closure::merge(&kept);
         Ok(new)
     }
 
@@ -281,7 +321,7 @@ impl<'a> Session<'a> {
     pub fn fetch(&self, mode: &LockMode, projects: &[String]) -> Result<Vec<source::Checkout>> {
         self.check_names(projects)?;
         let _cache = self.hold_cache()?;
-        let lock = self.lock(mode)?;
+        let lock = self.lock_with(mode, false)?;
         let _busy = crate::interrupt::Busy::start();
         self.constraint_files(&lock)?;
         let mut out = Vec::new();
@@ -405,9 +445,10 @@ impl Session<'_> {
         options: &BuildOptions,
     ) -> Result<Vec<Artifact>> {
         let _cache = self.hold_cache()?;
-        let lock = self.lock(mode)?;
+        let mut lock = self.lock(mode)?;
         let plan = self.make_plan(&lock, inputs)?;
         let python = venv::python::probe(&plan.python, plan.installer == Installer::Pip)?;
+        let plan = self.for_python(mode, &mut lock, plan, inputs, &python)?;
         let backend = Backend::choose(plan.installer, plan.uv.as_deref(), &self.cache, &python)?;
         let installer_version = backend.version()?;
         let wrap = build::tools::wrap_identity(&self.cache)?;

@@ -1,7 +1,11 @@
 //! `wrap.lock`: the pinned state of a manifest. For every project it records the git URL and ref
 //! as written, the exact commit, its committer time and derived version, and the sha256 of each
-//! patch; for the settings, the sha256 of each constraints file. Written sorted and stable, so an
-//! unchanged manifest gives a byte-identical lock. [`drift`] lists how a lock and a manifest differ.
+//! patch, and the project's dependency closure (closure.rs); for the settings, the sha256 of each
+//! constraints file; once for all projects, the files of every distribution a closure installs,
+//! with their sha256. Written sorted and stable, so an unchanged manifest gives a byte-identical
+//! lock. [`drift`] lists how a lock and a manifest differ.
+
+pub mod closure;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +17,12 @@ use crate::error::{Drift, Error, Location, Result};
 use crate::fs::write_atomically;
 use crate::manifest::{Manifest, Project};
 
-/// The lock format this wrap writes.
-pub const LOCK_VERSION: u32 = 1;
+/// The lock format this wrap writes (it reads 1, which has no closures, too).
+pub const LOCK_VERSION: u32 = 2;
 
-const HEADER: &str = "# wrap.lock: written by `wrap lock`; pins every project to an exact commit.\n# Commit it beside the manifest; change it with `wrap lock` and `wrap lock --update`.\n\n";
+const HEADER: &str = "# wrap.lock: written by `wrap lock`; pins every project to an exact commit, and every\n# distribution it installs to a version and its files' sha256.\n# Commit it beside the manifest; change it with `wrap lock` and `wrap lock --update`.\n\n";
+
+use closure::{Closure, Distribution, Resolved};
 
 /// A hashed file: a patch or a constraints file (path as written, or URL).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,6 +51,9 @@ pub struct LockedProject {
     pub version: String,
     /// Patches in application order.
     pub patches: Vec<LockedFile>,
+    /// The dependency closure, once `wrap lock` resolved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closure: Option<Closure>,
 }
 
 /// The whole lock file.
@@ -57,12 +66,20 @@ pub struct Lock {
     /// Projects sorted by name.
     #[serde(rename = "project")]
     pub projects: Vec<LockedProject>,
+    /// The files of every distribution the closures name, sorted by name and version.
+    #[serde(rename = "distribution", skip_serializing_if = "Vec::is_empty")]
+    pub distributions: Vec<Distribution>,
 }
 
 impl Lock {
     /// An empty lock.
     pub fn new() -> Lock {
-        Lock { version: LOCK_VERSION, constraints: Vec::new(), projects: Vec::new() }
+        Lock {
+            version: LOCK_VERSION,
+            constraints: Vec::new(),
+            projects: Vec::new(),
+            distributions: Vec::new(),
+        }
     }
 
     /// The lock file that belongs to a manifest: `wrap.toml` → `wrap.lock`.
@@ -90,7 +107,7 @@ impl Lock {
         };
         let raw: RawLock = toml::from_str(text)
             .map_err(|e| syntax(e.span().map(|s| line_of(s.start)), e.message().trim().to_string()))?;
-        if raw.version != LOCK_VERSION {
+        if !(1..=LOCK_VERSION).contains(&raw.version) {
             return Err(syntax(
                 None,
                 format!("lock format {} is not the {LOCK_VERSION} this wrap reads", raw.version),
@@ -123,37 +140,38 @@ impl Lock {
             raw.constraints.into_iter().map(|f| file("(settings)", f)).collect::<Result<Vec<_>>>()?;
         let mut projects = Vec::new();
         for p in raw.project {
+            if let Some((key, value, span, expected)) = pin_problem(&p) {
+                return Err(invalid(&p.name, key, value, span, expected));
+            }
             let name = p.name;
-            let (commit, span) = (p.commit.get_ref().clone(), p.commit.span());
-            if !is_commit_id(&commit) {
-                return Err(invalid(&name, "commit", commit, span, "a full commit id (40 hex digits)"));
-            }
-            let (time, span) = (*p.commit_time.get_ref(), p.commit_time.span());
-            if !(0..=i64::from(u32::MAX)).contains(&time) {
-                return Err(invalid(
-                    &name,
-                    "commit_time",
-                    time.to_string(),
-                    span,
-                    "a Unix time from 0 to 4294967295",
-                ));
-            }
-            let (version, span) = (p.version.get_ref().clone(), p.version.span());
-            if crate::version::parse_normalized(&version).is_err() {
-                return Err(invalid(&name, "version", version, span, "a PEP 440 version in normal form"));
-            }
             let patches = p.patches.into_iter().map(|f| file(&name, f)).collect::<Result<Vec<_>>>()?;
+            let closure = p.closure.map(|c| (c.span(), c.into_inner()));
+            if let Some((span, c)) = &closure
+                && let Some((value, expected)) = closure_problem(c, &raw.distribution)
+            {
+                return Err(invalid(&name, "closure", value, span.clone(), expected));
+            }
             projects.push(LockedProject {
                 name,
                 git: p.git,
                 git_ref: p.git_ref,
-                commit,
-                commit_time: time,
-                version,
+                commit: p.commit.into_inner(),
+                commit_time: p.commit_time.into_inner(),
+                version: p.version.into_inner(),
                 patches,
+                closure: closure.map(|(_, c)| c),
             });
         }
-        Ok(Lock { version: raw.version, constraints, projects })
+        let bad_file =
+            raw.distribution.iter().find_map(|d| Some((d, d.files.iter().find(|f| !is_sha256(&f.sha256))?)));
+        if let Some((d, f)) = bad_file {
+            let pin = d.pin();
+            return Err(syntax(
+                None,
+                format!("distribution `{pin}`: sha256 `{}` of `{}` is not a sha256", f.sha256, f.name),
+            ));
+        }
+        Ok(Lock { version: LOCK_VERSION, constraints, projects, distributions: raw.distribution })
     }
 
     /// The stable text of the lock: projects sorted by name, patches and constraints in order.
@@ -179,6 +197,48 @@ impl Lock {
     pub fn project(&self, name: &str) -> Option<&LockedProject> {
         self.projects.iter().find(|p| p.name == name)
     }
+
+    /// The closure of project `name` with its distributions' files, if the lock has one.
+    pub fn resolved(&self, name: &str) -> Option<Resolved> {
+        let closure = self.project(name)?.closure.as_ref()?;
+        let find = |pins: &[String]| -> Option<Vec<Distribution>> {
+            pins.iter().map(|pin| self.distributions.iter().find(|d| d.pin() == *pin).cloned()).collect()
+        };
+        Some(Resolved {
+            python: closure.python.clone(),
+            build: find(&closure.build)?,
+            install: find(&closure.install)?,
+        })
+    }
+}
+
+/// The first value of pin `p` that is not valid: its key, the value, where, what was expected.
+fn pin_problem(p: &RawLockedProject) -> Option<(&'static str, String, std::ops::Range<usize>, &'static str)> {
+    let commit = p.commit.get_ref();
+    if !is_commit_id(commit) {
+        return Some(("commit", commit.clone(), p.commit.span(), "a full commit id (40 hex digits)"));
+    }
+    let time = *p.commit_time.get_ref();
+    if !(0..=i64::from(u32::MAX)).contains(&time) {
+        let expected = "a Unix time from 0 to 4294967295";
+        return Some(("commit_time", time.to_string(), p.commit_time.span(), expected));
+    }
+    let version = p.version.get_ref();
+    if crate::version::parse_normalized(version).is_err() {
+        return Some(("version", version.clone(), p.version.span(), "a PEP 440 version in normal form"));
+    }
+    None
+}
+
+/// What is wrong with closure `c` (the value, and what was expected), if anything: its inputs
+/// digest, or a pin that is not `name==version` or has no distribution in `distributions`.
+fn closure_problem(c: &Closure, distributions: &[Distribution]) -> Option<(String, &'static str)> {
+    if !is_sha256(&c.inputs) {
+        return Some((c.inputs.clone(), "an inputs digest (64 hex digits)"));
+    }
+    let known = |pin: &String| distributions.iter().any(|d| d.pin() == *pin);
+    let bad = c.build.iter().chain(&c.install).find(|pin| !pin.contains("==") || !known(pin))?;
+    Some((bad.clone(), "a `name==version` with a [[distribution]] entry"))
 }
 
 impl Default for Lock {
@@ -208,6 +268,8 @@ struct RawLock {
     constraints: Vec<RawLockedFile>,
     #[serde(default)]
     project: Vec<RawLockedProject>,
+    #[serde(default)]
+    distribution: Vec<Distribution>,
 }
 
 #[derive(Deserialize)]
@@ -229,6 +291,7 @@ struct RawLockedProject {
     version: toml::Spanned<String>,
     #[serde(default)]
     patches: Vec<RawLockedFile>,
+    closure: Option<toml::Spanned<Closure>>,
 }
 
 /// A full git commit id: 40 lowercase hex digits.
@@ -261,6 +324,17 @@ pub fn local_digests(manifest: &Manifest) -> Result<BTreeMap<String, String>> {
         }
     }
     Ok(digests)
+}
+
+/// The digest of the inputs of `project`'s closure when pinned as `locked` under `constraints`.
+pub fn closure_inputs(project: &Project, locked: &LockedProject, constraints: &[LockedFile]) -> String {
+    closure::inputs_digest(&closure::Inputs {
+        commit: &locked.commit,
+        patches: locked.patch_digests(),
+        constraints: constraints.iter().map(|c| c.sha256.as_str()).collect(),
+        extras: &project.extras,
+        dependencies: &project.pip_dependencies,
+    })
 }
 
 /// Every way in which `lock` no longer matches `manifest` and the current file `digests`.
@@ -303,6 +377,13 @@ pub fn drift(manifest: &Manifest, lock: &Lock, digests: &BTreeMap<String, String
             project_drift.push(Drift::PatchesChanged { project: project.name.clone() });
         }
         locked.patches.iter().for_each(&mut check_file);
+        match &locked.closure {
+            None => project_drift.push(Drift::ClosureMissing(project.name.clone())),
+            Some(c) if c.inputs != closure_inputs(project, locked, &lock.constraints) => {
+                project_drift.push(Drift::ClosureStale(project.name.clone()));
+            }
+            Some(_) => {}
+        }
     }
     for locked in &lock.projects {
         if manifest.project(&locked.name).is_none() {
@@ -329,6 +410,7 @@ mod tests {
             commit_time: 1_700_000_000,
             version: "1.0.0".into(),
             patches: vec![LockedFile { source: format!("patches/{name}.patch"), sha256: "b".repeat(64) }],
+            closure: None,
         }
     }
 
@@ -404,6 +486,7 @@ mod tests {
                 "`c.txt` changed (sha256 000000000000 locked, 111111111111 now)",
                 "project `alpha`: ref changed from `main` to `stable`",
                 "project `alpha`: the patch list changed",
+                "project `alpha`: the lock pins no dependency closure",
                 "project `beta` is not in the lock",
                 "project `gamma` is locked but not in the manifest",
             ]

@@ -1,0 +1,154 @@
+//! `wrap lock`'s second half: each project's dependency closure, resolved by uv for the
+//! manifest's interpreter from the patched source at the pinned commit. A closure is kept while
+//! what it was resolved from stands (commit, patches, constraints, extras, extra requirements,
+//! interpreter version), and resolved again when that changes or `--update` names the project;
+//! what changed is reported per project.
+
+use std::path::{Path, PathBuf};
+
+use super::{LockMode, Session};
+use crate::error::{Drift, Error, Result};
+use crate::lock::closure::{self, Resolved};
+use crate::lock::{self, Lock, LockedProject};
+use crate::plan::{BuildPlan, PlanInputs};
+use crate::report::Event;
+use crate::source;
+use crate::venv;
+use crate::venv::python::Interpreter;
+
+impl Session<'_> {
+    /// `wrap lock`: pins every project's commit, resolves the closures that are missing, stale,
+    /// or named by `mode`, and writes the lock when it changed. Without uv the lock keeps no
+    /// closures, with a warning.
+    pub fn lock_all(&self, mode: &LockMode) -> Result<Lock> {
+        let lock = self.pinned(mode, true)?;
+        let lock = match venv::installer::find_on_path("uv") {
+            Some(uv) => self.closures(lock, mode, &uv)?,
+            None => {
+                self.reporter.warn(
+                    "uv is not on PATH: the lock pins commits but no dependency closures, which `--locked` builds need"
+                        .into(),
+                );
+                lock
+            }
+        };
+        self.write_lock(&lock)?;
+        Ok(lock)
+    }
+
+    /// `lock` with its missing, stale and `--update`d closures resolved with `uv`.
+    fn closures(&self, mut lock: Lock, mode: &LockMode, uv: &Path) -> Result<Lock> {
+        let _cache = self.hold_cache()?;
+        let _busy = crate::interrupt::Busy::start();
+        let settings = &self.manifest.settings;
+        let python = venv::python::probe(&settings.python, false)?;
+        let constraints = self.constraint_files(&lock)?;
+        let updating = |name: &str| match mode {
+            LockMode::Update(names) => names.is_empty() || names.iter().any(|n| n == name),
+            _ => false,
+        };
+        let mut all: Vec<Resolved> = Vec::new();
+        for i in 0..lock.projects.len() {
+            let locked = &lock.projects[i];
+            let fresh = locked.closure.as_ref().is_some_and(|c| c.python == python.version);
+            if fresh && !updating(&locked.name) {
+                all.extend(lock.resolved(&locked.name));
+                continue;
+            }
+            let project = self.manifest.project(&locked.name).expect("the lock follows the manifest");
+            let resolved = self.resolve_closure(project, locked, uv, &python, &constraints)?;
+            let record = closure::record(&resolved, lock::closure_inputs(project, locked, &lock.constraints));
+            if let Some(old) = &locked.closure {
+                let changes = closure::changes(&old.install, &record.install);
+                if !changes.is_empty() {
+                    self.reporter.report(&Event::ClosureChanged { project: &locked.name, changes: &changes });
+                }
+            }
+            lock.projects[i].closure = Some(record);
+            all.push(resolved);
+        }
+        lock.distributions = closure::merge(&all);
+        Ok(lock)
+    }
+
+    /// `plan` without the closures resolved for another interpreter than `python`: with
+    /// `--locked` an error naming them; else their projects build unlocked, with a warning.
+    pub(super) fn for_python(
+        &self,
+        mode: &LockMode,
+        lock: &mut Lock,
+        plan: BuildPlan,
+        inputs: &PlanInputs,
+        python: &Interpreter,
+    ) -> Result<BuildPlan> {
+        let other: Vec<Drift> = plan
+            .projects
+            .iter()
+            .filter_map(|p| Some((p, p.closure.as_ref()?)))
+            .filter(|(_, c)| c.python != python.version)
+            .map(|(p, c)| Drift::ClosurePython {
+                project: p.name.clone(),
+                locked: c.python.clone(),
+                now: python.version.clone(),
+            })
+            .collect();
+        if other.is_empty() {
+            return Ok(plan);
+        }
+        if *mode == LockMode::Locked {
+            return Err(Error::LockDrift { path: Lock::path_for(&self.manifest.path), differences: other });
+        }
+        for drift in &other {
+            self.reporter.warn(format!("{drift}: built unlocked (run `wrap lock`)"));
+            if let Drift::ClosurePython { project, .. } = drift {
+                lock.projects.iter_mut().filter(|p| p.name == *project).for_each(|p| p.closure = None);
+            }
+        }
+        self.make_plan(lock, inputs)
+    }
+
+    /// The closure of `project`, pinned as `locked`: its patched source materialized in a
+    /// scratch directory, resolved there by uv.
+    fn resolve_closure(
+        &self,
+        project: &crate::manifest::Project,
+        locked: &LockedProject,
+        uv: &Path,
+        python: &Interpreter,
+        constraints: &[PathBuf],
+    ) -> Result<Resolved> {
+        self.reporter
+            .status("Resolving", format!("{} dependencies for Python {}", project.name, python.version));
+        let mut warnings = Vec::new();
+        let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
+        self.warn_all(warnings);
+        let checkout = checkout?;
+        let work = tempfile::Builder::new()
+            .prefix(&format!("{}lock-{}-", crate::interrupt::temp_prefix(), project.name))
+            .tempdir_in(self.cache.staging_dir()?)?;
+        let src = work.path().join("src");
+        checkout.materialize(&project.name, &src)?;
+        let names = venv::build::distribution_names(&src, &project.name);
+        let constraints = venv::build::own_pins_dropped(&project.name, constraints, &names, work.path())?;
+        let logs = self.cache.root().join("logs");
+        fs_err::create_dir_all(&logs)?;
+        let find_links: Vec<PathBuf> =
+            self.manifest.settings.find_links.iter().map(|l| l.abs.clone()).collect();
+        venv::resolve::resolve(&venv::resolve::Request {
+            project: &project.name,
+            uv,
+            python,
+            source: &src,
+            extras: &project.extras,
+            dependencies: &project.pip_dependencies,
+            constraints: &constraints,
+            find_links: &find_links,
+            offline: self.offline,
+            build_env: venv::build::version_overrides(&names, &locked.version),
+            names: &names,
+            work: &work.path().join("resolve"),
+            log: &logs.join(format!("lock-{}.log", project.name)),
+            cache: &self.cache,
+        })
+    }
+}

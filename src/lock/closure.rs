@@ -1,0 +1,210 @@
+//! The dependency closure in `wrap.lock`: for each project, what its installer resolved (every
+//! distribution it installs, and the build requirements of its own wheel) as `name==version`,
+//! and, once per distribution for the whole lock, the files with their sha256 that may be
+//! installed for it. A closure holds for the inputs it was resolved from (commit, patches,
+//! constraints, extras, extra dependencies: [`inputs_digest`]) and for one interpreter version.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// A project's resolved closure, as the lock records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Closure {
+    /// The interpreter version it was resolved for (`3.11.2`).
+    pub python: String,
+    /// The digest of the inputs it was resolved from ([`inputs_digest`]).
+    pub inputs: String,
+    /// The build requirements of the project's own wheel, `name==version`, sorted.
+    pub build: Vec<String>,
+    /// Every distribution installed besides the project, `name==version`, sorted.
+    pub install: Vec<String>,
+}
+
+/// One distribution's files in the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Distribution {
+    /// The normalized name.
+    pub name: String,
+    /// The version.
+    pub version: String,
+    /// The files that may be installed for it (the wheel for the interpreter; the sdist where
+    /// there is none), sorted by name.
+    pub files: Vec<DistFile>,
+}
+
+/// A file of a distribution.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistFile {
+    /// The file name (`shout-1.0.0-py3-none-any.whl`).
+    pub name: String,
+    /// Its sha256.
+    pub sha256: String,
+    /// Where an index served it (`https://…`); none for files from `find_links`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Distribution {
+    /// `name==version`: how a closure names it.
+    pub fn pin(&self) -> String {
+        format!("{}=={}", self.name, self.version)
+    }
+
+    /// The requirement line that installs exactly one of its files:
+    /// `name==version --hash=sha256:… …`.
+    pub fn hashed_requirement(&self) -> String {
+        let mut line = self.pin();
+        for file in &self.files {
+            line.push_str(&format!(" --hash=sha256:{}", file.sha256));
+        }
+        line
+    }
+}
+
+/// What a closure's inputs are: the digest a closure records and is checked against.
+#[derive(Debug, Serialize)]
+pub struct Inputs<'a> {
+    /// The pinned commit.
+    pub commit: &'a str,
+    /// The patches' sha256, in order.
+    pub patches: Vec<&'a str>,
+    /// The constraints files' sha256, in order.
+    pub constraints: Vec<&'a str>,
+    /// The extras installed.
+    pub extras: &'a [String],
+    /// The extra requirements.
+    pub dependencies: &'a [String],
+}
+
+/// The digest of `inputs`.
+pub fn inputs_digest(inputs: &Inputs<'_>) -> String {
+    crate::digest::sha256_hex(&serde_json::to_vec(inputs).expect("serializes"))
+}
+
+/// A closure with its distributions' files: what a locked build installs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    /// The interpreter version it was resolved for.
+    pub python: String,
+    /// The build requirements of the project's wheel.
+    pub build: Vec<Distribution>,
+    /// What is installed besides the project.
+    pub install: Vec<Distribution>,
+}
+
+/// The distributions of every closure in `resolved`, merged (one entry per name and version,
+/// the union of their files), sorted by name and version.
+pub fn merge<'a>(resolved: impl IntoIterator<Item = &'a Resolved>) -> Vec<Distribution> {
+    let mut by_pin: BTreeMap<(String, String), BTreeSet<DistFile>> = BTreeMap::new();
+    for r in resolved {
+        for d in r.build.iter().chain(&r.install) {
+            by_pin.entry((d.name.clone(), d.version.clone())).or_default().extend(d.files.iter().cloned());
+        }
+    }
+    let mut out: Vec<Distribution> = by_pin
+        .into_iter()
+        .map(|((name, version), files)| Distribution { name, version, files: files.into_iter().collect() })
+        .collect();
+    out.sort_by(|a, b| {
+        let v = |d: &Distribution| crate::version::parse(&d.version);
+        (&a.name, v(a), &a.version).cmp(&(&b.name, v(b), &b.version))
+    });
+    out
+}
+
+/// The closure record of `resolved`, resolved from inputs with digest `inputs`.
+pub fn record(resolved: &Resolved, inputs: String) -> Closure {
+    let pins = |list: &[Distribution]| {
+        let mut pins: Vec<String> = list.iter().map(Distribution::pin).collect();
+        pins.sort();
+        pins
+    };
+    Closure {
+        python: resolved.python.clone(),
+        inputs,
+        build: pins(&resolved.build),
+        install: pins(&resolved.install),
+    }
+}
+
+/// How one distribution of a project's closure changed: what `wrap lock --update` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The distribution's name.
+    pub name: String,
+    /// `added`, `removed`, `upgraded` or `downgraded`.
+    pub kind: &'static str,
+    /// Its version before, if it was there.
+    pub before: Option<String>,
+    /// Its version now, if it is there.
+    pub after: Option<String>,
+}
+
+/// What differs between two pin lists (`name==version`), by name.
+pub fn changes(before: &[String], after: &[String]) -> Vec<Change> {
+    let split = |pins: &[String]| -> BTreeMap<String, String> {
+        pins.iter().filter_map(|p| p.split_once("==")).map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    };
+    let (before, after) = (split(before), split(after));
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let kind = |b: Option<&String>, a: Option<&String>| match (b, a) {
+        (None, _) => "added",
+        (_, None) => "removed",
+        (Some(b), Some(a)) if crate::version::parse(a) >= crate::version::parse(b) => "upgraded",
+        _ => "downgraded",
+    };
+    names
+        .into_iter()
+        .filter(|n| before.get(*n) != after.get(*n))
+        .map(|n| Change {
+            name: n.clone(),
+            kind: kind(before.get(n), after.get(n)),
+            before: before.get(n).cloned(),
+            after: after.get(n).cloned(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dist(name: &str, version: &str, file: &str) -> Distribution {
+        Distribution {
+            name: name.into(),
+            version: version.into(),
+            files: vec![DistFile { name: file.into(), sha256: "a".repeat(64), url: None }],
+        }
+    }
+
+    #[test]
+    fn shared_distributions_are_written_once_with_every_file() {
+        let one = Resolved {
+            python: "3.11.2".into(),
+            build: vec![dist("setuptools", "80.9.0", "setuptools-80.9.0-py3-none-any.whl")],
+            install: vec![dist("shout", "1.0.0", "shout-1.0.0-py3-none-any.whl")],
+        };
+        let mut two = one.clone();
+        two.install = vec![dist("shout", "1.0.0", "shout-1.0.0.tar.gz"), dist("shout", "1.10.0", "s.whl")];
+        two.install.push(dist("abc", "2.0", "abc-2.0-py3-none-any.whl"));
+        let merged = merge([&one, &two]);
+        let pins: Vec<String> = merged.iter().map(Distribution::pin).collect();
+        // By name, then by version order (1.10.0 after 1.0.0, not by text).
+        assert_eq!(pins, ["abc==2.0", "setuptools==80.9.0", "shout==1.0.0", "shout==1.10.0"]);
+        assert_eq!(merged[2].files.len(), 2);
+        assert_eq!(merged[0].hashed_requirement(), format!("abc==2.0 --hash=sha256:{}", "a".repeat(64)));
+    }
+
+    #[test]
+    fn changes_are_named_by_kind() {
+        let before = ["a==1.0".to_string(), "b==2.0".into(), "c==1.0".into()];
+        let after = ["a==1.1".to_string(), "b==1.9".into(), "d==0.1".into()];
+        let kinds: Vec<String> =
+            changes(&before, &after).iter().map(|c| format!("{} {}", c.name, c.kind)).collect();
+        assert_eq!(kinds, ["a upgraded", "b downgraded", "c removed", "d added"]);
+    }
+}

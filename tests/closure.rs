@@ -1,0 +1,286 @@
+//! The lock's dependency closure judged against a real index: a PEP 503 simple index on
+//! 127.0.0.1 (Python's http.server over a directory), which the test changes under a locked
+//! build. `wrap lock` pins every distribution with its files' sha256; a locked build installs
+//! exactly those, bit for bit the same after the index moved on, with uv and with pip; a file
+//! whose bytes changed on the index is refused, naming it; `wrap lock --update` reports what moved.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use support::{Workspace, root};
+
+/// A simple index over `dir/simple/<name>/index.html`, files in `dir/files/`, served by Python's
+/// http.server on 127.0.0.1, stopped when dropped.
+struct Index {
+    dir: PathBuf,
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Index {
+    fn start(dir: &Path) -> Index {
+        use std::io::BufRead;
+        std::fs::create_dir_all(dir.join("files")).unwrap();
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0"])
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.split(" port ").nth(1).and_then(|r| r.split(' ').next()).and_then(|p| p.parse().ok());
+        let index = Index {
+            dir: dir.to_path_buf(),
+            port: port.unwrap_or_else(|| panic!("no port in {line:?}")),
+            child,
+        };
+        index.pages();
+        index
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/simple", self.port)
+    }
+
+    /// Serves `file` from now on.
+    fn add(&self, file: &Path) {
+        std::fs::copy(file, self.dir.join("files").join(file.file_name().unwrap())).unwrap();
+        self.pages();
+    }
+
+    fn remove(&self, name: &str) {
+        std::fs::remove_file(self.dir.join("files").join(name)).unwrap();
+        self.pages();
+    }
+
+    /// Writes each project's page: a link per file, with its sha256.
+    fn pages(&self) {
+        let _ = std::fs::remove_dir_all(self.dir.join("simple"));
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(self.dir.join("files")).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let mut projects: std::collections::BTreeMap<String, String> = Default::default();
+        for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            let project = name.split('-').next().unwrap().to_lowercase().replace('_', "-");
+            let sha = wrap::digest::sha256_hex(&std::fs::read(&file).unwrap());
+            projects
+                .entry(project)
+                .or_default()
+                .push_str(&format!("<a href=\"../../files/{name}#sha256={sha}\">{name}</a>\n"));
+        }
+        for (project, links) in projects {
+            let dir = self.dir.join("simple").join(project);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("index.html"),
+                format!("<!DOCTYPE html><html><body>\n{links}</body></html>\n"),
+            )
+            .unwrap();
+        }
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A copy of the offline example's `shout` wheel as version `version`, `marker` in its code (so
+/// that its bytes differ from another copy of the same version).
+fn shout_wheel(dir: &Path, version: &str, marker: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let to = dir.join(format!("shout-{version}-py3-none-any.whl"));
+    let script = r##"
+import base64, hashlib, sys, zipfile
+src, dst, version, marker = sys.argv[1:5]
+old = zipfile.ZipFile(src)
+files = {}
+for name in old.namelist():
+    data = old.read(name)
+    name = name.replace("shout-1.0.0.dist-info", f"shout-{version}.dist-info")
+    if name.endswith("METADATA"):
+        data = data.replace(b"Version: 1.0.0", f"Version: {version}".encode())
+    if name == "shout/__init__.py":
+        data += f"# {marker}\n".encode()
+    files[name] = data
+record = f"shout-{version}.dist-info/RECORD"
+lines = []
+for name, data in files.items():
+    if name != record:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        lines.append(f"{name},sha256={digest},{len(data)}")
+lines.append(f"{record},,")
+files[record] = ("\n".join(lines) + "\n").encode()
+with zipfile.ZipFile(dst, "w") as new:
+    for name, data in files.items():
+        info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+        new.writestr(info, data)
+"##;
+    let src = root().join("manifests/offline/wheels/shout-1.0.0-py3-none-any.whl");
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&src)
+        .arg(&to)
+        .args([version, marker])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    to
+}
+
+/// The offline example reduced to `hello`, installing from `index` instead of its wheelhouse.
+fn workspace(index: &Index) -> Workspace {
+    let ws = Workspace::offline_example();
+    let manifest = ws.manifest();
+    let manifest = manifest
+        .replace("find_links = [\"wheels\"]    # setuptools, pbr and the `shout` dependency\n", "")
+        .replace("offline = true\n", "");
+    let manifest = &manifest[..manifest.find("[[project]]\nname = \"greet\"").unwrap()];
+    ws.write_manifest(manifest);
+    for wheel in ["setuptools-80.9.0-py3-none-any.whl", "shout-1.0.0-py3-none-any.whl"] {
+        index.add(&root().join("manifests/offline/wheels").join(wheel));
+    }
+    ws
+}
+
+fn env(index: &Index) -> Vec<(&'static str, String)> {
+    vec![
+        ("UV_DEFAULT_INDEX", index.url()),
+        ("PIP_INDEX_URL", index.url()),
+        ("UV_NO_INDEX", "false".into()),
+        ("PIP_NO_INDEX", "false".into()),
+    ]
+}
+
+fn wrap(ws: &Workspace, index: &Index, args: &[&str]) -> support::Run {
+    let env = env(index);
+    let env: Vec<(&str, &str)> =
+        env.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.as_str())).collect();
+    ws.wrap_env(args, &env)
+}
+
+/// The `shout-*.dist-info` directory names in the tarball `artifact`.
+fn shout_in(artifact: &Path) -> Vec<String> {
+    let out = Command::new("tar").arg("-tzf").arg(artifact).output().unwrap();
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split('/').find(|part| part.starts_with("shout-") && part.ends_with(".dist-info")))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn a_locked_build_installs_the_locked_closure_after_the_index_moves_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = Index::start(&tmp.path().join("index"));
+    let ws = workspace(&index);
+    wrap(&ws, &index, &["lock"]).ok();
+    let lock = ws.lock_text();
+    let shout = wrap::digest::sha256_hex(
+        &std::fs::read(root().join("manifests/offline/wheels/shout-1.0.0-py3-none-any.whl")).unwrap(),
+    );
+    assert!(lock.contains("install = [\"shout==1.0.0\"]"), "{lock}");
+    assert!(lock.contains("build = [\"setuptools==80.9.0\"]"), "{lock}");
+    assert!(
+        lock.contains(&format!("name = \"shout-1.0.0-py3-none-any.whl\"\nsha256 = \"{shout}\"")),
+        "{lock}"
+    );
+    // The index's address is in the lock, for `wrap fetch --wheelhouse`; nothing local is.
+    let url = format!("url = \"{}/shout-1.0.0-py3-none-any.whl\"", index.url().replace("/simple", "/files"));
+    assert!(lock.contains(&url), "{lock}");
+    assert!(!lock.contains(tmp.path().to_str().unwrap()), "{lock}");
+    // Nothing changed: the same bytes, nothing resolved again.
+    let again = wrap(&ws, &index, &["lock"]);
+    assert!(!again.stderr().contains("Resolving"), "{}", again.stderr());
+    assert_eq!(ws.lock_text(), lock);
+
+    let built = wrap(&ws, &index, &["build", "--locked", "--format", "tar", "--out", "one"]).ok();
+    let first = PathBuf::from(built.trim());
+    assert_eq!(shout_in(&first), ["shout-1.0.0.dist-info"]);
+
+    // The index moves on: a locked build still installs 1.0.0, bit for bit the same, with uv
+    // and with pip.
+    index.add(&shout_wheel(&tmp.path().join("new"), "1.1.0", "newer"));
+    let built =
+        wrap(&ws, &index, &["build", "--locked", "--rebuild", "--format", "tar", "--out", "two"]).ok();
+    let second = PathBuf::from(built.trim());
+    assert_eq!(std::fs::read(&second).unwrap(), std::fs::read(&first).unwrap());
+    ws.setting("installer = \"pip\"");
+    let built = wrap(&ws, &index, &["build", "--locked", "--format", "tar", "--out", "pip"]).ok();
+    assert_eq!(shout_in(&PathBuf::from(built.trim())), ["shout-1.0.0.dist-info"]);
+    ws.write_manifest(&ws.manifest().replace("installer = \"pip\"\n", ""));
+
+    // `wrap lock --update` moves the pin and says so; the build key names the closure.
+    let update = wrap(&ws, &index, &["lock", "--update", "hello"]).ok();
+    assert!(
+        update.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
+            == ["hello", "shout", "1.0.0", "->", "1.1.0", "upgraded"]),
+        "{update}"
+    );
+    let rebuilt = wrap(&ws, &index, &["-v", "build", "--locked", "--format", "tar", "--out", "three"]);
+    assert!(rebuilt.stderr().contains("dependency closure changed"), "{}", rebuilt.stderr());
+    assert_eq!(shout_in(&PathBuf::from(rebuilt.ok().trim())), ["shout-1.1.0.dist-info"]);
+
+    // The file's bytes change on the index under the same name: refused, named. (A cache of
+    // its own, so that the build downloads it again.)
+    index.add(&shout_wheel(&tmp.path().join("swapped"), "1.1.0", "swapped"));
+    let fresh = tmp.path().join("fresh-cache");
+    let env = env(&index);
+    let mut with_cache: Vec<(&str, &str)> =
+        env.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.as_str())).collect();
+    with_cache.push(("WRAP_CACHE", fresh.to_str().unwrap()));
+    let run =
+        ws.wrap_env(&["build", "--locked", "--rebuild", "--format", "tar", "--out", "four"], &with_cache);
+    let e = run.fails(1);
+    assert!(e.contains("project `hello`: `shout==1.1.0` does not match the sha256 in the lock"), "{e}");
+    assert!(!ws.path().join("four").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false));
+
+    // The file is gone from the index: the error says where else it can come from.
+    index.remove("shout-1.1.0-py3-none-any.whl");
+    let run =
+        ws.wrap_env(&["build", "--locked", "--rebuild", "--format", "tar", "--out", "five"], &with_cache);
+    let e = run.fails(1);
+    assert!(e.contains("no distribution found for requirement `shout==1.1.0`"), "{e}");
+    assert!(run.stderr().contains("wheelhouse"), "{}", run.stderr());
+}
+
+#[test]
+fn locked_builds_refuse_a_lock_without_a_closure_or_for_other_inputs() {
+    let ws = Workspace::offline_example();
+    ws.wrap(&["lock"]).ok();
+    let lock = ws.lock_text();
+    assert!(lock.contains("[project.closure]") && lock.contains("[[distribution]]"), "{lock}");
+    ws.wrap(&["plan", "--locked"]).ok();
+    // Another extra dependency: the closure no longer holds.
+    ws.write_manifest(
+        &ws.manifest().replace("ref = \"2.0.0\"", "ref = \"2.0.0\"\npip_dependencies = [\"shout\"]"),
+    );
+    let e = ws.wrap(&["plan", "--locked"]).fails(1);
+    assert!(e.contains("project `tally`: its dependency closure was resolved for another commit"), "{e}");
+    // A build without --locked keeps going, unlocked for that project; `wrap lock` pins it.
+    let lock_run = ws.wrap(&["lock"]);
+    lock_run.ok();
+    assert!(lock_run.stderr().contains("Resolving tally"), "{}", lock_run.stderr());
+    assert!(ws.lock_text().contains("install = [\"shout==1.0.0\"]"));
+    ws.wrap(&["plan", "--locked"]).ok();
+    // A lock of format 1 (commits only) reads, and --locked names what it lacks.
+    let v1: String = lock
+        .split("\n[")
+        .filter(|part| !part.starts_with("project.closure]") && !part.starts_with("[distribution"))
+        .collect::<Vec<_>>()
+        .join("\n[")
+        .replace("version = 2", "version = 1");
+    std::fs::write(ws.path().join("wrap.lock"), v1).unwrap();
+    let e = ws.wrap(&["plan", "--locked"]).fails(1);
+    assert!(e.contains("project `hello`: the lock pins no dependency closure"), "{e}");
+}
