@@ -84,7 +84,15 @@ pub enum Command {
         offline: bool,
     },
     /// Fetch each project's pinned commit and apply its patches.
-    Fetch(SourceArgs),
+    Fetch {
+        /// What to fetch.
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Also put every file the lock's closures pin into DIR (downloaded or copied from
+        /// `find_links`, each checked against its sha256): a wheelhouse for offline builds.
+        #[arg(long, value_name = "DIR")]
+        wheelhouse: Option<PathBuf>,
+    },
     /// Print what a build would do: projects, commits, versions, package names, install paths.
     Plan(PlanArgs),
     /// Build each project's virtualenv and write its artifacts.

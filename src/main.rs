@@ -65,7 +65,14 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             let mode = update.clone().map_or(LockMode::Keep, LockMode::Update);
             session(*offline)?.lock_all(&mode).map(drop)
         }
-        Command::Fetch(args) => session(args.offline)?.fetch(&mode(args.locked), &args.projects).map(drop),
+        Command::Fetch { source: args, wheelhouse } => {
+            let session = session(args.offline)?;
+            session.fetch(&mode(args.locked), &args.projects)?;
+            if let Some(dir) = wheelhouse {
+                session.wheelhouse(&mode(args.locked), &args.projects, dir)?;
+            }
+            Ok(())
+        }
         Command::Plan(args) => {
             let inputs = plan_inputs(args)?;
             session(args.source.offline)?.plan(&mode(args.source.locked), &inputs).map(drop)

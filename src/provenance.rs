@@ -20,6 +20,10 @@ pub struct Distribution {
     pub name: String,
     /// Version.
     pub version: String,
+    /// The sha256 of the files the lock allowed for it, when the build was locked (one of them
+    /// was installed, checked by the installer).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sha256: Vec<String>,
 }
 
 /// The content of build-info.json.
@@ -56,6 +60,8 @@ pub struct BuildInfo {
     pub installer: String,
     /// Installer version.
     pub installer_version: String,
+    /// Whether the lock's dependency closure was installed (every file checked against it).
+    pub locked: bool,
     /// Installed distributions, sorted.
     pub distributions: Vec<Distribution>,
 }
@@ -136,8 +142,10 @@ pub fn installed_metadata(tree: &Path) -> Result<Vec<Metadata>> {
 
 /// The installed distributions of `metadata`: name and version, sorted.
 pub fn distributions(metadata: &[Metadata]) -> Vec<Distribution> {
-    let mut out: Vec<Distribution> =
-        metadata.iter().map(|m| Distribution { name: m.name.clone(), version: m.version.clone() }).collect();
+    let mut out: Vec<Distribution> = metadata
+        .iter()
+        .map(|m| Distribution { name: m.name.clone(), version: m.version.clone(), sha256: vec![] })
+        .collect();
     out.sort();
     out
 }
@@ -194,6 +202,15 @@ pub fn sbom(info: &BuildInfo, installed: &[Metadata], source_date_epoch: i64) ->
                 "version": dist.version,
                 "purl": purl,
             });
+            let locked = info.distributions.iter().find(|d| d.name == dist.name && d.version == dist.version);
+            if let Some(locked) = locked.filter(|d| !d.sha256.is_empty()) {
+                let hashes: Vec<serde_json::Value> = locked
+                    .sha256
+                    .iter()
+                    .map(|h| serde_json::json!({ "alg": "SHA-256", "content": h }))
+                    .collect();
+                component["hashes"] = serde_json::json!(hashes);
+            }
             if let Some(license) = &dist.license {
                 // An SPDX expression is an expression; anything else is a license name.
                 component["licenses"] = if is_spdx_expression(license) {
@@ -246,7 +263,12 @@ mod tests {
             python: "/usr/bin/python3.11".into(),
             installer: "uv".into(),
             installer_version: "0.13.9".into(),
-            distributions: vec![],
+            locked: true,
+            distributions: vec![Distribution {
+                name: "shout".into(),
+                version: "1.0.0".into(),
+                sha256: vec!["ab".repeat(32)],
+            }],
         };
         let dists = [
             Metadata {
@@ -272,6 +294,9 @@ mod tests {
         assert_eq!(c[0]["purl"], "pkg:pypi/oslo-config@9.6.0");
         assert_eq!(c[0]["licenses"][0]["expression"], "Apache-2.0");
         assert_eq!(c[1]["licenses"][0]["license"]["name"], "BSD License (3 clause)");
+        // The locked distribution carries its file's sha256; the others none.
+        assert_eq!(c[1]["hashes"], serde_json::json!([{ "alg": "SHA-256", "content": "ab".repeat(32) }]));
+        assert!(c[0].get("hashes").is_none());
         assert!(c[2].get("licenses").is_none());
         assert!(is_spdx_expression("Apache-2.0 OR (MIT AND BSD-3-Clause)"));
         assert!(is_spdx_expression("GPL-2.0+ WITH Classpath-exception-2.0"));

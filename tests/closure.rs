@@ -207,6 +207,21 @@ fn a_locked_build_installs_the_locked_closure_after_the_index_moves_on() {
     let built = wrap(&ws, &index, &["build", "--locked", "--format", "tar", "--out", "one"]).ok();
     let first = PathBuf::from(built.trim());
     assert_eq!(shout_in(&first), ["shout-1.0.0.dist-info"]);
+    // The provenance says so, with the file's sha256, in build-info.json and the SBOM.
+    unpack(&first, &tmp.path().join("first"));
+    let record = |name: &str| -> serde_json::Value {
+        let path = tmp.path().join("first/wrap-example-hello-1.1.0/.wrap").join(name);
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let info = record("build-info.json");
+    assert_eq!(info["locked"], true);
+    let dists = info["distributions"].as_array().unwrap();
+    let shout_info = dists.iter().find(|d| d["name"] == "shout").unwrap();
+    assert_eq!(shout_info["sha256"], serde_json::json!([shout]));
+    let sbom = record("sbom.cdx.json");
+    let component =
+        sbom["components"].as_array().unwrap().iter().find(|c| c["name"] == "shout").unwrap().clone();
+    assert_eq!(component["hashes"], serde_json::json!([{ "alg": "SHA-256", "content": shout }]));
 
     // The index moves on: a locked build still installs 1.0.0, bit for bit the same, with uv
     // and with pip.
@@ -283,4 +298,62 @@ fn locked_builds_refuse_a_lock_without_a_closure_or_for_other_inputs() {
     std::fs::write(ws.path().join("wrap.lock"), v1).unwrap();
     let e = ws.wrap(&["plan", "--locked"]).fails(1);
     assert!(e.contains("project `hello`: the lock pins no dependency closure"), "{e}");
+}
+
+#[test]
+fn a_wheelhouse_builds_the_same_bundle_with_the_index_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = Index::start(&tmp.path().join("index"));
+    let ws = workspace(&index);
+    wrap(&ws, &index, &["lock"]).ok();
+    let online = PathBuf::from(
+        wrap(&ws, &index, &["build", "--locked", "--format", "tar", "--out", "online"]).ok().trim(),
+    );
+    let fetched = wrap(&ws, &index, &["fetch", "--locked", "--wheelhouse", "wheelhouse"]);
+    fetched.ok();
+    assert!(
+        fetched.stderr().contains("2 downloaded, 0 copied from find_links, 0 already there"),
+        "{}",
+        fetched.stderr()
+    );
+    let mut files: Vec<String> = std::fs::read_dir(ws.path().join("wheelhouse"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["setuptools-80.9.0-py3-none-any.whl", "shout-1.0.0-py3-none-any.whl"]);
+    let again = wrap(&ws, &index, &["fetch", "--locked", "--wheelhouse", "wheelhouse"]);
+    assert!(
+        again.stderr().contains("0 downloaded, 0 copied from find_links, 2 already there"),
+        "{}",
+        again.stderr()
+    );
+
+    // The index is gone, and so is everything uv cached from it: the wheelhouse is all there is.
+    drop(index);
+    std::fs::remove_dir_all(ws.cache().join("uv")).unwrap();
+    ws.setting("find_links = [\"wheelhouse\"]\noffline = true");
+    let offline = ws.wrap(&["build", "--locked", "--rebuild", "--format", "tar", "--out", "offline"]).ok();
+    let (a, b) =
+        (unpack(&online, &tmp.path().join("a")), unpack(Path::new(offline.trim()), &tmp.path().join("b")));
+    let mut differ: Vec<&String> = a.keys().chain(b.keys()).filter(|k| a.get(*k) != b.get(*k)).collect();
+    differ.dedup();
+    // Every installed file the same; the build record says where the files came from.
+    assert_eq!(differ, ["wrap-example-hello-1.1.0/.wrap/build-info.json"]);
+}
+
+/// The files of the tarball `artifact` (unpacked under `dir`) by path, with their sha256.
+fn unpack(artifact: &Path, dir: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = Command::new("tar").arg("-xzf").arg(artifact).arg("-C").arg(dir).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            (rel, wrap::digest::sha256_hex(&std::fs::read(e.path()).unwrap()))
+        })
+        .collect()
 }

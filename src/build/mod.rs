@@ -227,6 +227,23 @@ fn build_info(job: &Job<'_>, tools: &Tools, metadata: &[Metadata]) -> BuildInfo 
         python: tools.python.path.display().to_string(),
         installer: tools.backend.name().into(),
         installer_version: tools.installer_version.clone(),
-        distributions: provenance::distributions(metadata),
+        locked: planned.closure.is_some(),
+        distributions: locked_hashes(provenance::distributions(metadata), planned.closure.as_ref()),
     }
+}
+
+/// `distributions` with the sha256 of the files `closure` allowed for each (by normalized name
+/// and version).
+fn locked_hashes(
+    mut distributions: Vec<provenance::Distribution>,
+    closure: Option<&crate::lock::closure::Resolved>,
+) -> Vec<provenance::Distribution> {
+    let Some(closure) = closure else { return distributions };
+    for d in &mut distributions {
+        let name = crate::pyenv::normalize(&d.name);
+        if let Some(locked) = closure.install.iter().find(|l| l.name == name && l.version == d.version) {
+            d.sha256 = locked.files.iter().map(|f| f.sha256.clone()).collect();
+        }
+    }
+    distributions
 }

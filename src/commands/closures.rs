@@ -152,3 +152,92 @@ impl Session<'_> {
         })
     }
 }
+
+/// What `wrap fetch --wheelhouse` did.
+#[derive(Debug, Default)]
+pub struct Wheelhouse {
+    /// Files downloaded from their index.
+    pub downloaded: usize,
+    /// Files copied from `find_links`.
+    pub copied: usize,
+    /// Files already there with the locked sha256.
+    pub present: usize,
+}
+
+impl Session<'_> {
+    /// Puts every file the closures of `projects` (all when empty) pin into `dir`, each checked
+    /// against its sha256: downloaded from the URL the lock names, or copied from `find_links`.
+    /// A manifest whose `find_links` names `dir`, with `offline = true`, then builds `--locked`
+    /// without a network.
+    pub fn wheelhouse(&self, mode: &LockMode, projects: &[String], dir: &Path) -> Result<Wheelhouse> {
+        let lock = self.lock(mode)?;
+        let done = self.fill_wheelhouse(&lock, projects, dir)?;
+        let (d, c, p) = (done.downloaded, done.copied, done.present);
+        let message =
+            format!("{}: {d} downloaded, {c} copied from find_links, {p} already there", dir.display());
+        self.reporter.status("Wheelhouse", message);
+        Ok(done)
+    }
+
+    /// The work of [`Session::wheelhouse`] with `lock`.
+    fn fill_wheelhouse(&self, lock: &Lock, projects: &[String], dir: &Path) -> Result<Wheelhouse> {
+        let mut pins = std::collections::BTreeSet::new();
+        for p in lock.projects.iter().filter(|p| projects.is_empty() || projects.contains(&p.name)) {
+            let closure = p.closure.as_ref().ok_or_else(|| Error::LockDrift {
+                path: Lock::path_for(&self.manifest.path),
+                differences: vec![Drift::ClosureMissing(p.name.clone())],
+            })?;
+            pins.extend(closure.build.iter().chain(&closure.install).cloned());
+        }
+        fs_err::create_dir_all(dir)?;
+        let find_links: Vec<PathBuf> =
+            self.manifest.settings.find_links.iter().map(|l| l.abs.clone()).collect();
+        let mut done = Wheelhouse::default();
+        for d in lock.distributions.iter().filter(|d| pins.contains(&d.pin())) {
+            for file in &d.files {
+                let dest = dir.join(&file.name);
+                if file.name.contains('/') || file.name.starts_with('.') {
+                    return Err(Error::Io(std::io::Error::other(format!(
+                        "the lock names a file `{}` of `{}`, which is not a file name",
+                        crate::error::printable(&file.name),
+                        d.pin()
+                    ))));
+                }
+                if dest.exists() && lock::hash_file(&dest)? == file.sha256 {
+                    done.present += 1;
+                    continue;
+                }
+                let local = find_links.iter().map(|l| l.join(&file.name)).find(|f| f.is_file());
+                let local = local.filter(|f| lock::hash_file(f).is_ok_and(|h| h == file.sha256));
+                match (local, &file.url) {
+                    (Some(from), _) => {
+                        crate::fs::write_atomically(&dest, &fs_err::read(from)?)?;
+                        done.copied += 1;
+                    }
+                    (None, Some(url)) if !self.offline => {
+                        self.reporter.status("Downloading", format!("{} ({})", file.name, d.pin()));
+                        source::download::download_to(url, &dest, &file.sha256)?;
+                        done.downloaded += 1;
+                    }
+                    (None, _) => {
+                        return Err(Error::Download {
+                            url: file.url.clone().unwrap_or_else(|| file.name.clone()),
+                            source: format!(
+                                "`{}` of `{}` is in no `find_links` directory with the locked sha256{}",
+                                file.name,
+                                d.pin(),
+                                if self.offline {
+                                    ", and offline mode is on"
+                                } else {
+                                    ", and the lock names no URL"
+                                }
+                            )
+                            .into(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+}

@@ -1,5 +1,6 @@
 //! Constraints files given as https URLs: downloaded once, stored in the cache under their
-//! sha256, and verified against the lock before use.
+//! sha256, and verified against the lock before use. And the files of a wheelhouse, streamed to
+//! their place and checked against the lock's sha256.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -21,6 +22,23 @@ pub fn download(cache: &Cache, url: &str) -> Result<String> {
     let sha = sha256_hex(&bytes);
     write_atomically(&cache.download_path(&sha), &bytes)?;
     Ok(sha)
+}
+
+/// Downloads `url` to `dest` (through a temporary file beside it), refusing content whose
+/// sha256 is not `sha256`: nothing is left under `dest` then.
+pub fn download_to(url: &str, dest: &std::path::Path, sha256: &str) -> Result<()> {
+    let fail = |source: Box<dyn std::error::Error + Send + Sync>| Error::Download { url: url.into(), source };
+    let response = ureq::get(url).call().map_err(|e| fail(e.into()))?;
+    let dir = dest.parent().expect("a file in a directory");
+    let tmp = crate::fs::temp_file_in(dir)?;
+    let mut hashing = crate::archive::Hashing::new(tmp);
+    std::io::copy(&mut response.into_body().into_reader(), &mut hashing).map_err(|e| fail(e.into()))?;
+    let (tmp, now, _) = hashing.finish();
+    if now != sha256 {
+        return Err(Error::DownloadChanged { url: url.into(), locked: sha256.into(), now });
+    }
+    tmp.persist(dest).map_err(|e| Error::Io(e.error))?;
+    Ok(())
 }
 
 /// The cached copy of `url` with content `sha256`, downloading it when the cache lacks it.
