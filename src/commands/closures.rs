@@ -25,10 +25,14 @@ impl Session<'_> {
         let lock = match venv::installer::find_on_path("uv") {
             Some(uv) => self.closures(lock, mode, &uv)?,
             None => {
-                self.reporter.warn(
-                    "uv is not on PATH: the lock pins commits but no dependency closures, which `--locked` builds need"
-                        .into(),
-                );
+                let unresolved: Vec<&str> =
+                    lock.projects.iter().filter(|p| p.closure.is_none()).map(|p| p.name.as_str()).collect();
+                if !unresolved.is_empty() {
+                    self.reporter.warn(format!(
+                        "uv is not on PATH: no dependency closure for {}, which `--locked` builds need",
+                        unresolved.join(", ")
+                    ));
+                }
                 lock
             }
         };
