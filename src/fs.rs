@@ -94,6 +94,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Copies `from` to `to`, streaming, through a temporary file beside `to` and a rename (its
+/// directory is made when missing).
+pub fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
+    let parent = to.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs_err::create_dir_all(parent)?;
+    let mut tmp = temp_file_in(parent)?;
+    std::io::copy(&mut fs_err::File::open(from)?, &mut tmp)?;
+    tmp.persist(to).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// A temporary file in `dir` (for a later rename into place) with mode 0644, not tempfile's
 /// 0600: what it becomes is a lock file or an artifact other users read. Its name marks it as
 /// this process's, for cleanup on interruption.

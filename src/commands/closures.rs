@@ -215,7 +215,7 @@ impl Session<'_> {
                 let local = local.filter(|f| lock::hash_file(f).is_ok_and(|h| h == file.sha256));
                 match (local, &file.url) {
                     (Some(from), _) => {
-                        crate::fs::write_atomically(&dest, &fs_err::read(from)?)?;
+                        crate::fs::copy_atomically(&from, &dest)?;
                         done.copied += 1;
                     }
                     (None, Some(url)) if !self.offline => {

@@ -359,15 +359,19 @@ fn inspect_rpm(path: &Path) -> Result<Inspection> {
     })
 }
 
+/// The OpenPGP packet of an .rpm's header signature (RSA tag, or DSA tag as for EdDSA), if any.
+pub(crate) fn header_signature(meta: &rpm::PackageMetadata) -> Option<&[u8]> {
+    [rpm::IndexSignatureTag::RPMSIGTAG_RSA, rpm::IndexSignatureTag::RPMSIGTAG_DSA]
+        .into_iter()
+        .find_map(|tag| meta.signature.get_entry_data_as_binary(tag).ok())
+}
+
 /// The header signature of an .rpm, if any, also added to `fields` as rpm -qi shows it.
 fn rpm_signature(
     meta: &rpm::PackageMetadata,
     fields: &mut Vec<(String, String)>,
 ) -> std::result::Result<Option<crate::signing::SignatureInfo>, String> {
-    let packet = [rpm::IndexSignatureTag::RPMSIGTAG_RSA, rpm::IndexSignatureTag::RPMSIGTAG_DSA]
-        .into_iter()
-        .find_map(|tag| meta.signature.get_entry_data_as_binary(tag).ok());
-    let Some(packet) = packet else { return Ok(None) };
+    let Some(packet) = header_signature(meta) else { return Ok(None) };
     let s = crate::signing::describe(packet).ok_or("its header signature is not an OpenPGP signature")?;
     let created =
         s.created.map(|t| format!(", made {}", crate::time::rfc3339(i64::from(t)))).unwrap_or_default();

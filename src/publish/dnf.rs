@@ -100,18 +100,22 @@ fn evr(text: &str) -> (String, String, Option<String>) {
 
 /// The comparison of rpm's sense flags as the metadata names it.
 fn sense(flags: u32) -> Option<&'static str> {
-    match flags & 0x0e {
-        0x02 => Some("LT"),
-        0x04 => Some("GT"),
-        0x08 => Some("EQ"),
-        0x0a => Some("LE"),
-        0x0c => Some("GE"),
+    use crate::package::rpm::sense::{EQUAL, GREATER, LESS};
+    match flags & crate::package::rpm::sense::COMPARISON {
+        x if x == LESS => Some("LT"),
+        x if x == GREATER => Some("GT"),
+        x if x == EQUAL => Some("EQ"),
+        x if x == LESS | EQUAL => Some("LE"),
+        x if x == GREATER | EQUAL => Some("GE"),
         _ => None,
     }
 }
 
-/// rpm's PREREQ, SCRIPT_PRE and SCRIPT_POST sense bits: a requirement needed before install.
-const PRE: u32 = 0x40 | 0x200 | 0x400;
+/// A requirement needed before install (what createrepo_c marks `pre="1"`).
+const PRE: u32 = {
+    use crate::package::rpm::sense::{PREREQ, SCRIPT_POST, SCRIPT_PRE};
+    PREREQ | SCRIPT_PRE | SCRIPT_POST
+};
 
 /// One dependency: name, sense flags, version.
 type Dep = (String, u32, String);
@@ -337,8 +341,10 @@ fn write_dependencies(out: &mut String, meta: &rpm::PackageMetadata, files: &[(S
             continue;
         }
         let pre = dep.1 & PRE != 0;
-        let key = (dep.1 & 0x0e, dep.2.clone(), pre);
-        if last.get(name).is_some_and(|(flags, version, p)| (*flags & 0x0e, version.clone(), *p) == key) {
+        let comparison = crate::package::rpm::sense::COMPARISON;
+        let key = (dep.1 & comparison, dep.2.clone(), pre);
+        if last.get(name).is_some_and(|(flags, version, p)| (*flags & comparison, version.clone(), *p) == key)
+        {
             continue;
         }
         last.insert(dep.0.clone(), (dep.1, dep.2.clone(), pre));
@@ -374,9 +380,7 @@ fn check_signature(
     header: &[u8],
     signer: &Signer,
 ) -> Result<()> {
-    let packet = [rpm::IndexSignatureTag::RPMSIGTAG_RSA, rpm::IndexSignatureTag::RPMSIGTAG_DSA]
-        .into_iter()
-        .find_map(|tag| meta.signature.get_entry_data_as_binary(tag).ok());
+    let packet = crate::package::inspect::header_signature(meta);
     let refuse = |problem: String| Error::Repository {
         repo: repo.into(),
         problem,

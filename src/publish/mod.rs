@@ -254,7 +254,7 @@ impl<E: Package> Staged<E> {
             };
             list.push(shown(entry.path()));
             if !matches!(arrival, Arrival::Same) {
-                copy_atomically(&from, &dir.join(entry.path()))?;
+                crate::fs::copy_atomically(&from, &dir.join(entry.path()))?;
                 self.state.entries.insert(entry.path().to_string(), entry);
             }
         }
@@ -323,16 +323,6 @@ fn arrival(target: &Target, path: &str, sha256: &str, old: Option<&str>) -> Resu
             ),
         }),
     }
-}
-
-/// Copies `from` to `to` through a temporary file beside it, streaming.
-fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
-    let dir = to.parent().expect("a pool path has a parent");
-    fs_err::create_dir_all(dir)?;
-    let mut tmp = crate::fs::temp_file_in(dir)?;
-    std::io::copy(&mut fs_err::File::open(from)?, &mut tmp)?;
-    tmp.persist(to).map_err(|e| Error::Io(e.error))?;
-    Ok(())
 }
 
 /// Keeps the newest `keep` versions (by `order`) of each group (`group`) among `entries`;

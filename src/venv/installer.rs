@@ -194,28 +194,27 @@ impl Backend {
         Ok(())
     }
 
-    /// Runs one installer command of `request` with its cache, sources and environment, its
-    /// output appended to `log`; a failure names what was missing, or shows the log's end.
-    fn run(&self, request: &Request<'_>, cmd: &mut Command, log: &fs_err::File) -> Result<()> {
+    /// Points installer command `cmd` at its cache under wrap's, the manifest's `find_links`
+    /// and, `offline`, no index. Wheels come from `find_links` only, so a build does not depend
+    /// on what the machine's environment adds; index settings (a local mirror) are left alone.
+    pub(crate) fn isolate(&self, cmd: &mut Command, cache: &Cache, find_links: &[PathBuf], offline: bool) {
         match self {
             Backend::Uv(_) => {
-                cmd.env("UV_CACHE_DIR", request.cache.root().join("uv"));
-                if request.offline {
+                cmd.env("UV_CACHE_DIR", cache.root().join("uv"));
+                if offline {
                     cmd.args(["--offline", "--no-index"]);
                 }
             }
             Backend::Pip(_) => {
-                cmd.env("PIP_CACHE_DIR", request.cache.root().join("pip"));
-                if request.offline {
+                cmd.env("PIP_CACHE_DIR", cache.root().join("pip"));
+                if offline {
                     cmd.arg("--no-index");
                 }
             }
         }
-        for dir in &request.find_links {
+        for dir in find_links {
             cmd.arg("--find-links").arg(dir);
         }
-        // Wheels come from the manifest's find_links only, so a build does not depend on what
-        // the machine's environment adds; index settings (a local mirror) are left alone.
         for key in [
             "PYTHONPATH",
             "PYTHONHOME",
@@ -227,6 +226,12 @@ impl Backend {
         ] {
             cmd.env_remove(key);
         }
+    }
+
+    /// Runs one installer command of `request` with its cache, sources and environment, its
+    /// output appended to `log`; a failure names what was missing, or shows the log's end.
+    fn run(&self, request: &Request<'_>, cmd: &mut Command, log: &fs_err::File) -> Result<()> {
+        self.isolate(cmd, request.cache, &request.find_links, request.offline);
         cmd.env("PYTHONDONTWRITEBYTECODE", "1").envs(request.env.iter().map(|(k, v)| (k, v)));
         tracing::debug!(project = request.project, command = ?cmd, "installing");
 

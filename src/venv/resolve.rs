@@ -115,18 +115,10 @@ fn compile(
 /// Runs uv command `cmd` for `what` with the request's cache, sources and environment; its
 /// stderr goes to the log; returns its stdout.
 fn run(request: &Request<'_>, what: &str, cmd: &mut Command) -> Result<String> {
-    cmd.env("UV_CACHE_DIR", request.cache.root().join("uv"));
-    for dir in request.find_links {
-        cmd.arg("--find-links").arg(dir);
-    }
-    if request.offline {
-        cmd.args(["--offline", "--no-index"]);
-    }
-    for key in
-        ["PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_FIND_LINKS", "UV_CONSTRAINT", "UV_BUILD_CONSTRAINT"]
-    {
-        cmd.env_remove(key);
-    }
+    let uv = super::installer::Backend::Uv(request.uv.to_path_buf());
+    uv.isolate(cmd, request.cache, request.find_links, request.offline);
+    // The lock's constraints are the manifest's, and nothing else.
+    cmd.env_remove("UV_CONSTRAINT").env_remove("UV_BUILD_CONSTRAINT");
     tracing::debug!(project = request.project, command = ?cmd, "resolving");
     let output = crate::interrupt::output(cmd)
         .map_err(|e| Error::Command { program: "uv".into(), detail: e.to_string() })?;

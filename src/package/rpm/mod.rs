@@ -88,12 +88,17 @@ const FILE_CONFIG: u32 = 1;
 const FILE_DOC: u32 = 1 << 1;
 const FILE_NOREPLACE: u32 = 1 << 4;
 
-/// rpm's dependency flags ("sense").
-mod sense {
+/// rpm's dependency flags ("sense"): what the writer sets, and what readers (the dnf
+/// repository's metadata) interpret.
+pub mod sense {
     pub const LESS: u32 = 1 << 1;
     pub const GREATER: u32 = 1 << 2;
     pub const EQUAL: u32 = 1 << 3;
+    /// The comparison bits.
+    pub const COMPARISON: u32 = LESS | GREATER | EQUAL;
+    pub const PREREQ: u32 = 1 << 6;
     pub const INTERP: u32 = 1 << 8;
+    pub const SCRIPT_PRE: u32 = 1 << 9;
     pub const SCRIPT_POST: u32 = 1 << 10;
     pub const SCRIPT_POSTUN: u32 = 1 << 12;
     pub const RPMLIB: u32 = 1 << 24;
@@ -127,7 +132,7 @@ impl Dep {
 
 impl std::fmt::Display for Dep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let op = match self.flags & (sense::LESS | sense::GREATER | sense::EQUAL) {
+        let op = match self.flags & sense::COMPARISON {
             x if x == sense::LESS => "<",
             x if x == sense::LESS | sense::EQUAL => "<=",
             x if x == sense::EQUAL => "=",
