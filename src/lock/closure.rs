@@ -30,8 +30,8 @@ pub struct Distribution {
     pub name: String,
     /// The version.
     pub version: String,
-    /// The files that may be installed for it (the wheel for the interpreter; the sdist where
-    /// there is none), sorted by name.
+    /// The files that may be installed for it (the wheels the interpreter can install; the sdist
+    /// where there is none), sorted by name.
     pub files: Vec<DistFile>,
 }
 
@@ -52,6 +52,64 @@ impl Distribution {
     /// `name==version`: how a closure names it.
     pub fn pin(&self) -> String {
         format!("{}=={}", self.name, self.version)
+    }
+
+    /// What in it cannot stand in a requirements file or a path, if anything: its name (not a
+    /// normalized distribution name), its version (not PEP 440), a file (no files, a name that
+    /// is not a plain file name, a sha256 that is not 64 hex digits) or a URL (not http(s), or
+    /// with spaces or control characters). Checked where a lock is read and where uv's
+    /// resolution is taken in: these values are written into installer requirement lines.
+    pub fn problem(&self) -> Option<String> {
+        let what = || {
+            format!(
+                "distribution `{}=={}`",
+                crate::error::printable(&self.name),
+                crate::error::printable(&self.version)
+            )
+        };
+        let plain_name = !self.name.is_empty()
+            && self.name == crate::pyenv::normalize(&self.name)
+            && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c))
+            && self.name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && self.name.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !plain_name {
+            return Some(format!("{}: the name is not a normalized distribution name", what()));
+        }
+        let version_chars = self.version.chars().all(|c| c.is_ascii_alphanumeric() || ".+!-_".contains(c));
+        if !version_chars || crate::version::parse(&self.version).is_none() {
+            return Some(format!("{}: the version is not a PEP 440 version", what()));
+        }
+        if self.files.is_empty() {
+            return Some(format!("{}: no file is pinned", what()));
+        }
+        for f in &self.files {
+            let plain_file = !f.name.starts_with('.')
+                && !f.name.is_empty()
+                && f.name.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
+            if !plain_file {
+                return Some(format!(
+                    "{}: `{}` is not a plain file name",
+                    what(),
+                    crate::error::printable(&f.name)
+                ));
+            }
+            if !crate::lock::is_sha256(&f.sha256) {
+                return Some(format!(
+                    "{}: the sha256 `{}` of `{}` is not 64 hex digits",
+                    what(),
+                    crate::error::printable(&f.sha256),
+                    f.name
+                ));
+            }
+            let url_ok = f.url.as_deref().is_none_or(|u| {
+                (u.starts_with("https://") || u.starts_with("http://"))
+                    && !u.chars().any(|c| c.is_whitespace() || c.is_control())
+            });
+            if !url_ok {
+                return Some(format!("{}: the URL of `{}` is not an http(s) URL", what(), f.name));
+            }
+        }
+        None
     }
 
     /// The requirement line that installs exactly one of its files:

@@ -136,6 +136,11 @@ impl Lock {
             }
             Ok(LockedFile { source: f.source, sha256: f.sha256.into_inner() })
         };
+        // The distributions first: a closure names them, and their values reach requirement
+        // lines and paths.
+        if let Some(problem) = raw.distribution.iter().find_map(Distribution::problem) {
+            return Err(syntax(None, problem));
+        }
         let constraints =
             raw.constraints.into_iter().map(|f| file("(settings)", f)).collect::<Result<Vec<_>>>()?;
         let mut projects = Vec::new();
@@ -161,15 +166,6 @@ impl Lock {
                 patches,
                 closure: closure.map(|(_, c)| c),
             });
-        }
-        let bad_file =
-            raw.distribution.iter().find_map(|d| Some((d, d.files.iter().find(|f| !is_sha256(&f.sha256))?)));
-        if let Some((d, f)) = bad_file {
-            let pin = d.pin();
-            return Err(syntax(
-                None,
-                format!("distribution `{pin}`: sha256 `{}` of `{}` is not a sha256", f.sha256, f.name),
-            ));
         }
         Ok(Lock { version: LOCK_VERSION, constraints, projects, distributions: raw.distribution })
     }
@@ -464,6 +460,59 @@ mod tests {
             let text = e.to_string();
             assert!(text.starts_with("wrap.lock:") && text.ends_with(message), "{text}");
             assert_eq!(e.exit_code(), 1);
+        }
+    }
+
+    #[test]
+    fn hostile_distributions_are_refused_when_the_lock_is_read() {
+        let mut lock = Lock::new();
+        let mut alpha = pin("alpha");
+        alpha.closure = Some(Closure {
+            python: "3.11.2".into(),
+            inputs: "d".repeat(64),
+            build: vec![],
+            install: vec!["shout==1.0.0".into()],
+        });
+        lock.projects = vec![alpha];
+        lock.distributions = vec![Distribution {
+            name: "shout".into(),
+            version: "1.0.0".into(),
+            files: vec![closure::DistFile {
+                name: "shout-1.0.0-py3-none-any.whl".into(),
+                sha256: "e".repeat(64),
+                url: Some("https://files.example/shout-1.0.0-py3-none-any.whl".into()),
+            }],
+        }];
+        let good = lock.to_toml();
+        Lock::parse(Path::new("wrap.lock"), &good).unwrap();
+        // Values that would become installer options, other lines or other paths.
+        for (from, to, message) in [
+            (
+                "name = \"shout\"",
+                "name = \"shout --index-url http://evil\"",
+                "the name is not a normalized distribution name",
+            ),
+            ("name = \"shout\"", "name = \"Shout\"", "the name is not a normalized distribution name"),
+            (
+                "version = \"1.0.0\"\n\n[[distribution.files]]",
+                "version = \"1.0.0\\n-e .\"\n\n[[distribution.files]]",
+                "the version is not a PEP 440 version",
+            ),
+            (
+                "name = \"shout-1.0.0-py3-none-any.whl\"",
+                "name = \"../../etc/x.whl\"",
+                "is not a plain file name",
+            ),
+            ("url = \"https://", "url = \"file:///etc/passwd?", "is not an http(s) URL"),
+            (
+                "url = \"https://files.example/",
+                "url = \"https://files.example/ x\\n",
+                "is not an http(s) URL",
+            ),
+        ] {
+            assert!(good.contains(from), "{from}\n{good}");
+            let e = Lock::parse(Path::new("wrap.lock"), &good.replacen(from, to, 1)).unwrap_err().to_string();
+            assert!(e.starts_with("wrap.lock: ") && e.contains(message), "{to}: {e}");
         }
     }
 

@@ -214,7 +214,12 @@ fn distributions(project: &str, names: &[String], text: &str) -> Result<Vec<Dist
             return Err(unpinnable(format!("`{name}=={version}` has no file to pin")));
         }
         pinned.sort();
-        out.push(Distribution { name, version, files: pinned });
+        let distribution = Distribution { name, version, files: pinned };
+        // What the lock could not read back is refused before it is written.
+        if let Some(problem) = distribution.problem() {
+            return Err(unpinnable(problem));
+        }
+        out.push(distribution);
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -268,12 +273,16 @@ name = "local"
 version = "1.0+wrap"
 sdist = { url = "file:///srv/wheels/local-1.0%2Bwrap.tar.gz", hashes = { sha256 = "cc" } }
 "#;
-        let d = distributions("hello", &["hello".into()], text).unwrap();
+        // 64 hex digits each.
+        let text = ["aa", "bb", "cc"]
+            .iter()
+            .fold(text.to_string(), |t, h| t.replace(&format!("\"{h}\""), &format!("\"{}\"", h.repeat(32))));
+        let d = distributions("hello", &["hello".into()], &text).unwrap();
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].pin(), "local==1.0+wrap");
         assert_eq!(
             d[0].files,
-            [DistFile { name: "local-1.0+wrap.tar.gz".into(), sha256: "cc".into(), url: None }]
+            [DistFile { name: "local-1.0+wrap.tar.gz".into(), sha256: "c".repeat(64), url: None }]
         );
         // The wheel for this interpreter, not the sdist beside it.
         assert_eq!(d[1].pin(), "pyyaml==6.0.2");
@@ -283,5 +292,11 @@ sdist = { url = "file:///srv/wheels/local-1.0%2Bwrap.tar.gz", hashes = { sha256 
         let vcs = "[[packages]]\nname = \"x\"\nvcs = { type = \"git\", url = \"https://g/x\" }\n";
         let e = distributions("hello", &[], vcs).unwrap_err().to_string();
         assert!(e.contains("`x` comes from a VCS URL"), "{e}");
+        // What the lock could not read back (it goes into requirement lines and paths) is
+        // refused when uv's answer is taken in.
+        let hostile =
+            text.replace("local-1.0%2Bwrap.tar.gz", "..%2Fx%20--index-url%20http%3A%2F%2Fevil.tar.gz");
+        let e = distributions("hello", &["hello".into()], &hostile).unwrap_err().to_string();
+        assert!(e.contains("is not a plain file name"), "{e}");
     }
 }
