@@ -160,9 +160,14 @@ fn env(index: &Index) -> Vec<(&'static str, String)> {
 }
 
 fn wrap(ws: &Workspace, index: &Index, args: &[&str]) -> support::Run {
+    wrap_with(ws, index, args, &[])
+}
+
+/// `wrap` against `index`, with `extra` on top of its environment.
+fn wrap_with(ws: &Workspace, index: &Index, args: &[&str], extra: &[(&str, &str)]) -> support::Run {
     let env = env(index);
-    let env: Vec<(&str, &str)> =
-        env.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend_from_slice(extra);
     ws.wrap_env(args, &env)
 }
 
@@ -250,20 +255,25 @@ fn a_locked_build_installs_the_locked_closure_after_the_index_moves_on() {
     // its own, so that the build downloads it again.)
     index.add(&shout_wheel(&tmp.path().join("swapped"), "1.1.0", "swapped"));
     let fresh = tmp.path().join("fresh-cache");
-    let env = env(&index);
-    let mut with_cache: Vec<(&str, &str)> =
-        env.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.as_str())).collect();
-    with_cache.push(("WRAP_CACHE", fresh.to_str().unwrap()));
-    let run =
-        ws.wrap_env(&["build", "--locked", "--rebuild", "--format", "tar", "--out", "four"], &with_cache);
+    let with_cache = [("WRAP_CACHE", fresh.to_str().unwrap())];
+    let run = wrap_with(
+        &ws,
+        &index,
+        &["build", "--locked", "--rebuild", "--format", "tar", "--out", "four"],
+        &with_cache,
+    );
     let e = run.fails(1);
     assert!(e.contains("project `hello`: `shout==1.1.0` does not match the sha256 in the lock"), "{e}");
     assert!(!ws.path().join("four").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false));
 
     // The file is gone from the index: the error says where else it can come from.
     index.remove("shout-1.1.0-py3-none-any.whl");
-    let run =
-        ws.wrap_env(&["build", "--locked", "--rebuild", "--format", "tar", "--out", "five"], &with_cache);
+    let run = wrap_with(
+        &ws,
+        &index,
+        &["build", "--locked", "--rebuild", "--format", "tar", "--out", "five"],
+        &with_cache,
+    );
     let e = run.fails(1);
     assert!(e.contains("no distribution found for requirement `shout==1.1.0`"), "{e}");
     assert!(run.stderr().contains("wheelhouse"), "{}", run.stderr());
