@@ -416,13 +416,14 @@ fn write_published(out: &mut impl Write, p: &crate::publish::Published) -> std::
         }
     }
     if let Some(sources) = &p.sources {
-        writeln!(
+        // The entry ends with its newline.
+        write!(
             out,
             "\napt clients (/etc/apt/sources.list.d/wrap.sources; copy the key to /etc/apt/keyrings/ on hosts):\n{sources}"
         )?;
     }
     if let Some(repo_file) = &p.repo_file {
-        writeln!(out, "\ndnf clients (/etc/yum.repos.d/wrap.repo):\n{repo_file}")?;
+        write!(out, "\ndnf clients (/etc/yum.repos.d/wrap.repo):\n{repo_file}")?;
     }
     Ok(())
 }
