@@ -9,7 +9,9 @@
 #     so downloads from PyPI are part of each tool's time. pip byte-compiles the virtualenv by
 #     default (as Giftwrap did); wrap's .deb leaves bytecode to its postinst (Debian's Python
 #     policy) and uv does not compile unless asked. So giftwrap-style is measured twice: as
-#     Giftwrap did it, and with `pip install --no-compile` (no bytecode in the package either).
+#     Giftwrap did it, and with `pip install --no-compile` (no bytecode in the package either);
+#  3. the same project locked (`wrap lock`): a cold `--locked` build, and a warm rebuild after one
+#     patch changed with the network unreachable.
 # Reports median wall time (and wrap's peak memory) and wrap's ratios against the targets.
 #
 # Usage: bench/pipeline.sh [WORKDIR]   (network to PyPI; needs /usr/bin/time, uv on PATH)
@@ -158,6 +160,31 @@ for i in $(seq "$runs"); do
 done
 grep -q ": ok in " "$work/last.log" || { echo "the nightly rebuild did not build" >&2; exit 1; }
 
+# The locked nightly (issue 15): `wrap lock` resolves the closure once, from PyPI; a cold locked
+# build (empty caches: wrap fetches every locked file itself); then one patch changed and a warm
+# rebuild with the closure the lock keeps (the patch touches no requirements file). The warm
+# runs have no index: every proxy variable and the index point at a closed port, so any attempt
+# to reach the network fails the run.
+WRAP_CACHE="$work/cache-locked" timed "$work/real-lock.txt" "$wrap" -m "$real/wrap.toml" lock
+rm -f "$work/real-locked-sums.txt"
+for _ in $(seq "$runs"); do
+    rm -rf "$work/cache-locked" "$real/dist"
+    WRAP_CACHE="$work/cache-locked" timed "$work/real-locked-cold.txt" "$wrap" -m "$real/wrap.toml" build --locked --format deb
+    sha256sum "$real"/dist/*.deb | cut -d' ' -f1 >> "$work/real-locked-sums.txt"
+done
+# Every cold locked build, each from empty caches, gives the same bytes.
+[ "$(sort -u "$work/real-locked-sums.txt" | wc -l)" = 1 ] \
+    || { cat "$work/real-locked-sums.txt" >&2; echo "cold locked builds differ" >&2; exit 1; }
+nowhere=http://127.0.0.1:9
+for i in $(seq "$runs"); do
+    nightly "locked night $i $RANDOM"
+    WRAP_CACHE="$work/cache-locked" http_proxy=$nowhere https_proxy=$nowhere HTTP_PROXY=$nowhere \
+        HTTPS_PROXY=$nowhere ALL_PROXY=$nowhere UV_DEFAULT_INDEX=$nowhere/simple PIP_INDEX_URL=$nowhere/simple \
+        timed "$work/real-locked-nightly.txt" "$wrap" -m "$real/wrap.toml" build --format deb
+    grep -q "locked closure" "$work/last.log" && grep -q ": ok in " "$work/last.log" \
+        || { cat "$work/last.log" >&2; echo "the locked nightly did not build from the lock" >&2; exit 1; }
+done
+
 # ---- report ----
 echo "machine: $(nproc) cores; median of $runs runs (no-op: $((3 * runs)))"
 echo "offline example, 3 projects x (.deb, .rpm, .tar.gz):"
@@ -171,5 +198,11 @@ printf '  %-34s %8s s  (peak %s MiB)\n' "wrap" "$w" "$(( $(col 2 "$work/real-wra
 printf '  %-34s %8s s\n' "giftwrap-style (pip + dpkg-deb)" "$g" "giftwrap-style, pip --no-compile" "$n" \
     "uv + nfpm" "$u"
 printf '  %-34s %8s s\n' "wrap, one patch changed, warm cache" "$(col 1 "$work/real-nightly.txt")"
+lc=$(col 1 "$work/real-locked-cold.txt") ln=$(col 1 "$work/real-locked-nightly.txt")
+printf '  %-34s %8s s  (one run; resolves from PyPI)\n' "wrap lock" "$(col 1 "$work/real-lock.txt")"
+printf '  %-34s %8s s  (peak %s MiB; %s runs, one sha256)\n' "wrap --locked, cold" "$lc" \
+    "$(( $(col 2 "$work/real-locked-cold.txt") / 1024 ))" "$runs"
+printf '  %-34s %8s s  (no network)\n' "wrap locked, one patch, warm" "$ln"
+echo "  locked warm patch rebuild / locked cold: $(ratio "$ln" "$lc") (target <= 0.3; <= 3 s)"
 echo "  wrap / giftwrap-style: $(ratio "$w" "$g") (target <= 0.2); with pip --no-compile: $(ratio "$w" "$n")"
 echo "  wrap / uv+nfpm: $(ratio "$w" "$u") (target <= 0.8)"

@@ -135,6 +135,23 @@ with zipfile.ZipFile(dst, "w") as new:
     to
 }
 
+/// An sdist `chant-1.0.tar.gz` (no wheel) whose setup.py asks for `shout` at build time
+/// (`setup_requires`, which only its build backend's hook reveals).
+fn chant_sdist(dir: &Path) -> PathBuf {
+    let tree = dir.join("chant-1.0");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("setup.py"),
+        "from setuptools import setup\nsetup(name='chant', version='1.0', py_modules=['chant'], setup_requires=['shout>=1.0'])\n",
+    )
+    .unwrap();
+    std::fs::write(tree.join("chant.py"), "def chant():\n    return 'la'\n").unwrap();
+    let to = dir.join("chant-1.0.tar.gz");
+    let out = Command::new("tar").arg("-czf").arg(&to).arg("-C").arg(dir).arg("chant-1.0").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    to
+}
+
 /// The offline example reduced to `hello`, installing from `index` instead of its wheelhouse.
 fn workspace(index: &Index) -> Workspace {
     let ws = Workspace::offline_example();
@@ -275,8 +292,12 @@ fn a_locked_build_installs_the_locked_closure_after_the_index_moves_on() {
         &with_cache,
     );
     let e = run.fails(1);
-    assert!(e.contains("no distribution found for requirement `shout==1.1.0`"), "{e}");
-    assert!(run.stderr().contains("wheelhouse"), "{}", run.stderr());
+    assert!(
+        e.contains("project `hello`: locked file shout-1.1.0-py3-none-any.whl of `shout==1.1.0` (sha256 "),
+        "{e}"
+    );
+    assert!(e.contains("404"), "{e}");
+    assert!(run.stderr().contains("wrap fetch --locked --wheelhouse DIR"), "{}", run.stderr());
 }
 
 #[test]
@@ -311,21 +332,20 @@ fn locked_builds_refuse_a_lock_without_a_closure_or_for_other_inputs() {
 }
 
 #[test]
-fn a_wheelhouse_builds_the_same_bundle_with_the_index_gone() {
+fn a_warm_locked_build_and_a_wheelhouse_need_no_index() {
     let tmp = tempfile::tempdir().unwrap();
     let index = Index::start(&tmp.path().join("index"));
     let ws = workspace(&index);
     wrap(&ws, &index, &["lock"]).ok();
-    let online = PathBuf::from(
-        wrap(&ws, &index, &["build", "--locked", "--format", "tar", "--out", "online"]).ok().trim(),
-    );
     let fetched = wrap(&ws, &index, &["fetch", "--locked", "--wheelhouse", "wheelhouse"]);
     fetched.ok();
-    assert!(
-        fetched.stderr().contains("2 downloaded, 0 copied from find_links, 0 already there"),
-        "{}",
-        fetched.stderr()
-    );
+    let counts = |run: &support::Run| {
+        let line = run.stderr().lines().find(|l| l.contains("Wheelhouse")).unwrap_or_default().to_string();
+        line.split(": ").last().unwrap_or_default().to_string()
+    };
+    // `wrap fetch` puts the locked files into wrap's cache; the wheelhouse is filled from there.
+    assert!(fetched.stderr().contains("Fetched 2 locked file(s) for hello"), "{}", fetched.stderr());
+    assert_eq!(counts(&fetched), "0 downloaded, 0 copied from find_links, 2 from the cache, 0 already there");
     let mut files: Vec<String> = std::fs::read_dir(ws.path().join("wheelhouse"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
@@ -333,15 +353,22 @@ fn a_wheelhouse_builds_the_same_bundle_with_the_index_gone() {
     files.sort();
     assert_eq!(files, ["setuptools-80.9.0-py3-none-any.whl", "shout-1.0.0-py3-none-any.whl"]);
     let again = wrap(&ws, &index, &["fetch", "--locked", "--wheelhouse", "wheelhouse"]);
-    assert!(
-        again.stderr().contains("0 downloaded, 0 copied from find_links, 2 already there"),
-        "{}",
-        again.stderr()
+    assert_eq!(counts(&again), "0 downloaded, 0 copied from find_links, 0 from the cache, 2 already there");
+    let online = PathBuf::from(
+        wrap(&ws, &index, &["build", "--locked", "--format", "tar", "--out", "online"]).ok().trim(),
     );
 
-    // The index is gone, and so is everything uv cached from it: the wheelhouse is all there is.
+    // The index is gone. A warm locked build needs nothing from it: the lock's files are in
+    // wrap's cache, and nothing is resolved.
     drop(index);
-    std::fs::remove_dir_all(ws.cache().join("uv")).unwrap();
+    let warm = ws.wrap(&["build", "--locked", "--rebuild", "--format", "tar", "--out", "warm"]).ok();
+    assert_eq!(std::fs::read(warm.trim()).unwrap(), std::fs::read(&online).unwrap());
+
+    // And with the caches gone too (wrap's and uv's), the index unreachable is the network's
+    // fault (exit 2), and the wheelhouse is all there is.
+    std::fs::remove_dir_all(ws.cache()).unwrap();
+    let e = ws.wrap(&["build", "--locked", "--format", "tar", "--out", "unreachable"]).fails(2);
+    assert!(e.contains("cannot be had: cannot download `http://127.0.0.1:"), "{e}");
     ws.setting("find_links = [\"wheelhouse\"]\noffline = true");
     let offline = ws.wrap(&["build", "--locked", "--rebuild", "--format", "tar", "--out", "offline"]).ok();
     let (a, b) =
@@ -350,6 +377,50 @@ fn a_wheelhouse_builds_the_same_bundle_with_the_index_gone() {
     differ.dedup();
     // Every installed file the same; the build record says where the files came from.
     assert_eq!(differ, ["wrap-example-hello-1.1.0/.wrap/build-info.json"]);
+}
+
+#[test]
+fn an_sdist_in_the_closure_builds_with_locked_build_requirements() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = Index::start(&tmp.path().join("index"));
+    let ws = workspace(&index);
+    index.add(&chant_sdist(&tmp.path().join("sdist")));
+    index.add(&root().join("tests/fixtures/wheels/wheel-0.45.1-py3-none-any.whl"));
+    ws.write_manifest(
+        &ws.manifest().replace("name = \"hello\"\n", "name = \"hello\"\npip_dependencies = [\"chant\"]\n"),
+    );
+    wrap(&ws, &index, &["lock"]).ok();
+    let lock = ws.lock_text();
+    assert!(lock.contains("install = [\"chant==1.0\", \"shout==1.0.0\"]"), "{lock}");
+    // chant's own build requirements: what an installer assumes of a setup.py without a
+    // pyproject.toml (setuptools, wheel) and its setup_requires.
+    assert!(lock.contains("build = [\"setuptools==80.9.0\", \"shout==1.0.0\", \"wheel==0.45.1\"]"), "{lock}");
+    assert!(lock.contains("name = \"chant-1.0.tar.gz\""), "{lock}");
+    // pip's resolver (its installation report, and its own build frontend asked the same way)
+    // pins the same closure, byte for byte.
+    ws.setting("installer = \"pip\"");
+    let by_pip = wrap(&ws, &index, &["lock", "--update"]);
+    assert!(by_pip.stderr().contains("Resolving hello"), "{}", by_pip.stderr());
+    assert_eq!(ws.lock_text(), lock);
+    ws.write_manifest(&ws.manifest().replace("installer = \"pip\"\n", ""));
+
+    // One build fetches the lock's files into wrap's cache. Then the index is gone.
+    wrap(&ws, &index, &["build", "--locked", "--format", "tar", "--out", "online"]).ok();
+    drop(index);
+    for installer in ["uv", "pip"] {
+        // No index, no installer cache: chant is built from the locked sdist with the locked
+        // build requirements, all from wrap's cache.
+        let _ = std::fs::remove_dir_all(ws.cache().join("uv"));
+        let _ = std::fs::remove_dir_all(ws.cache().join("pip"));
+        ws.setting(&format!("installer = \"{installer}\""));
+        let built = ws.wrap(&["build", "--locked", "--rebuild", "--format", "tar", "--out", installer]);
+        let names = String::from_utf8_lossy(
+            &Command::new("tar").arg("-tzf").arg(built.ok().trim()).output().unwrap().stdout,
+        )
+        .to_string();
+        assert!(names.contains("/chant-1.0.dist-info/"), "{installer}: {names}");
+        ws.write_manifest(&ws.manifest().replace(&format!("installer = \"{installer}\"\n"), ""));
+    }
 }
 
 /// The files of the tarball `artifact` (unpacked under `dir`) by path, with their sha256.

@@ -139,6 +139,18 @@ fn build_venv(
     let versions =
         format!("Python {}, {} {}{locked}", python.version, backend.name(), tools.installer_version);
     reporter.status("Building", format!("{} {} ({versions})", planned.name, planned.version));
+    // A locked build installs from the lock's files in the cache, and from nothing else.
+    let from_lock = match &planned.closure {
+        Some(closure) => {
+            let (links, offline) = (&job.plan.find_links, job.plan.offline);
+            let fetched = venv::wheelhouse::ensure_closure(cache, &planned.name, closure, links, offline)?;
+            if fetched > 0 {
+                reporter.status("Fetched", format!("{fetched} locked file(s) for {}", planned.name));
+            }
+            Some(vec![venv::wheelhouse::dir(cache)])
+        }
+        None => None,
+    };
     venv::build::build(
         cache,
         python,
@@ -149,8 +161,8 @@ fn build_venv(
             extras: &planned.extras,
             pip_dependencies: &planned.pip_dependencies,
             constraints: job.constraints,
-            find_links: &job.plan.find_links,
-            offline: job.plan.offline,
+            find_links: from_lock.as_deref().unwrap_or(&job.plan.find_links),
+            offline: from_lock.is_some() || job.plan.offline,
             python_version: &planned.source_version,
             prompt: &planned.package_name,
             source_date_epoch: planned.source_date_epoch,

@@ -1,6 +1,8 @@
 //! What the cache holds (`wrap cache info`) and trimming it (`wrap clean`). An entry is one
-//! mirror, checkout, artifact, compiled module, download or log; its modification time is its last use (the
-//! stages touch what they reuse). Sizes count each file once, however many hard links it has
+//! mirror, checkout, artifact, compiled module, download, locked file's link or log; its
+//! modification time is its last use (the stages touch what they reuse, except the locked
+//! files: the installers key their caches of a local file on its time, so a trimmed one is
+//! fetched again by the next build that needs it). Sizes count each file once, however many hard links it has
 //! (checkouts share their git objects with the mirrors). The installers' own caches (uv, pip)
 //! and wrap's pip tools are counted but only removed by `--all`: they prune themselves. Lock
 //! files are never removed: a lock lives on its file, and a removed file would let the next
@@ -20,13 +22,14 @@ use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an
 /// entry is one level down (`git/<mirror>`) or two (`checkouts/<project>/<key>`).
-const KINDS: [(&str, Depth); 11] = [
+const KINDS: [(&str, Depth); 12] = [
     ("git", Depth::One),
     ("checkouts", Depth::Two),
     ("artifacts", Depth::One),
     ("keys", Depth::One),
     ("pyc", Depth::Two),
     ("downloads", Depth::One),
+    ("wheels", Depth::One),
     ("logs", Depth::One),
     ("tmp", Depth::One),
     ("uv", Depth::Whole),

@@ -18,13 +18,13 @@ use crate::venv::python::Interpreter;
 
 impl Session<'_> {
     /// `wrap lock`: pins every project's commit, resolves the closures that are missing, stale,
-    /// or named by `mode`, and writes the lock when it changed. Without uv the lock keeps no
-    /// closures, with a warning.
+    /// or named by `mode` with the manifest's installer's resolver, and writes the lock when it
+    /// changed. With `installer = "uv"` and no uv, the lock keeps no closures, with a warning.
     pub fn lock_all(&self, mode: &LockMode) -> Result<Lock> {
         let lock = self.pinned(mode, true)?;
-        let lock = match venv::installer::find_on_path("uv") {
-            Some(uv) => self.closures(lock, mode, &uv)?,
-            None => {
+        let uv = venv::installer::find_on_path("uv");
+        let lock = match (self.manifest.settings.installer, uv) {
+            (crate::manifest::Installer::Uv, None) => {
                 let unresolved: Vec<&str> =
                     lock.projects.iter().filter(|p| p.closure.is_none()).map(|p| p.name.as_str()).collect();
                 if !unresolved.is_empty() {
@@ -35,17 +35,21 @@ impl Session<'_> {
                 }
                 lock
             }
+            (_, uv) => self.closures(lock, mode, uv.as_deref())?,
         };
         self.write_lock(&lock)?;
         Ok(lock)
     }
 
-    /// `lock` with its missing, stale and `--update`d closures resolved with `uv`.
-    fn closures(&self, mut lock: Lock, mode: &LockMode, uv: &Path) -> Result<Lock> {
+    /// `lock` with its missing, stale and `--update`d closures resolved by the manifest's
+    /// installer (for `auto`, uv when on PATH, else pip).
+    fn closures(&self, mut lock: Lock, mode: &LockMode, uv: Option<&Path>) -> Result<Lock> {
         let _cache = self.hold_cache()?;
         let _busy = crate::interrupt::Busy::start();
         let settings = &self.manifest.settings;
         let python = venv::python::probe(&settings.python, false)?;
+        // Chosen when a closure needs resolving (pip's is a tools venv, made once).
+        let mut backend = None;
         let constraints = self.constraint_files(&lock)?;
         let updating = |name: &str| match mode {
             LockMode::Update(names) => names.is_empty() || names.iter().any(|n| n == name),
@@ -60,7 +64,12 @@ impl Session<'_> {
                 continue;
             }
             let project = self.manifest.project(&locked.name).expect("the lock follows the manifest");
-            let resolved = self.resolve_closure(project, locked, uv, &python, &constraints)?;
+            if backend.is_none() {
+                backend =
+                    Some(venv::installer::Backend::choose(settings.installer, uv, &self.cache, &python)?);
+            }
+            let backend = backend.as_ref().expect("chosen above");
+            let resolved = self.resolve_closure(project, locked, backend, &python, &constraints)?;
             let record = closure::record(&resolved, lock::closure_inputs(project, locked, &lock.constraints));
             if let Some(old) = &locked.closure {
                 let changes = closure::changes(&old.install, &record.install);
@@ -117,7 +126,7 @@ impl Session<'_> {
         &self,
         project: &crate::manifest::Project,
         locked: &LockedProject,
-        uv: &Path,
+        backend: &venv::installer::Backend,
         python: &Interpreter,
         constraints: &[PathBuf],
     ) -> Result<Resolved> {
@@ -140,7 +149,7 @@ impl Session<'_> {
             self.manifest.settings.find_links.iter().map(|l| l.abs.clone()).collect();
         venv::resolve::resolve(&venv::resolve::Request {
             project: &project.name,
-            uv,
+            backend,
             python,
             source: &src,
             extras: &project.extras,
@@ -164,21 +173,25 @@ pub struct Wheelhouse {
     pub downloaded: usize,
     /// Files copied from `find_links`.
     pub copied: usize,
+    /// Files copied from wrap's cache.
+    pub cached: usize,
     /// Files already there with the locked sha256.
     pub present: usize,
 }
 
 impl Session<'_> {
     /// Puts every file the closures of `projects` (all when empty) pin into `dir`, each checked
-    /// against its sha256: downloaded from the URL the lock names, or copied from `find_links`.
-    /// A manifest whose `find_links` names `dir`, with `offline = true`, then builds `--locked`
-    /// without a network.
+    /// against its sha256: from wrap's cache of locked files, which takes what it lacks from
+    /// `find_links` or the URL the lock names. A manifest whose `find_links` names `dir`, with
+    /// `offline = true`, then builds `--locked` without a network.
     pub fn wheelhouse(&self, mode: &LockMode, projects: &[String], dir: &Path) -> Result<Wheelhouse> {
         let lock = self.lock(mode)?;
         let done = self.fill_wheelhouse(&lock, projects, dir)?;
-        let (d, c, p) = (done.downloaded, done.copied, done.present);
-        let message =
-            format!("{}: {d} downloaded, {c} copied from find_links, {p} already there", dir.display());
+        let (d, c, k, p) = (done.downloaded, done.copied, done.cached, done.present);
+        let message = format!(
+            "{}: {d} downloaded, {c} copied from find_links, {k} from the cache, {p} already there",
+            dir.display()
+        );
         self.reporter.status("Wheelhouse", message);
         Ok(done)
     }
@@ -186,7 +199,9 @@ impl Session<'_> {
     /// The work of [`Session::wheelhouse`] with `lock`.
     fn fill_wheelhouse(&self, lock: &Lock, projects: &[String], dir: &Path) -> Result<Wheelhouse> {
         let mut pins = std::collections::BTreeSet::new();
+        let mut names = Vec::new();
         for p in lock.projects.iter().filter(|p| projects.is_empty() || projects.contains(&p.name)) {
+            names.push(p.name.as_str());
             let closure = p.closure.as_ref().ok_or_else(|| Error::LockDrift {
                 path: Lock::path_for(&self.manifest.path),
                 differences: vec![Drift::ClosureMissing(p.name.clone())],
@@ -194,46 +209,27 @@ impl Session<'_> {
             pins.extend(closure.build.iter().chain(&closure.install).cloned());
         }
         fs_err::create_dir_all(dir)?;
+        let mut done = Wheelhouse::default();
+        let mut wanted =
+            venv::wheelhouse::files_of(lock.distributions.iter().filter(|d| pins.contains(&d.pin())));
+        // A plain file name: the lock refuses any other when it is read.
+        wanted.retain(|w| {
+            let there = dir.join(&w.file.name);
+            let present = there.exists() && lock::hash_file(&there).is_ok_and(|h| h == w.file.sha256);
+            done.present += usize::from(present);
+            !present
+        });
+        let _cache = self.hold_cache()?;
         let find_links: Vec<PathBuf> =
             self.manifest.settings.find_links.iter().map(|l| l.abs.clone()).collect();
-        let mut done = Wheelhouse::default();
-        for d in lock.distributions.iter().filter(|d| pins.contains(&d.pin())) {
-            for file in &d.files {
-                // A plain file name: the lock refuses any other when it is read.
-                let dest = dir.join(&file.name);
-                if dest.exists() && lock::hash_file(&dest)? == file.sha256 {
-                    done.present += 1;
-                    continue;
-                }
-                let local = find_links.iter().map(|l| l.join(&file.name)).find(|f| f.is_file());
-                let local = local.filter(|f| lock::hash_file(f).is_ok_and(|h| h == file.sha256));
-                match (local, &file.url) {
-                    (Some(from), _) => {
-                        crate::fs::copy_atomically(&from, &dest)?;
-                        done.copied += 1;
-                    }
-                    (None, Some(url)) if !self.offline => {
-                        self.reporter.status("Downloading", format!("{} ({})", file.name, d.pin()));
-                        source::download::download_to(url, &dest, &file.sha256)?;
-                        done.downloaded += 1;
-                    }
-                    (None, _) => {
-                        return Err(Error::Download {
-                            url: file.url.clone().unwrap_or_else(|| file.name.clone()),
-                            source: format!(
-                                "`{}` of `{}` is in no `find_links` directory with the locked sha256{}",
-                                file.name,
-                                d.pin(),
-                                if self.offline {
-                                    ", and offline mode is on"
-                                } else {
-                                    ", and the lock names no URL"
-                                }
-                            )
-                            .into(),
-                        });
-                    }
-                }
+        let got =
+            venv::wheelhouse::ensure(&self.cache, &names.join(", "), &wanted, &find_links, self.offline)?;
+        for (w, (stored, origin)) in wanted.iter().zip(got) {
+            crate::fs::copy_atomically(&stored, &dir.join(&w.file.name))?;
+            match origin {
+                venv::wheelhouse::Origin::Downloaded => done.downloaded += 1,
+                venv::wheelhouse::Origin::Copied => done.copied += 1,
+                venv::wheelhouse::Origin::Cached => done.cached += 1,
             }
         }
         Ok(done)

@@ -2,6 +2,7 @@
 //! it did through the [`Reporter`]. `main` parses flags into these calls.
 
 mod closures;
+mod fetch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -315,42 +316,6 @@ impl<'a> Session<'a> {
                 .status("Locking", format!("{} {from}{} ({version})", project.name, short(&commit, 12)));
         }
         Ok((commit, time, version))
-    }
-
-    /// `wrap fetch`: a patched checkout per selected project.
-    pub fn fetch(&self, mode: &LockMode, projects: &[String]) -> Result<Vec<source::Checkout>> {
-        self.check_names(projects)?;
-        let _cache = self.hold_cache()?;
-        let lock = self.lock_with(mode, false)?;
-        let _busy = crate::interrupt::Busy::start();
-        self.constraint_files(&lock)?;
-        let mut out = Vec::new();
-        for project in &self.manifest.projects {
-            if !projects.is_empty() && !projects.contains(&project.name) {
-                continue;
-            }
-            let locked = lock.project(&project.name).expect("the lock covers every project");
-            let mut warnings = Vec::new();
-            let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
-            self.warn_all(warnings);
-            let checkout = checkout?;
-            if !checkout.reused {
-                self.reporter.status(
-                    "Fetched",
-                    format!("{} {} ({})", project.name, short(&locked.commit, 12), locked.version),
-                );
-            }
-            self.reporter.report(&Event::Fetched {
-                project: &project.name,
-                commit: &locked.commit,
-                version: &locked.version,
-                patches: project.patches.iter().map(|p| p.rel.as_str()).collect(),
-                path: checkout.path.display().to_string(),
-                reused: checkout.reused,
-            });
-            out.push(checkout);
-        }
-        Ok(out)
     }
 
     /// `wrap plan`: what a build would do.

@@ -167,7 +167,7 @@ impl fmt::Display for Drift {
             Self::ClosureMissing(p) => write!(f, "project `{p}`: the lock pins no dependency closure"),
             Self::ClosureStale(p) => write!(
                 f,
-                "project `{p}`: its dependency closure was resolved for another commit, patches, constraints, extras or pip_dependencies"
+                "project `{p}`: its dependency closure was resolved for another commit, requirement-changing patches, constraints, extras or pip_dependencies (or by an older wrap)"
             ),
         }
     }

@@ -151,9 +151,24 @@ pub enum Error {
     #[error("project `{project}`: cannot resolve its {what} for the lock: {}", tail.last().map_or("", String::as_str))]
     ResolveFailed { project: String, what: String, tail: Vec<String>, log: PathBuf },
 
-    /// A locked build found a file on the index whose bytes differ from the lock's sha256.
-    #[error("project `{project}`: `{distribution}` does not match the sha256 in the lock (full log: {})", log.display())]
-    LockedHashMismatch { project: String, distribution: String, log: PathBuf },
+    /// A locked build found a file whose bytes differ from the lock's sha256.
+    #[error("project `{project}`: `{distribution}` does not match the sha256 in the lock ({detail})")]
+    LockedHashMismatch { project: String, distribution: String, detail: String },
+
+    /// A file the lock pins cannot be had: not cached, not in `find_links`, not served (the
+    /// index answered without it), or not reached.
+    #[error(
+        "project `{project}`: locked file {file} of `{distribution}` (sha256 {sha256}) cannot be had: {detail}"
+    )]
+    LockedFileUnavailable {
+        project: String,
+        distribution: String,
+        file: String,
+        sha256: String,
+        detail: String,
+        /// The network failed (exit 2); else the index answered without the file.
+        unreachable: bool,
+    },
 
     /// A distribution built from an sdist lacks a system header, library or tool.
     #[error(
@@ -297,6 +312,7 @@ impl Error {
         match self {
             Self::BuildFailed { exit_code, .. } => *exit_code,
             Self::InstallFailed { disk_full: true, .. } => 2,
+            Self::LockedFileUnavailable { unreachable: true, .. } => 2,
             Self::Manifest { .. }
             | Self::ManifestMissing { .. }
             | Self::LockSyntax { .. }
@@ -319,6 +335,7 @@ impl Error {
             | Self::MissingRequirement { .. }
             | Self::ResolveFailed { .. }
             | Self::LockedHashMismatch { .. }
+            | Self::LockedFileUnavailable { .. }
             | Self::InstallFailed { .. }
             | Self::Editable { .. }
             | Self::Relocate { .. }
@@ -432,8 +449,11 @@ impl Error {
             Self::LockedHashMismatch { .. } => Some(
                 "the file changed on the index since `wrap lock` pinned it: a re-upload, or tampering; if the new file is trusted, `wrap lock --update PROJECT` pins it".into(),
             ),
+            Self::LockedFileUnavailable { .. } => Some(
+                "where the file can still be had, `wrap fetch --locked --wheelhouse DIR` copies every locked file into DIR; build with `find_links = [\"DIR\"]` (and `offline = true` on a machine without a network)".into(),
+            ),
             Self::MissingRequirement { locked: true, log, .. } => Some(format!(
-                "the index no longer serves a file the lock pins; build from a wheelhouse (`find_links` with the locked files) (log: {})",
+                "a locked build installs only what the lock pins, and this is not among it (a build requirement resolved at build time?); `wrap lock --update PROJECT` resolves the closure again (log: {})",
                 log.display()
             )),
             Self::MissingRequirement { log, .. } => Some(format!(

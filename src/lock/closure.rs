@@ -1,8 +1,9 @@
 //! The dependency closure in `wrap.lock`: for each project, what its installer resolved (every
-//! distribution it installs, and the build requirements of its own wheel) as `name==version`,
-//! and, once per distribution for the whole lock, the files with their sha256 that may be
-//! installed for it. A closure holds for the inputs it was resolved from (commit, patches,
-//! constraints, extras, extra dependencies: [`inputs_digest`]) and for one interpreter version.
+//! distribution it installs, and the build requirements of its own wheel and of its sdists) as
+//! `name==version`, and, once per distribution for the whole lock, the files with their sha256
+//! that may be installed for it. A closure holds for the inputs it was resolved from (commit,
+//! the patches that touch requirement files, constraints, extras, extra dependencies:
+//! [`inputs_digest`]) and for one interpreter version.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +17,8 @@ pub struct Closure {
     pub python: String,
     /// The digest of the inputs it was resolved from ([`inputs_digest`]).
     pub inputs: String,
-    /// The build requirements of the project's own wheel, `name==version`, sorted.
+    /// The build requirements, `name==version`, sorted: of the project's own wheel and of every
+    /// distribution of the closure that is built from an sdist.
     pub build: Vec<String>,
     /// Every distribution installed besides the project, `name==version`, sorted.
     pub install: Vec<String>,
@@ -123,12 +125,19 @@ impl Distribution {
     }
 }
 
+/// What wrap's resolution covers, as a number in every closure's inputs: a closure resolved by
+/// a wrap that covered less is stale. 2: the build requirements of every distribution built
+/// from an sdist, and those its build backend asks for (`get_requires_for_build_wheel`).
+pub const RESOLUTION: u32 = 2;
+
 /// What a closure's inputs are: the digest a closure records and is checked against.
 #[derive(Debug, Serialize)]
 pub struct Inputs<'a> {
+    /// What wrap's resolution covers ([`RESOLUTION`]).
+    pub resolution: u32,
     /// The pinned commit.
     pub commit: &'a str,
-    /// The patches' sha256, in order.
+    /// The sha256 of the patches that change a file declaring requirements, in order.
     pub patches: Vec<&'a str>,
     /// The constraints files' sha256, in order.
     pub constraints: Vec<&'a str>,
@@ -143,12 +152,41 @@ pub fn inputs_digest(inputs: &Inputs<'_>) -> String {
     crate::digest::sha256_hex(&serde_json::to_vec(inputs).expect("serializes"))
 }
 
+/// Whether the patch at `path` changes a file where a Python project declares what it
+/// requires to build or to run: setup.py, setup.cfg, pyproject.toml, a requirements file (pbr
+/// reads requirements.txt). Only such patches can change a closure; a patch that cannot be
+/// read counts as one.
+pub fn touches_requirements(path: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read(path) else { return true };
+    let text = String::from_utf8_lossy(&text);
+    text.lines()
+        .filter_map(|line| {
+            let paths = line
+                .strip_prefix("diff --git ")
+                .or_else(|| line.strip_prefix("--- "))
+                .or_else(|| line.strip_prefix("+++ "))
+                .or_else(|| line.strip_prefix("rename from "))
+                .or_else(|| line.strip_prefix("rename to "))?;
+            Some(
+                paths
+                    .split([' ', '\t'])
+                    .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .any(|name| {
+            matches!(name.as_str(), "setup.py" | "setup.cfg" | "pyproject.toml")
+                || (name.contains("requirements") && (name.ends_with(".txt") || name.ends_with(".in")))
+        })
+}
+
 /// A closure with its distributions' files: what a locked build installs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resolved {
     /// The interpreter version it was resolved for.
     pub python: String,
-    /// The build requirements of the project's wheel.
+    /// The build requirements of the project's wheel and of the sdists among `install`.
     pub build: Vec<Distribution>,
     /// What is installed besides the project.
     pub install: Vec<Distribution>,
@@ -230,6 +268,28 @@ pub fn changes(before: &[String], after: &[String]) -> Vec<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_patches_of_requirement_files_touch_the_closure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let patch = |name: &str, text: &str| {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            touches_requirements(&path)
+        };
+        let code =
+            "diff --git a/keystone/api.py b/keystone/api.py\n--- a/keystone/api.py\n+++ b/keystone/api.py\n";
+        assert!(!patch("code.patch", code));
+        assert!(!patch(
+            "new.patch",
+            "diff --git a/NIGHTLY b/NIGHTLY\nnew file mode 100644\n--- /dev/null\n+++ b/NIGHTLY\n"
+        ));
+        assert!(patch("reqs.patch", &format!("{code}diff --git a/requirements.txt b/requirements.txt\n")));
+        assert!(patch("cfg.patch", "--- a/setup.cfg\t2026-01-01\n+++ b/setup.cfg\t2026-01-02\n"));
+        assert!(patch("toml.patch", "--- x/pyproject.toml\n+++ y/pyproject.toml\n"));
+        assert!(patch("rename.patch", "diff --git a/a b/b\nrename from setup.py\nrename to old_setup.py\n"));
+        assert!(touches_requirements(&tmp.path().join("missing.patch")));
+    }
 
     fn dist(name: &str, version: &str, file: &str) -> Distribution {
         Distribution {

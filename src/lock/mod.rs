@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::sha256_hex;
 use crate::error::{Drift, Error, Location, Result};
 use crate::fs::write_atomically;
 use crate::manifest::{Manifest, Project};
@@ -302,7 +301,9 @@ pub fn is_sha256(text: &str) -> bool {
 
 /// sha256 of a file's content.
 pub fn hash_file(path: &Path) -> Result<String> {
-    Ok(sha256_hex(&fs_err::read(path)?))
+    let mut hashing = crate::archive::Hashing::new(std::io::sink());
+    std::io::copy(&mut fs_err::File::open(path)?, &mut hashing)?;
+    Ok(hashing.finish().1)
 }
 
 /// The current sha256 of every patch and local constraints file, keyed by source as written.
@@ -325,8 +326,15 @@ pub fn local_digests(manifest: &Manifest) -> Result<BTreeMap<String, String>> {
 /// The digest of the inputs of `project`'s closure when pinned as `locked` under `constraints`.
 pub fn closure_inputs(project: &Project, locked: &LockedProject, constraints: &[LockedFile]) -> String {
     closure::inputs_digest(&closure::Inputs {
+        resolution: closure::RESOLUTION,
         commit: &locked.commit,
-        patches: locked.patch_digests(),
+        patches: project
+            .patches
+            .iter()
+            .zip(&locked.patches)
+            .filter(|(patch, _)| closure::touches_requirements(&patch.abs))
+            .map(|(_, locked)| locked.sha256.as_str())
+            .collect(),
         constraints: constraints.iter().map(|c| c.sha256.as_str()).collect(),
         extras: &project.extras,
         dependencies: &project.pip_dependencies,

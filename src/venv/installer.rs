@@ -102,28 +102,9 @@ impl Backend {
     pub fn install(&self, request: &Request<'_>) -> Result<()> {
         let log = fs_err::File::create(request.log)?;
         let scratch = request.wheel_dir.parent().expect("the wheel directory has a parent");
-        let mut cmd = match self {
-            Backend::Uv(uv) => {
-                let mut cmd = Command::new(uv);
-                cmd.args(["build", "--wheel", "--no-progress", "--color", "never", "--no-python-downloads"])
-                    .arg("--python")
-                    .arg(request.python)
-                    .arg("--out-dir")
-                    .arg(request.wheel_dir);
-                cmd
-            }
-            Backend::Pip(tools) => {
-                let mut cmd = Command::new(tools);
-                cmd.args(["-m", "pip", "--python"])
-                    .arg(request.python)
-                    .args(["wheel", "--no-deps", "--disable-pip-version-check", "--no-input"])
-                    .args(["--progress-bar", "off", "--wheel-dir"])
-                    .arg(request.wheel_dir);
-                cmd
-            }
-        };
+        let mut cmd = self.wheel_command(request.python, request.wheel_dir);
         if let Some(locked) = request.locked {
-            self.pin_build_requirements(&mut cmd, locked, scratch)?;
+            self.pin_build_requirements(&mut cmd, locked, scratch, "wheel", &[])?;
         }
         cmd.arg(request.source).envs(request.build_env.iter().map(|(k, v)| (k, v)));
         self.run(request, &mut cmd, &log)?;
@@ -159,6 +140,8 @@ impl Backend {
                 let file = scratch.join("locked-requirements.txt");
                 fs_err::write(&file, lines.iter().map(|l| format!("{l}\n")).collect::<String>())?;
                 cmd.args(["--require-hashes", "--no-deps", "-r"]).arg(file);
+                // The sdists among them build with the locked build requirements too.
+                self.pin_build_requirements(&mut cmd, locked, scratch, "install", &locked.install)?;
             }
             None => {
                 for file in &request.constraints {
@@ -170,24 +153,62 @@ impl Backend {
         self.run(request, &mut cmd, &log)
     }
 
-    /// Makes `cmd` build with the locked build requirements: uv checks them against their
-    /// sha256 (`--build-constraints`); pip, which cannot check build requirements' hashes,
-    /// gets them as version pins (`PIP_CONSTRAINT`, which its build environments read).
-    fn pin_build_requirements(&self, cmd: &mut Command, locked: &Resolved, scratch: &Path) -> Result<()> {
+    /// The command that builds a project's wheel (its source tree is the last argument to add)
+    /// for `python` into `out_dir`, in an isolated build environment.
+    pub(crate) fn wheel_command(&self, python: &Path, out_dir: &Path) -> Command {
+        match self {
+            Backend::Uv(uv) => {
+                let mut cmd = Command::new(uv);
+                cmd.args(["build", "--wheel", "--no-progress", "--color", "never", "--no-python-downloads"])
+                    .arg("--python")
+                    .arg(python)
+                    .arg("--out-dir")
+                    .arg(out_dir);
+                cmd
+            }
+            Backend::Pip(tools) => {
+                let mut cmd = Command::new(tools);
+                cmd.args(["-m", "pip", "--python"])
+                    .arg(python)
+                    .args(["wheel", "--no-deps", "--disable-pip-version-check", "--no-input"])
+                    .args(["--progress-bar", "off", "--wheel-dir"])
+                    .arg(out_dir);
+                cmd
+            }
+        }
+    }
+
+    /// Makes `cmd` (its `step` names its files) build with the locked build requirements: uv
+    /// checks them against their sha256 (`--build-constraints`); pip, which cannot check build
+    /// requirements' hashes, gets them as version pins (`PIP_CONSTRAINT`, which its build
+    /// environments read). pip applies those pins to what `cmd` installs as well, so names
+    /// that `installed` pins are left out of them (their build environments then take
+    /// whichever version the lock's files hold).
+    fn pin_build_requirements(
+        &self,
+        cmd: &mut Command,
+        locked: &Resolved,
+        scratch: &Path,
+        step: &str,
+        installed: &[crate::lock::closure::Distribution],
+    ) -> Result<()> {
         match self {
             Backend::Uv(_) => {
-                let file = scratch.join("locked-build-constraints.txt");
+                let file = scratch.join(format!("locked-build-constraints-{step}.txt"));
                 let lines: String =
                     locked.build.iter().map(|d| format!("{}\n", d.hashed_requirement())).collect();
                 fs_err::write(&file, lines)?;
                 cmd.arg("--build-constraints").arg(file);
             }
             Backend::Pip(_) => {
-                let file = scratch.join("locked-build-pins.txt");
-                fs_err::write(
-                    &file,
-                    locked.build.iter().map(|d| format!("{}\n", d.pin())).collect::<String>(),
-                )?;
+                let file = scratch.join(format!("locked-build-pins-{step}.txt"));
+                let pins: String = locked
+                    .build
+                    .iter()
+                    .filter(|d| !installed.iter().any(|i| i.name == d.name))
+                    .map(|d| format!("{}\n", d.pin()))
+                    .collect();
+                fs_err::write(&file, pins)?;
                 cmd.env("PIP_CONSTRAINT", file);
             }
         }
@@ -246,7 +267,7 @@ impl Backend {
             return Err(Error::LockedHashMismatch {
                 project: request.project.into(),
                 distribution,
-                log: request.log.into(),
+                detail: format!("full log: {}", request.log.display()),
             });
         }
         if let Some(requirement) = missing_requirement(&text) {

@@ -2,7 +2,7 @@
 //! [`python`] probes the interpreter, [`installer`] runs uv or pip, [`build`] makes the staged
 //! venv, [`relocate`] turns it into a tree that runs at its install path or anywhere, [`verify`]
 //! imports its entry points, [`bytecode`] compiles it (with a cache of pycs); [`resolve`] resolves
-//! a project's dependency closure for the lock.
+//! a project's dependency closure for the lock, [`wheelhouse`] keeps the files it pins.
 
 pub mod build;
 pub mod bytecode;
@@ -13,3 +13,4 @@ pub mod relocate;
 pub mod resolve;
 pub mod sysdeps;
 pub mod verify;
+pub mod wheelhouse;

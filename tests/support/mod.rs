@@ -192,6 +192,7 @@ impl Run {
                 (r"\.wrap-tmp-[0-9]+-[^/ `]*", "[TEMP]"),
                 (r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]"),
                 (r"python3\.[0-9]+", "python3.X"),
+                (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[PORT]"),
                 (r"_(amd64|arm64)\.deb", "_[ARCH].deb"),
                 (r"\.(x86_64|aarch64)\.rpm", ".[ARCH].rpm"),
             ],
