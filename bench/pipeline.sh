@@ -165,6 +165,7 @@ grep -q ": ok in " "$work/last.log" || { echo "the nightly rebuild did not build
 # rebuild with the closure the lock keeps (the patch touches no requirements file). The warm
 # runs have no index: every proxy variable and the index point at a closed port, so any attempt
 # to reach the network fails the run.
+rm -f "$real/wrap.lock" "$work/real-lock.txt"
 WRAP_CACHE="$work/cache-locked" timed "$work/real-lock.txt" "$wrap" -m "$real/wrap.toml" lock
 rm -f "$work/real-locked-sums.txt"
 for _ in $(seq "$runs"); do
