@@ -1,11 +1,11 @@
-//! Resolving a project's dependency closure for `wrap lock` with uv's resolver (`uv pip compile
-//! --format pylock.toml`, the PEP 751 lock format), not one of wrap's own: what the project's
-//! wheel, extras and extra requirements install under the constraints, for the interpreter (its
-//! version and platform), each distribution with the files that may be installed for it and
-//! their sha256; and the same for the build requirements of the project's own wheel and of every
+//! Resolving a project's dependency closure for `wrap lock` with the installer's resolver (`uv
+//! pip compile --format pylock.toml`, the PEP 751 lock format, or pip's `install --dry-run
+//! --report`), not one of wrap's own: what the project's wheel, extras and extra requirements
+//! install under the constraints, for the interpreter (its version and platform), each
+//! distribution with the files that may be installed for it and their sha256; and the same for the build requirements of the project's own wheel and of every
 //! distribution in the closure that is built from an sdist. A source tree's build requirements
-//! are its pyproject.toml's `[build-system] requires` (setuptools when it has none, as PEP 517
-//! says) and what its build backend adds when asked (`get_requires_for_build_wheel`: setup.py's
+//! are its pyproject.toml's `[build-system] requires` (setuptools and wheel when it has none)
+//! and what its build backend adds when asked (`get_requires_for_build_wheel`: setup.py's
 //! `setup_requires`), asked in a scratch venv that has the former; [`sources`] does that part.
 
 use std::collections::BTreeSet;

@@ -53,6 +53,9 @@ impl Asker<'_> {
     /// with `env`.
     pub fn requirements(&self, what: &str, dir: &Path, env: &[(String, String)]) -> Result<Vec<String>> {
         let system = BuildSystem::of(dir).map_err(|detail| self.failed(what, detail))?;
+        // Checked before they reach the installer's command line, where `--index-url …` would
+        // be an option.
+        self.plain(what, &system.requires)?;
         fs_err::create_dir_all(self.tree)?;
         let venv = self.tree.join(format!("venv-{}", self.count()));
         self.venv_with(&venv, &system.requires, what)?;
@@ -78,12 +81,9 @@ impl Asker<'_> {
         let dynamic: Vec<String> = serde_json::from_str(&last(&stdout)).map_err(|e| {
             self.failed(what, format!("its build backend answered something else than a list: {e}"))
         })?;
+        self.plain(what, &dynamic)?;
         let mut all = system.requires;
         all.extend(dynamic);
-        if let Some(bad) = all.iter().find(|r| !plain_requirement(r)) {
-            let bad = crate::error::printable(bad);
-            return Err(self.failed(what, format!("`{bad}` is not a requirement wrap passes on")));
-        }
         all.sort();
         all.dedup();
         Ok(all)
@@ -126,6 +126,17 @@ impl Asker<'_> {
         }
         install.args(requires);
         super::run(r, &what, &mut install).map(drop)
+    }
+
+    /// An error naming the first of `requirements` that is not a [`plain_requirement`].
+    fn plain(&self, what: &str, requirements: &[String]) -> Result<()> {
+        match requirements.iter().find(|r| !plain_requirement(r)) {
+            Some(bad) => {
+                let bad = crate::error::printable(bad);
+                Err(self.failed(what, format!("`{bad}` is not a requirement wrap passes on")))
+            }
+            None => Ok(()),
+        }
     }
 
     /// A fresh number for a scratch venv.
