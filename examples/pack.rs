@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mtime: 1_700_000_000,
         lintian_overrides: vec![],
         rpmlint_filters: vec![],
+        image: None,
         origin: "Benchmark.".into(),
     };
     let format = if format == "deb" { Format::Deb } else { Format::Rpm };

@@ -110,7 +110,8 @@ pub fn append_tree<W: Write>(
     append_members(builder, &list_tree(tree, skip)?, prefix, mtime, md5)
 }
 
-/// Appends `members` in their order to `builder` as `<prefix>/<path>`, owned by root with one
+/// Appends `members` in their order to `builder` as `<prefix>/<path>` (or `<path>`, when `prefix`
+/// is empty: an OCI layer's names), owned by root with one
 /// `mtime`, and lists them (with each file's md5 when `md5`).
 pub fn append_members<'a, W: Write>(
     builder: &mut tar::Builder<W>,
@@ -124,7 +125,9 @@ pub fn append_members<'a, W: Write>(
         crate::interrupt::check()?;
         let mut name = prefix.as_bytes().to_vec();
         if !member.rel.as_os_str().is_empty() {
-            name.push(b'/');
+            if !prefix.is_empty() {
+                name.push(b'/');
+            }
             name.extend_from_slice(member.rel.as_os_str().as_encoded_bytes());
         }
         let mut header = tar::Header::new_gnu();

@@ -21,6 +21,8 @@ pub enum Format {
     Rpm,
     /// Relocatable tarball bundle.
     Tar,
+    /// OCI container image, as an OCI image layout in one tar (an `oci-archive`).
+    Oci,
 }
 
 impl Format {
@@ -30,11 +32,12 @@ impl Format {
             Self::Deb => "deb",
             Self::Rpm => "rpm",
             Self::Tar => "tar",
+            Self::Oci => "oci",
         }
     }
 
     /// Every format, in order.
-    pub const ALL: [Format; 3] = [Format::Deb, Format::Rpm, Format::Tar];
+    pub const ALL: [Format; 4] = [Format::Deb, Format::Rpm, Format::Tar, Format::Oci];
 
     /// The format named `name` (as [`Format::as_str`] writes it).
     pub fn parse(name: &str) -> Option<Format> {
@@ -44,15 +47,17 @@ impl Format {
 
 impl Format {
     /// The host's architecture as this format names it (`amd64` in a .deb, `x86_64` in an
-    /// .rpm and a tarball's name).
+    /// .rpm and a tarball's name, GOARCH in an OCI image: `amd64`).
     pub fn host_arch(self) -> &'static str {
         let arch = std::env::consts::ARCH;
         match (self, arch) {
-            (Format::Deb, "x86_64") => "amd64",
-            (Format::Deb, "aarch64") => "arm64",
-            (Format::Deb, "x86") => "i386",
+            (Format::Deb | Format::Oci, "x86_64") => "amd64",
+            (Format::Deb | Format::Oci, "aarch64") => "arm64",
+            (Format::Deb | Format::Oci, "x86") => "i386",
             (Format::Deb, "arm") => "armhf",
+            (Format::Oci, "arm") => "arm",
             (Format::Deb, "powerpc64") => "ppc64el",
+            (Format::Oci, "powerpc64") => "ppc64le",
             (Format::Rpm, "x86") => "i686",
             (Format::Rpm, "arm") => "armv7hl",
             (Format::Rpm, "powerpc64") => "ppc64le",
@@ -62,13 +67,15 @@ impl Format {
 
     /// The artifact's file name: `<package>_<upstream>-<release>_<arch>.deb` (no epoch, as dpkg
     /// names it), `<package>-<upstream>-<release>.<arch>.rpm`, or
-    /// `<package>-<version>-<release>.linux-<arch>.tar.gz` (the PEP 440 version).
+    /// `<package>-<version>-<release>.linux-<arch>.tar.gz` (the PEP 440 version), or
+    /// `<package>-<version>-<release>.<arch>.oci.tar` (arch as OCI names it: `amd64`).
     pub fn file_name(self, package: &str, version: &str, upstream: &str, release: &str) -> String {
         let arch = self.host_arch();
         match self {
             Format::Deb => format!("{package}_{upstream}-{release}_{arch}.deb"),
             Format::Rpm => format!("{package}-{upstream}-{release}.{arch}.rpm"),
             Format::Tar => format!("{package}-{version}-{release}.linux-{arch}.tar.gz"),
+            Format::Oci => format!("{package}-{version}-{release}.{arch}.oci.tar"),
         }
     }
 }

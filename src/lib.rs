@@ -22,6 +22,7 @@ pub mod host;
 pub mod interrupt;
 pub mod lock;
 pub mod manifest;
+pub mod oci;
 pub mod package;
 pub mod plan;
 pub mod provenance;

@@ -31,6 +31,9 @@ pub fn key_inputs(planned: &PlannedProject, tools: &Tools, format: Format) -> BT
     if let Some(signer) = tools.signer.as_ref().filter(|_| format == Format::Rpm) {
         writer.push_str(&format!(" signed by {}", signer.fingerprint));
     }
+    if let Some(image) = planned.image.as_ref().filter(|_| format == Format::Oci) {
+        writer.push_str(&format!(" on {}", image.base_digest));
+    }
     key::artifact_inputs(planned, &tools.key_inputs(), &writer)
 }
 

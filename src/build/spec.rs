@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::error::short;
 use crate::package::depends;
 use crate::package::layout::{self, Layout};
-use crate::package::spec::{Alternative, PackageSpec, describe, home_page};
+use crate::package::spec::{Alternative, ImageSpec, PackageSpec, describe, home_page};
 use crate::plan::PlannedProject;
 use crate::provenance::Metadata;
 use crate::pyenv::normalize;
@@ -93,6 +93,12 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         origin: origin(planned),
         lintian_overrides: planned.lintian_overrides.clone(),
         rpmlint_filters: planned.rpmlint_filters.clone(),
+        image: planned.image.as_ref().map(|image| ImageSpec {
+            base: image.base.clone(),
+            command: image.command.clone(),
+            source: planned.public_git.clone(),
+            revision: planned.commit.clone(),
+        }),
     })
 }
 

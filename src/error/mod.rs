@@ -243,6 +243,14 @@ pub enum Error {
     #[error("cannot publish into `{}`: {problem}", repo.display())]
     Repository { repo: PathBuf, problem: String, hint: Option<String> },
 
+    /// A base image the bundle cannot be built on (or none, for `--format oci`).
+    #[error("{}base image `{}`: {problem}", project.as_ref().map(|p| format!("project `{p}`: ")).unwrap_or_default(), base.display())]
+    Image { project: Option<String>, base: PathBuf, problem: String, hint: Option<String> },
+
+    /// `--format oci` with no `[image]` in the manifest.
+    #[error("`--format oci` needs a base image, and `{}` names none", manifest.display())]
+    ImageMissing { manifest: PathBuf },
+
     /// A signing key that cannot be used (unreadable, public only, wrong passphrase).
     #[error("signing key {source_name}: {problem}")]
     SigningKey { source_name: String, problem: String, hint: Option<String> },
@@ -348,6 +356,8 @@ impl Error {
             | Self::RpmFileTooLarge { .. }
             | Self::SigningKey { .. }
             | Self::Repository { .. }
+            | Self::Image { .. }
+            | Self::ImageMissing { .. }
             | Self::UnsafeMember { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
@@ -399,7 +409,7 @@ impl Error {
             }
             Self::PatchParse { .. } => Some("write patches with `git format-patch` or `git diff`".into()),
             Self::UnknownHostFormat => {
-                Some("pass `--format deb|rpm|tar`, or set `formats` in [settings]".into())
+                Some("pass `--format deb|rpm|tar|oci`, or set `formats` in [settings]".into())
             }
             Self::DownloadChanged { .. } => {
                 Some("review the new constraints, then run `wrap lock --update`".into())
@@ -417,7 +427,10 @@ impl Error {
             Self::SourceSymlinkEscapes { .. } => Some(
                 "wrap ships only what the repository holds; replace the link with the files, by a patch if need be".into(),
             ),
-            Self::SigningKey { hint, .. } | Self::Repository { hint, .. } => hint.clone(),
+            Self::SigningKey { hint, .. } | Self::Repository { hint, .. } | Self::Image { hint, .. } => hint.clone(),
+            Self::ImageMissing { .. } => Some(
+                "add `[image]` with `base = \"DIR\"`, an OCI image layout directory beside the manifest (`skopeo copy docker://… oci:DIR:TAG` makes one)".into(),
+            ),
             Self::RpmFileTooLarge { .. } => Some(
                 "leave the file out with the project's `exclude`, or ship this project as a .deb or tarball".into(),
             ),

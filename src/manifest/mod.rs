@@ -206,6 +206,15 @@ pub struct Manifest {
     pub settings: Settings,
     /// `[[project]]` tables in manifest order.
     pub projects: Vec<Project>,
+    /// `[image]`, for `--format oci`.
+    pub image: Option<Image>,
+}
+
+/// `[image]`: what container images are built on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// The base image: an OCI image layout directory in the manifest's tree.
+    pub base: LocalPath,
 }
 
 /// Default package name template.

@@ -24,6 +24,14 @@ struct RawManifest {
     settings: RawSettings,
     #[serde(default)]
     project: Vec<Spanned<RawProject>>,
+    image: Option<RawImage>,
+}
+
+/// `[image]`: what container images are made from.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImage {
+    base: Spanned<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -121,6 +129,10 @@ pub(super) fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
         install_path: raw.settings.install_path.as_ref().map(|t| t.span().start),
     };
     let settings = ctx.settings(raw.settings)?;
+    let image = match &raw.image {
+        Some(image) => Some(Image { base: ctx.local_path("image.base", &image.base, true, true)? }),
+        None => None,
+    };
     if raw.project.is_empty() {
         return Err(ctx.err(None, ManifestError::NoProjects));
     }
@@ -166,6 +178,7 @@ pub(super) fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
         sha256: sha256_hex(text.as_bytes()),
         settings,
         projects,
+        image,
     })
 }
 

@@ -1,5 +1,5 @@
 //! Packages: one model ([`spec::PackageSpec`]), one content list ([`content::Content`]) and one
-//! [`Packager`] interface that every format's writer implements (deb.rs, rpm.rs); the
+//! [`Packager`] interface that every format's writer implements (deb.rs, rpm/, oci.rs); the
 //! relocatable tarball (tarball.rs) writes a tree as it is. Writers stream into the writer they
 //! are given; [`write`] does the temporary file, the rename, the checksum and the sidecars, once
 //! for every format. Adding a format means adding one writer file.
@@ -9,6 +9,7 @@ pub mod deb;
 pub mod depends;
 pub mod inspect;
 pub mod layout;
+pub mod oci;
 pub mod rpm;
 pub mod script;
 pub mod spec;
@@ -68,6 +69,7 @@ pub fn packager(format: Format) -> Option<&'static dyn Packager> {
     match format {
         Format::Deb => Some(&deb::Deb),
         Format::Rpm => Some(&rpm::Rpm),
+        Format::Oci => Some(&oci::Oci),
         Format::Tar => None,
     }
 }

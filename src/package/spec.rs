@@ -79,6 +79,21 @@ pub struct PackageSpec {
     pub lintian_overrides: Vec<String>,
     /// The manifest's rpmlint filters.
     pub rpmlint_filters: Vec<String>,
+    /// The container image's own facts (`--format oci`).
+    pub image: Option<ImageSpec>,
+}
+
+/// What a container image adds to the package model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSpec {
+    /// The base image's OCI layout directory.
+    pub base: PathBuf,
+    /// `Cmd`: a console script of the bundle, by absolute path.
+    pub command: Option<String>,
+    /// Where the source lives (a public URL), for `org.opencontainers.image.source`.
+    pub source: Option<String>,
+    /// The pinned commit, for `org.opencontainers.image.revision`.
+    pub revision: String,
 }
 
 impl PackageSpec {
@@ -214,6 +229,7 @@ pub(crate) mod tests {
             origin: "Built by wrap.".into(),
             lintian_overrides: vec![],
             rpmlint_filters: vec![],
+            image: None,
         }
     }
 

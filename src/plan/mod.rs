@@ -156,6 +156,9 @@ pub struct PlannedProject {
     pub rpmlint_filters: Vec<String>,
     /// Timestamp of every file in the artifacts.
     pub source_date_epoch: i64,
+    /// The container image of `--format oci`: none for the other formats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<PlannedImage>,
     /// The dependency closure the lock pins (with every file's sha256): what a locked build
     /// installs, exactly; none when the lock has no closure for the project.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,6 +168,32 @@ pub struct PlannedProject {
     pub key_inputs: BTreeMap<String, String>,
     /// Digest of `key_inputs`.
     pub key: String,
+}
+
+/// What a project's container image is made of, beyond its package.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedImage {
+    /// The base image's OCI layout directory (absolute).
+    pub base: PathBuf,
+    /// The base's image manifest digest (`sha256:…`): another base, another image.
+    pub base_digest: String,
+    /// The image's `Cmd`: the first service's console script in the bundle, if any.
+    pub command: Option<String>,
+}
+
+/// The base image of `--format oci`, opened to read its digest; none for other formats.
+fn base_image(manifest: &Manifest, formats: &[Format]) -> Result<Option<(PathBuf, String)>> {
+    if !formats.contains(&Format::Oci) {
+        return Ok(None);
+    }
+    let Some(image) = &manifest.image else {
+        return Err(Error::ImageMissing { manifest: manifest.path.clone() });
+    };
+    let base =
+        crate::oci::Base::open(&image.base.abs, Format::Oci.host_arch(), false).map_err(|problem| {
+            Error::Image { project: None, base: image.base.abs.clone(), problem, hint: None }
+        })?;
+    Ok(Some((image.base.abs.clone(), base.manifest.digest)))
 }
 
 /// Computes the plan. The lock must cover every selected project (callers resolve it first).
@@ -184,6 +213,7 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
         (Installer::Uv, None) => return Err(Error::UvMissing),
         (Installer::Pip | Installer::Auto, _) => (Installer::Pip, None),
     };
+    let base = base_image(manifest, &formats)?;
     let mut projects: Vec<PlannedProject> = Vec::new();
     for project in &manifest.projects {
         if !inputs.projects.is_empty() && !inputs.projects.contains(&project.name) {
@@ -194,6 +224,11 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
             .ok_or_else(|| Error::LockMissing { path: Lock::path_for(&manifest.path) })?;
         let mut planned = plan_project(manifest, project, locked, inputs, &formats)?;
         planned.closure = lock.resolved(&project.name);
+        planned.image = base.as_ref().map(|(base, digest)| PlannedImage {
+            base: base.clone(),
+            base_digest: digest.clone(),
+            command: planned.services.first().map(|s| format!("{}/bin/{s}", planned.install_path)),
+        });
         if let Some(other) = projects.iter().find(|p| p.package_name == planned.package_name) {
             return Err(Error::Manifest {
                 location: manifest.location(project),
@@ -283,10 +318,7 @@ fn plan_project(
             .iter()
             .map(|f| (*f, f.file_name(&package_name, &version, &upstream, &release)))
             .collect(),
-        compression: formats
-            .iter()
-            .map(|f| (*f, if *f == Format::Tar { Compression::GZIP } else { settings.compression }))
-            .collect(),
+        compression: formats.iter().map(|f| (*f, compression(*f, settings))).collect(),
         version,
         package_version: upstream,
         epoch: settings.epoch.map(u64::from).or(package_version.epoch),
@@ -314,9 +346,16 @@ fn plan_project(
         rpmlint_filters: both(&settings.rpmlint_filters, &project.rpmlint_filters),
         source_date_epoch: inputs.source_date_epoch.unwrap_or(locked.commit_time),
         closure: None,
+        image: None,
         key_inputs: BTreeMap::new(),
         key: String::new(),
     })
+}
+
+/// The compression of `format`'s payload: the manifest's, but gzip for the tarball and the
+/// image's layer (what every reader of them takes).
+fn compression(format: Format, settings: &Settings) -> Compression {
+    if matches!(format, Format::Tar | Format::Oci) { Compression::GZIP } else { settings.compression }
 }
 
 /// The stable path lies beside the install path, not on or in it (nor it in the link).
@@ -436,7 +475,8 @@ mod tests {
     fn the_plan_as_json() {
         let inputs = PlanInputs {
             host_format: Some(Format::Deb),
-            formats: Format::ALL.to_vec(),
+            // An image needs a base image on disk: tests/oci.rs plans and builds one.
+            formats: vec![Format::Deb, Format::Rpm, Format::Tar],
             ..Default::default()
         };
         let mut lock = lock();

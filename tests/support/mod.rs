@@ -398,6 +398,7 @@ pub fn tree_spec(root: &Path, name: &str, release: &str) -> wrap::package::spec:
         origin: "Test.".into(),
         lintian_overrides: vec![],
         rpmlint_filters: vec![],
+        image: None,
     }
 }
 

@@ -532,6 +532,7 @@ mod tests {
             origin: String::new(),
             lintian_overrides: vec![],
             rpmlint_filters: vec![],
+            image: None,
         }
     }
 

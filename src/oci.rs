@@ -1,0 +1,394 @@
+//! OCI image layouts (image-spec v1.1), read and written: a base image from a layout directory,
+//! its blobs checked against their digests, and its filesystem as the union of its layers
+//! (whiteouts applied), for what a bundle needs of it. Documents are handled as JSON values
+//! (serde_json, whose maps sort their keys): the base's configuration is kept field for field,
+//! fields a typed model does not know included, and every document wrap writes has one byte form,
+//! which its digest needs (oci-spec's types keep labels in hash maps, in no fixed order).
+//! A bottom module: the plan reads a base's digest, the OCI writer the rest.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::{Value, json};
+
+/// Media types wrap reads and writes.
+pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// An image manifest.
+pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// An image configuration.
+pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// A gzip-compressed layer.
+pub const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// A content descriptor: what a blob is, its digest and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    /// Media type.
+    pub media_type: String,
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+impl Descriptor {
+    /// The descriptor of `bytes` as `media_type`.
+    pub fn of(media_type: &str, bytes: &[u8]) -> Descriptor {
+        Descriptor {
+            media_type: media_type.into(),
+            digest: format!("sha256:{}", crate::digest::sha256_hex(bytes)),
+            size: bytes.len() as u64,
+        }
+    }
+
+    /// As JSON.
+    pub fn to_json(&self) -> Value {
+        json!({"mediaType": self.media_type, "digest": self.digest, "size": self.size})
+    }
+
+    /// The hex digest (what follows `sha256:`).
+    pub fn hex(&self) -> &str {
+        self.digest.trim_start_matches("sha256:")
+    }
+}
+
+/// A base image in an OCI layout directory.
+#[derive(Debug, Clone)]
+pub struct Base {
+    /// The layout directory.
+    pub dir: PathBuf,
+    /// Its image manifest's descriptor.
+    pub manifest: Descriptor,
+    /// The configuration, as the base has it.
+    pub config: Value,
+    /// Its layers, bottom first.
+    pub layers: Vec<Descriptor>,
+}
+
+impl Base {
+    /// Opens the image of layout `dir` for `arch` (GOARCH): the one manifest of its index, or
+    /// the one for `arch` (an index nested in the index is followed). Every blob read is
+    /// checked against its digest; `verify_layers` checks the layers' too.
+    pub fn open(dir: &Path, arch: &str, verify_layers: bool) -> Result<Base, String> {
+        let layout = read_small(&dir.join("oci-layout")).map_err(|_| {
+            "it is not an OCI image layout (no `oci-layout` file); make one with `skopeo copy … oci:DIR`"
+                .to_string()
+        })?;
+        let version = json_of(&layout, "oci-layout")?;
+        if version["imageLayoutVersion"] != "1.0.0" {
+            return Err(format!("`oci-layout` says version {}, not 1.0.0", version["imageLayoutVersion"]));
+        }
+        let mut index =
+            json_of(&read_small(&dir.join("index.json")).map_err(|e| e.to_string())?, "index.json")?;
+        for _ in 0..4 {
+            let chosen = choose(&index, arch)?;
+            let bytes = blob(dir, &chosen)?;
+            match chosen.media_type.as_str() {
+                INDEX => index = json_of(&bytes, &chosen.digest)?,
+                MANIFEST | DOCKER_MANIFEST => {
+                    let manifest = json_of(&bytes, &chosen.digest)?;
+                    let config = descriptor(&manifest["config"])?;
+                    let config_json = json_of(&blob(dir, &config)?, &config.digest)?;
+                    let layers = manifest["layers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(descriptor)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let base = Base { dir: dir.into(), manifest: chosen, config: config_json, layers };
+                    if verify_layers {
+                        for layer in &base.layers {
+                            check_file(&base.blob_path(layer), layer)?;
+                        }
+                    }
+                    return Ok(base);
+                }
+                other => return Err(format!("`{}` is a {other}, not an image manifest", chosen.digest)),
+            }
+        }
+        Err("its indexes nest more than four deep".into())
+    }
+
+    /// Where blob `d` is.
+    pub fn blob_path(&self, d: &Descriptor) -> PathBuf {
+        self.dir.join("blobs/sha256").join(d.hex())
+    }
+
+    /// The union of the layers' files, whiteouts applied.
+    pub fn files(&self) -> Result<Files, String> {
+        let mut files = Files::default();
+        for layer in &self.layers {
+            let file = fs_err::File::open(self.blob_path(layer)).map_err(|e| e.to_string())?;
+            let reader: Box<dyn Read> = if layer.media_type.ends_with("gzip") {
+                Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)))
+            } else if layer.media_type.ends_with(".tar") || layer.media_type.ends_with("tar") {
+                Box::new(std::io::BufReader::new(file))
+            } else {
+                return Err(format!(
+                    "layer {} is {}, which wrap cannot read",
+                    layer.digest, layer.media_type
+                ));
+            };
+            files.apply(reader).map_err(|e| format!("layer {}: {e}", layer.digest))?;
+        }
+        Ok(files)
+    }
+}
+
+/// A filesystem read from layers: each path (relative, no leading `/`) with what it is.
+#[derive(Debug, Default)]
+pub struct Files {
+    entries: BTreeMap<PathBuf, Entry>,
+}
+
+/// One path of a [`Files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A directory.
+    Dir,
+    /// A regular file; its bytes are kept for the few files wrap reads (`/etc/passwd`).
+    File(Option<Vec<u8>>),
+    /// A symbolic link to this target.
+    Symlink(PathBuf),
+    /// A hard link to this path.
+    Hardlink(PathBuf),
+}
+
+/// Files whose bytes are kept when layers are read.
+const KEPT: [&str; 2] = ["etc/passwd", "etc/group"];
+
+impl Files {
+    fn apply(&mut self, reader: impl Read) -> std::io::Result<()> {
+        let mut archive = tar::Archive::new(reader);
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            let path = clean(&entry.path()?);
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(String::from) else { continue };
+            let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
+            if name == ".wh..wh..opq" {
+                self.entries.retain(|p, _| !p.starts_with(&parent) || *p == parent);
+                continue;
+            }
+            if let Some(hidden) = name.strip_prefix(".wh.") {
+                let gone = parent.join(hidden);
+                self.entries.retain(|p, _| !p.starts_with(&gone));
+                continue;
+            }
+            let kind = entry.header().entry_type();
+            let link = || entry.link_name().ok().flatten().map(|l| l.into_owned()).unwrap_or_default();
+            let item = match kind {
+                tar::EntryType::Directory => Entry::Dir,
+                tar::EntryType::Symlink => Entry::Symlink(link()),
+                tar::EntryType::Link => Entry::Hardlink(clean(&link())),
+                _ if KEPT.iter().any(|k| Path::new(k) == path) => {
+                    let mut bytes = Vec::new();
+                    entry.read_to_end(&mut bytes)?;
+                    Entry::File(Some(bytes))
+                }
+                _ => Entry::File(None),
+            };
+            // A file replacing a directory hides what the directory held.
+            if item != Entry::Dir {
+                self.entries.retain(|p, _| !p.starts_with(&path) || *p == path);
+            }
+            self.entries.insert(path, item);
+        }
+        Ok(())
+    }
+
+    /// What `path` (absolute, or relative to the root) is, symbolic links followed (in every
+    /// component, as the kernel does, up to 40 of them).
+    pub fn resolve(&self, path: &Path) -> Option<(PathBuf, &Entry)> {
+        let mut pending: Vec<PathBuf> = vec![path.to_path_buf()];
+        let mut links = 0;
+        'again: while let Some(path) = pending.pop() {
+            let mut at = PathBuf::new();
+            let mut parts = path.components().peekable();
+            while let Some(c) = parts.next() {
+                match c {
+                    Component::Normal(n) => at.push(n),
+                    Component::ParentDir => {
+                        at.pop();
+                    }
+                    _ => continue,
+                }
+                if let Some(Entry::Symlink(target)) = self.entries.get(&at) {
+                    links += 1;
+                    if links > 40 {
+                        return None;
+                    }
+                    let base = at.parent().unwrap_or(Path::new("")).to_path_buf();
+                    let mut next = if target.is_absolute() { PathBuf::from("/") } else { base };
+                    next.push(target);
+                    for rest in parts {
+                        next.push(rest);
+                    }
+                    pending.push(next);
+                    continue 'again;
+                }
+            }
+            return self.entries.get(&at).map(|e| (at.clone(), e));
+        }
+        None
+    }
+
+    /// The bytes of a kept file (`etc/passwd`, `etc/group`), when the layers hold it.
+    pub fn kept(&self, path: &str) -> Option<&[u8]> {
+        match self.resolve(Path::new(path)) {
+            Some((_, Entry::File(Some(bytes)))) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Paths whose file name is `name`.
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Path> {
+        self.entries.keys().filter(move |p| p.file_name().is_some_and(|n| n == name)).map(PathBuf::as_path)
+    }
+}
+
+/// `path` relative and without `.` components (`./usr/bin/` → `usr/bin`).
+fn clean(path: &Path) -> PathBuf {
+    path.components().filter(|c| matches!(c, Component::Normal(_))).collect()
+}
+
+fn choose(index: &Value, arch: &str) -> Result<Descriptor, String> {
+    let manifests = index["manifests"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let matching: Vec<&Value> = manifests
+        .iter()
+        .filter(|m| m["platform"]["architecture"].as_str().is_none_or(|a| a == arch))
+        .collect();
+    match matching.as_slice() {
+        [one] => descriptor(one),
+        [] if manifests.is_empty() => Err("its index lists no image".into()),
+        [] => Err(format!("it has no image for architecture {arch}")),
+        _ => Err(format!("its index lists {} images for {arch}; keep one in the layout", matching.len())),
+    }
+}
+
+fn descriptor(v: &Value) -> Result<Descriptor, String> {
+    let digest = v["digest"].as_str().unwrap_or_default();
+    let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        return Err(format!("descriptor digest `{digest}` is not a sha256 digest"));
+    }
+    Ok(Descriptor {
+        media_type: v["mediaType"].as_str().unwrap_or_default().to_string(),
+        digest: digest.to_string(),
+        size: v["size"].as_u64().ok_or_else(|| format!("descriptor {digest} has no size"))?,
+    })
+}
+
+/// Reads blob `d` of layout `dir` (a document: at most 4 MiB), checked against its digest.
+fn blob(dir: &Path, d: &Descriptor) -> Result<Vec<u8>, String> {
+    if d.size > 4 << 20 {
+        return Err(format!("document {} is {} bytes, more than 4 MiB", d.digest, d.size));
+    }
+    let path = dir.join("blobs/sha256").join(d.hex());
+    let bytes = fs_err::read(&path).map_err(|e| e.to_string())?;
+    let found = Descriptor::of(&d.media_type, &bytes);
+    if found.digest != d.digest || found.size != d.size {
+        return Err(format!(
+            "blob {} does not match its digest (it is {}, {} bytes)",
+            d.digest, found.digest, found.size
+        ));
+    }
+    Ok(bytes)
+}
+
+fn check_file(path: &Path, d: &Descriptor) -> Result<(), String> {
+    let mut hashing = crate::archive::Hashing::new(std::io::sink());
+    std::io::copy(&mut fs_err::File::open(path).map_err(|e| e.to_string())?, &mut hashing)
+        .map_err(|e| e.to_string())?;
+    let (_, sha256, size) = hashing.finish();
+    if sha256 != d.hex() || size != d.size {
+        return Err(format!(
+            "layer {} does not match its digest (it is sha256:{sha256}, {size} bytes)",
+            d.digest
+        ));
+    }
+    Ok(())
+}
+
+fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    fs_err::File::open(path)?.take(4 << 20).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn json_of(bytes: &[u8], what: &str) -> Result<Value, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("`{what}` is not valid JSON: {e}"))
+}
+
+/// The one byte form of a document wrap writes: compact JSON with its keys sorted at every
+/// level (whether or not serde_json's maps keep insertion order in this build).
+pub fn to_bytes(v: &Value) -> Vec<u8> {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_vec(&sorted(v)).expect("a JSON value serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, link) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o755);
+            h.set_size(0);
+            match link {
+                Some(target) => {
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    b.append_link(&mut h, path, target).unwrap();
+                }
+                None if path.ends_with('/') => {
+                    h.set_entry_type(tar::EntryType::Directory);
+                    b.append_data(&mut h, path, std::io::empty()).unwrap();
+                }
+                None => {
+                    h.set_size(1);
+                    b.append_data(&mut h, path, &b"x"[..]).unwrap();
+                }
+            }
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn layers_union_with_whiteouts_and_links_followed() {
+        let mut files = Files::default();
+        let lower = [
+            ("usr/", None),
+            ("usr/bin/", None),
+            ("usr/bin/python3.11", None),
+            ("bin", Some("usr/bin")),
+            ("usr/bin/python3", Some("python3.11")),
+            ("opt/old/", None),
+            ("opt/old/f", None),
+            ("etc/passwd", None),
+        ];
+        files.apply(&layer(&lower)[..]).unwrap();
+        assert!(
+            matches!(files.resolve(Path::new("/bin/python3")), Some((p, Entry::File(_))) if p == Path::new("usr/bin/python3.11"))
+        );
+        assert_eq!(files.kept("/etc/passwd"), Some(&b"x"[..]));
+        files.apply(&layer(&[("usr/bin/.wh.python3.11", None), ("opt/old/.wh..wh..opq", None)])[..]).unwrap();
+        assert!(files.resolve(Path::new("/usr/bin/python3")).is_none());
+        assert!(files.resolve(Path::new("opt/old/f")).is_none());
+        assert!(files.resolve(Path::new("opt/old")).is_some());
+        files.apply(&layer(&[("loop", Some("/loop"))])[..]).unwrap();
+        assert!(files.resolve(Path::new("/loop/x")).is_none());
+    }
+}
