@@ -41,6 +41,11 @@ fn workspace(base: &Path) -> Workspace {
         "[image]\nbase = \"base\"\n\n[[project]]\nname = \"hello\"\nuser = \"wrap-hello\"\nservices = [\"hello\"]\n",
         1,
     );
+    let text = text.replacen(
+        "[[project]]\nname = \"greet\"",
+        "[project.image]\nports = [\"8000\", \"9000/udp\"]\nvolumes = [\"/var/lib/wrap-hello\"]\n\n[[project]]\nname = \"greet\"",
+        1,
+    );
     ws.write_manifest(&text);
     ws
 }
@@ -86,6 +91,8 @@ fn images_are_read_by_skopeo_and_umoci_run_the_service_and_reproduce() {
     assert_eq!(config["config"]["User"], "100:100");
     assert_eq!(config["config"]["Cmd"], serde_json::json!([format!("{bin}/hello")]));
     assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(config["config"]["ExposedPorts"], serde_json::json!({"8000/tcp": {}, "9000/udp": {}}));
+    assert_eq!(config["config"]["Volumes"], serde_json::json!({"/var/lib/wrap-hello": {}}));
     // greet has no service: no Cmd, no user.
     let greet = find(&artifacts, "wrap-example-greet-");
     let greet_config = json(&run(
@@ -157,6 +164,14 @@ fn a_base_without_the_interpreter_or_none_at_all_is_refused() {
     let line = ws.wrap(&["build", "--format", "oci", "--out", "out", "-p", "tally"]).fails(1);
     assert!(line.contains("has no `/usr/bin/python3."), "{line}");
     assert!(!ws.path().join("out").exists() || support::list(&ws.path().join("out")).is_empty());
+
+    // A port that is none, where the manifest says it.
+    let good = ws.manifest();
+    ws.write_manifest(&good.replacen("\"9000/udp\"", "\"70000\"", 1));
+    ws.wrap(&["check"]).fails(1);
+    ws.write_manifest(&good.replacen("\"/var/lib/wrap-hello\"", "\"var/lib\"", 1));
+    ws.wrap(&["check"]).fails(1);
+    ws.write_manifest(&good);
 
     // No `[image]` at all.
     let text = ws.manifest().replacen("[image]\nbase = \"base\"\n", "", 1);

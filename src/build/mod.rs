@@ -32,7 +32,10 @@ pub fn key_inputs(planned: &PlannedProject, tools: &Tools, format: Format) -> BT
         writer.push_str(&format!(" signed by {}", signer.fingerprint));
     }
     if let Some(image) = planned.image.as_ref().filter(|_| format == Format::Oci) {
-        writer.push_str(&format!(" on {}", image.base_digest));
+        // Where the base lies does not change the image; its digest and the configuration do.
+        let mut what = serde_json::to_value(image).expect("serializes");
+        what.as_object_mut().map(|m| m.remove("base"));
+        writer.push_str(&format!(" on {}", crate::digest::sha256_hex(&crate::oci::to_bytes(&what))));
     }
     key::artifact_inputs(planned, &tools.key_inputs(), &writer)
 }

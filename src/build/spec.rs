@@ -98,6 +98,13 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
             command: image.command.clone(),
             source: planned.public_git.clone(),
             revision: planned.commit.clone(),
+            ports: image
+                .declared
+                .ports
+                .iter()
+                .map(|p| if p.contains('/') { p.clone() } else { format!("{p}/tcp") })
+                .collect(),
+            volumes: image.declared.volumes.clone(),
         }),
     })
 }

@@ -92,6 +92,9 @@ impl ManifestError {
             Self::InvalidPackageName { .. } => {
                 "package names use lowercase letters, digits and `+ - .`, and start with a letter or digit; set `package_name`".into()
             }
+            Self::InvalidInstallPath { key: "image.volumes", .. } => {
+                "a volume is an absolute path in the image, such as `/var/lib/{name}`".into()
+            }
             Self::InvalidInstallPath { .. } => {
                 "use an absolute path of its own, such as `/opt/wrap/{name}`".into()
             }

@@ -168,6 +168,8 @@ pub struct Project {
     pub relations: Relations,
     /// `[project.rpm] system_dependencies`: the RPM names, where they differ from Debian's.
     pub rpm_system_dependencies: Option<Vec<Relation>>,
+    /// `[project.image]`: what its container image declares.
+    pub image: ProjectImage,
     /// Entry points the verify stage does not import (`NAME` or `GROUP:NAME`, globs allowed).
     pub verify_skip: Vec<String>,
     /// Glob patterns of bundle files to leave out (besides the settings' ones).
@@ -208,6 +210,15 @@ pub struct Manifest {
     pub projects: Vec<Project>,
     /// `[image]`, for `--format oci`.
     pub image: Option<Image>,
+}
+
+/// `[project.image]`: what a project's container image declares to its runtime.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ProjectImage {
+    /// `ExposedPorts`: `8000` or `8000/tcp`.
+    pub ports: Vec<String>,
+    /// `Volumes`: absolute paths.
+    pub volumes: Vec<String>,
 }
 
 /// `[image]`: what container images are built on.

@@ -109,6 +109,17 @@ struct RawProject {
     #[serde(default)]
     rpmlint_filters: Vec<Spanned<String>>,
     rpm: Option<RawRpm>,
+    image: Option<RawProjectImage>,
+}
+
+/// `[project.image]`: what the project's container image declares.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProjectImage {
+    #[serde(default)]
+    ports: Vec<Spanned<String>>,
+    #[serde(default)]
+    volumes: Vec<Spanned<String>>,
 }
 
 /// `[project.rpm]`: what differs in RPM distributions.
@@ -409,6 +420,7 @@ impl Ctx<'_> {
             })
         })?;
         let rpm_system_dependencies = self.rpm_dependencies(raw.rpm.as_ref())?;
+        let image = self.project_image(&name, raw.image.as_ref())?;
         Ok(Project {
             name,
             git,
@@ -434,6 +446,7 @@ impl Ctx<'_> {
             exclude: self.patterns("exclude", &raw.exclude)?,
             lintian_overrides: self.lintian_overrides("lintian_overrides", &raw.lintian_overrides)?,
             rpmlint_filters: self.rpmlint_filters("rpmlint_filters", &raw.rpmlint_filters)?,
+            image,
             line,
         })
     }

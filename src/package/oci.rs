@@ -281,6 +281,14 @@ fn config(spec: &PackageSpec, image: &ImageSpec, base: &Base, diff_id: &str, use
             map.remove("Entrypoint");
         }
     }
+    for (key, values) in [("ExposedPorts", &image.ports), ("Volumes", &image.volumes)] {
+        if !values.is_empty() && !c[key].is_object() {
+            c[key] = json!({});
+        }
+        for value in values {
+            c[key][value.as_str()] = json!({});
+        }
+    }
     if !c["Labels"].is_object() {
         c["Labels"] = json!({});
     }

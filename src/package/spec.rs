@@ -94,6 +94,10 @@ pub struct ImageSpec {
     pub source: Option<String>,
     /// The pinned commit, for `org.opencontainers.image.revision`.
     pub revision: String,
+    /// `ExposedPorts` (`8000/tcp`).
+    pub ports: Vec<String>,
+    /// `Volumes`.
+    pub volumes: Vec<String>,
 }
 
 impl PackageSpec {

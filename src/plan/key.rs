@@ -44,8 +44,9 @@ const GROUPS: &[(&str, &[&str])] = &[
 
 /// Fields that are not inputs of their own: patches are keyed one by one, the closure on its
 /// own when the lock has one, file names follow from the package fields, compression is keyed
-/// per format, and the key is the result.
-const IGNORED: &[&str] = &["patches", "closure", "files", "compression", "key_inputs", "key"];
+/// per format (the image too: its base's digest and configuration go into the image's key
+/// alone), and the key is the result.
+const IGNORED: &[&str] = &["patches", "closure", "files", "compression", "image", "key_inputs", "key"];
 
 /// `planned` with its key inputs and key: its own decisions, its patches, the constraints and
 /// the local wheels (which every project installs from).

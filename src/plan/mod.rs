@@ -179,6 +179,9 @@ pub struct PlannedImage {
     pub base_digest: String,
     /// The image's `Cmd`: the first service's console script in the bundle, if any.
     pub command: Option<String>,
+    /// `ExposedPorts` (`8000/tcp`) and `Volumes`, from `[project.image]`.
+    #[serde(flatten)]
+    pub declared: crate::manifest::ProjectImage,
 }
 
 /// The base image of `--format oci`, opened to read its digest; none for other formats.
@@ -228,6 +231,7 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
             base: base.clone(),
             base_digest: digest.clone(),
             command: planned.services.first().map(|s| format!("{}/bin/{s}", planned.install_path)),
+            declared: project.image.clone(),
         });
         if let Some(other) = projects.iter().find(|p| p.package_name == planned.package_name) {
             return Err(Error::Manifest {

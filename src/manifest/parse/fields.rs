@@ -207,6 +207,25 @@ impl Ctx<'_> {
         })
     }
 
+    /// `[project.image]`: ports as `N` or `N/tcp|udp|sctp` (1 to 65535), volumes as absolute
+    /// paths in normal form (the install paths' rules).
+    pub(super) fn project_image(&self, project: &str, raw: Option<&RawProjectImage>) -> Result<ProjectImage> {
+        let Some(raw) = raw else { return Ok(ProjectImage::default()) };
+        let ports = self.each("image.ports", &raw.ports, |p| {
+            let (number, protocol) = p.split_once('/').unwrap_or((p, "tcp"));
+            let number_ok = number.len() <= 5
+                && number.bytes().all(|b| b.is_ascii_digit())
+                && number.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n));
+            (!number_ok || !["tcp", "udp", "sctp"].contains(&protocol))
+                .then(|| "a port: a number from 1 to 65535, optionally with `/tcp`, `/udp` or `/sctp`".into())
+        })?;
+        for volume in &raw.volumes {
+            check_install_path(project, "image.volumes", volume.get_ref())
+                .map_err(|kind| self.err(Some(volume.span().start), kind))?;
+        }
+        Ok(ProjectImage { ports, volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect() })
+    }
+
     pub(super) fn check_pip_dependencies(&self, raw: &RawProject) -> Result<()> {
         for dep in &raw.pip_dependencies {
             // An option such as `-e path` would install something that cannot be packaged.
