@@ -174,6 +174,26 @@ pub enum Command {
         #[arg(long, value_name = "FILE", env = "WRAP_SIGN_KEY")]
         sign_key: Option<PathBuf>,
     },
+    /// Push images (`wrap build --format oci`) to a registry: `<REGISTRY/PREFIX>/<package>:<version>-<release>`.
+    /// Blobs the registry has are not uploaded again; credentials from `podman login`/`docker
+    /// login`'s files or WRAP_REGISTRY_USERNAME and WRAP_REGISTRY_PASSWORD.
+    Push {
+        /// Images (.oci.tar), or directories holding them (default: the manifest's output directory).
+        paths: Vec<PathBuf>,
+        /// The registry and repository prefix: `registry.example.com/openstack`, `localhost:5000`.
+        #[arg(long, value_name = "REGISTRY[/PREFIX]", value_parser = parse_target)]
+        to: crate::registry::Target,
+        /// Also tag each image so (repeatable), moving the tag if it named another image: `latest`.
+        #[arg(long, value_name = "TAG", value_parser = parse_tag)]
+        tag: Vec<String>,
+        /// Speak HTTP without TLS to the registry (always so for localhost and 127.0.0.0/8).
+        #[arg(long)]
+        plain_http: bool,
+        /// Move an image's version-release tag that names another image (by default refused:
+        /// hosts may run the old one under that name).
+        #[arg(long)]
+        replace: bool,
+    },
     /// About the cache.
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -223,6 +243,22 @@ fn parse_mirror(v: &str) -> Result<(String, String), String> {
             Err("write PREFIX=REPLACEMENT, such as `https://opendev.org/openstack/=/srv/git/openstack/`"
                 .into())
         }
+    }
+}
+
+fn parse_target(v: &str) -> Result<crate::registry::Target, String> {
+    v.parse()
+}
+
+/// A tag as the distribution spec allows it.
+fn parse_tag(v: &str) -> Result<String, String> {
+    let ok = (1..=128).contains(&v.len())
+        && v.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if ok {
+        Ok(v.into())
+    } else {
+        Err("a tag is 1 to 128 of `A-Za-z0-9._-`, not starting with `.` or `-`".into())
     }
 }
 

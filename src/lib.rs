@@ -28,6 +28,7 @@ pub mod plan;
 pub mod provenance;
 pub mod publish;
 pub mod pyenv;
+pub mod registry;
 pub mod report;
 pub mod signing;
 pub mod source;

@@ -123,8 +123,39 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             reporter.report(&Event::Published { published: &published });
             Ok(())
         }
+        Command::Push { paths, to, tag, plain_http, replace } => {
+            let options =
+                wrap::registry::PushOptions { tags: tag.clone(), plain_http: *plain_http, replace: *replace };
+            let output_dir = || Ok(session(false)?.manifest.settings.output_dir.clone());
+            push(paths, output_dir, to, &options, reporter)
+        }
         Command::Cache(CacheCommand::Info) => wrap::commands::cache_info(&Cache::from_env()?, reporter),
     }
+}
+
+/// Pushes each image of `paths` (none: of the output directory), and reports those pushed, also
+/// when one fails (each image is whole or absent; those before it stand).
+fn push(
+    paths: &[std::path::PathBuf],
+    output_dir: impl FnOnce() -> Result<std::path::PathBuf>,
+    to: &wrap::registry::Target,
+    options: &wrap::registry::PushOptions,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let mut pushed = Vec::new();
+    let mut failed = None;
+    let paths = if paths.is_empty() { vec![output_dir()?] } else { paths.to_vec() };
+    for image in wrap::registry::images(&paths)? {
+        match wrap::registry::push(&image, to, options) {
+            Ok(p) => pushed.push(p),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    reporter.report(&Event::Pushed { pushed: &pushed });
+    failed.map_or(Ok(()), Err)
 }
 
 fn plan_inputs(args: &PlanArgs) -> Result<PlanInputs> {

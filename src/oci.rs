@@ -267,7 +267,8 @@ fn choose(index: &Value, arch: &str) -> Result<Descriptor, String> {
     }
 }
 
-fn descriptor(v: &Value) -> Result<Descriptor, String> {
+/// The descriptor `v` holds.
+pub fn descriptor(v: &Value) -> Result<Descriptor, String> {
     let digest = v["digest"].as_str().unwrap_or_default();
     let hex = digest.strip_prefix("sha256:").unwrap_or_default();
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
@@ -317,7 +318,8 @@ fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn json_of(bytes: &[u8], what: &str) -> Result<Value, String> {
+/// `bytes` as JSON, or an error naming `what`.
+pub fn json_of(bytes: &[u8], what: &str) -> Result<Value, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("`{what}` is not valid JSON: {e}"))
 }
 

@@ -68,6 +68,8 @@ pub enum Event<'a> {
     Cleaned { removed: &'a [Removed], dry_run: bool },
     /// `wrap publish`: what was added, kept and removed, and the clients' sources entry.
     Published { published: &'a crate::publish::Published },
+    /// `wrap push`: each image pushed.
+    Pushed { pushed: &'a [crate::registry::Pushed] },
     /// `wrap lock`: how a project's dependency closure changed.
     ClosureChanged { project: &'a str, changes: &'a [crate::lock::closure::Change] },
 }
@@ -358,6 +360,22 @@ impl Human {
             Event::CacheInfo { usage } => write_usage(&mut out, usage),
             Event::Cleaned { removed, dry_run } => write_cleaned(&mut out, removed, *dry_run),
             Event::Published { published } => write_published(&mut out, published),
+            Event::Pushed { pushed } => {
+                for p in pushed.iter() {
+                    let also = p.tags.iter().skip(1).map(|t| format!(", also :{t}")).collect::<String>();
+                    let _ = writeln!(
+                        out,
+                        "{}@{} ({} blob(s) uploaded, {} bytes; {} present{also}{})",
+                        p.reference,
+                        p.digest,
+                        p.uploaded,
+                        p.uploaded_bytes,
+                        p.present,
+                        if p.replaced { "; the tag was moved from other bytes" } else { "" }
+                    );
+                }
+                Ok(())
+            }
             Event::ClosureChanged { project, changes } => {
                 for c in changes.iter() {
                     let (before, after) =

@@ -178,3 +178,127 @@ fn a_base_without_the_interpreter_or_none_at_all_is_refused() {
     ws.write_manifest(&text);
     ws.wrap(&["build", "--format", "oci", "-p", "tally"]).fails(1);
 }
+
+/// Debian's docker-registry on 127.0.0.1 with htpasswd authentication (user `ops`), its storage
+/// in a temporary directory; stopped when dropped.
+struct Registry {
+    child: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let htpasswd = run("htpasswd", &["-Bbn", "ops", "s3cret"], dir.path());
+        std::fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let address = format!("127.0.0.1:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {0}/data\n\
+             http:\n  addr: {address}\n  secret: wrap-test\nauth:\n  htpasswd:\n    realm: wrap-test\n    path: {0}/htpasswd\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let child = Command::new("docker-registry")
+            .args(["serve", dir.path().join("config.yml").to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
+            .spawn()
+            .expect("docker-registry (Debian's docker-registry package)");
+        let registry = Registry { child, address, _dir: dir };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&registry.address).is_ok() {
+                return registry;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("docker-registry did not listen on {}", registry.address);
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn push_uploads_what_the_registry_lacks_and_keeps_version_tags() {
+    let ws = workspace(&base_image(true));
+    let hello = ws
+        .build_format("oci", "out")
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("wrap-example-hello-"));
+    let hello = hello.unwrap();
+    let registry = Registry::start();
+    let to = format!("{}/ops", registry.address);
+    let file = hello.to_str().unwrap();
+
+    // No credentials: refused, nothing tagged.
+    ws.wrap(&["push", "--to", &to, file]).fails(2);
+
+    // Credentials from an auth file as `podman login` writes it; a JSON report.
+    let auth = ws.path().join("auth.json");
+    let token = "b3BzOnMzY3JldA=="; // base64("ops:s3cret")
+    std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{token}"}}}}}}"#, registry.address)).unwrap();
+    let env = [("REGISTRY_AUTH_FILE", auth.to_str().unwrap())];
+    let push = |args: &[&str]| {
+        let mut all = vec!["--message-format", "json", "push", "--to", &to];
+        all.extend_from_slice(args);
+        let out = ws.wrap_env(&all, &env).ok();
+        json(&out)["pushed"][0].clone()
+    };
+    let first = push(&[file, "--tag", "latest"]);
+    let local = json(&run("skopeo", &["inspect", &format!("oci-archive:{file}")], ws.path()));
+    assert_eq!(first["digest"], local["Digest"]);
+    assert_eq!(first["uploaded"], 3, "{first}"); // the base's layer, the bundle's, the configuration
+    assert_eq!(first["present"], 0);
+    assert_eq!(first["tags"], serde_json::json!(["1.1.0-1", "latest"]));
+
+    // What the registry serves: the same manifest under both tags, and blobs skopeo can copy.
+    let creds = ["--tls-verify=false", "--creds", "ops:s3cret"];
+    let remote = format!("docker://{to}/wrap-example-hello");
+    for tag in ["1.1.0-1", "latest"] {
+        let mut args = vec!["inspect"];
+        args.extend(creds);
+        let reference = format!("{remote}:{tag}");
+        args.push(&reference);
+        assert_eq!(json(&run("skopeo", &args, ws.path()))["Digest"], local["Digest"], "{tag}");
+    }
+    let copied = ws.path().join("copied");
+    let (source, dest) = (format!("{remote}:1.1.0-1"), format!("oci:{}:x", copied.display()));
+    let mut args = vec!["copy", "--src-tls-verify=false", "--src-creds", "ops:s3cret", &source, &dest];
+    args.retain(|a| !a.is_empty());
+    run("skopeo", &args, ws.path());
+    let copied_digest = json(&run("skopeo", &["inspect", &dest], ws.path()))["Digest"].clone();
+    assert_eq!(copied_digest, local["Digest"]);
+
+    // Again: nothing uploaded.
+    let again = push(&[file]);
+    assert_eq!((again["uploaded"].as_u64(), again["present"].as_u64()), (Some(0), Some(3)), "{again}");
+
+    // Other bytes under the same version-release: refused, the tag unmoved; moved with --replace.
+    let other = ws.path().join("other");
+    let rebuilt = ws
+        .wrap_env(
+            &["build", "--format", "oci", "-p", "hello", "--out", "other"],
+            &[("SOURCE_DATE_EPOCH", "1700000000")],
+        )
+        .ok();
+    assert!(rebuilt.contains(".oci.tar"), "{rebuilt}");
+    let other_file = support::list(&other).into_iter().find(|f| f.ends_with(".oci.tar")).unwrap();
+    let other_file = other.join(other_file);
+    let line = ws.wrap_env(&["push", "--to", &to, other_file.to_str().unwrap()], &env).fails(1);
+    assert!(line.contains("other bytes"), "{line}");
+    let mut args = vec!["inspect"];
+    args.extend(creds);
+    let reference = format!("{remote}:1.1.0-1");
+    args.push(&reference);
+    assert_eq!(json(&run("skopeo", &args, ws.path()))["Digest"], local["Digest"]);
+    let moved = push(&[other_file.to_str().unwrap(), "--replace"]);
+    assert_eq!(moved["replaced"], true);
+    assert_eq!(moved["uploaded"], 2, "{moved}"); // the base's layer was there
+    assert_ne!(json(&run("skopeo", &args, ws.path()))["Digest"], local["Digest"]);
+}

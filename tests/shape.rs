@@ -21,6 +21,7 @@ const RANKS: &[(&str, u32)] = &[
     ("signing", 0),
     ("artifact", 0),
     ("oci", 0),
+    ("registry", 0),
     // The local store (mirrors, checkouts, artifacts by key, file locks).
     ("cache", 1),
     ("manifest", 2),

@@ -13,9 +13,20 @@ fn help(args: &[&str]) -> String {
 
 #[test]
 fn help_of_every_command() {
-    for command in
-        ["", "check", "lock", "fetch", "plan", "build", "inspect", "publish", "clean", "cache", "cache info"]
-    {
+    for command in [
+        "",
+        "check",
+        "lock",
+        "fetch",
+        "plan",
+        "build",
+        "inspect",
+        "publish",
+        "push",
+        "clean",
+        "cache",
+        "cache info",
+    ] {
         let mut args: Vec<&str> = command.split_whitespace().collect();
         args.push("--help");
         let name = if command.is_empty() { "wrap".to_string() } else { format!("wrap {command}") };

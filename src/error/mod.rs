@@ -247,6 +247,10 @@ pub enum Error {
     #[error("{}base image `{}`: {problem}", project.as_ref().map(|p| format!("project `{p}`: ")).unwrap_or_default(), base.display())]
     Image { project: Option<String>, base: PathBuf, problem: String, hint: Option<String> },
 
+    /// An image a registry did not take (or a file that is no image).
+    #[error("push `{}`{}: {problem}", file.display(), if reference.is_empty() { String::new() } else { format!(" to `{reference}`") })]
+    Push { file: PathBuf, reference: String, problem: String, hint: Option<String>, environment: bool },
+
     /// `--format oci` with no `[image]` in the manifest.
     #[error("`--format oci` needs a base image, and `{}` names none", manifest.display())]
     ImageMissing { manifest: PathBuf },
@@ -321,6 +325,7 @@ impl Error {
             Self::BuildFailed { exit_code, .. } => *exit_code,
             Self::InstallFailed { disk_full: true, .. } => 2,
             Self::LockedFileUnavailable { unreachable: true, .. } => 2,
+            Self::Push { environment: true, .. } => 2,
             Self::Manifest { .. }
             | Self::ManifestMissing { .. }
             | Self::LockSyntax { .. }
@@ -358,6 +363,7 @@ impl Error {
             | Self::Repository { .. }
             | Self::Image { .. }
             | Self::ImageMissing { .. }
+            | Self::Push { .. }
             | Self::UnsafeMember { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
@@ -427,7 +433,10 @@ impl Error {
             Self::SourceSymlinkEscapes { .. } => Some(
                 "wrap ships only what the repository holds; replace the link with the files, by a patch if need be".into(),
             ),
-            Self::SigningKey { hint, .. } | Self::Repository { hint, .. } | Self::Image { hint, .. } => hint.clone(),
+            Self::SigningKey { hint, .. }
+            | Self::Repository { hint, .. }
+            | Self::Image { hint, .. }
+            | Self::Push { hint, .. } => hint.clone(),
             Self::ImageMissing { .. } => Some(
                 "add `[image]` with `base = \"DIR\"`, an OCI image layout directory beside the manifest (`skopeo copy docker://… oci:DIR:TAG` makes one)".into(),
             ),

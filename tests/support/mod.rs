@@ -65,7 +65,7 @@ impl Workspace {
     }
 
     /// The command that runs wrap in the workspace (its own cache, no colour, no
-    /// SOURCE_DATE_EPOCH, no package index), then with `env` on top.
+    /// SOURCE_DATE_EPOCH, no package index, no registry credentials), then with `env` on top.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wrap"));
         cmd.args(args)
@@ -77,6 +77,11 @@ impl Workspace {
             // index on 127.0.0.1 and lifts this).
             .env("UV_NO_INDEX", "1")
             .env("PIP_NO_INDEX", "1")
+            // No registry credentials of the machine's.
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("WRAP_REGISTRY_USERNAME")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("DOCKER_CONFIG", self.path().join(".docker"))
             .envs(env.iter().copied());
         cmd
     }
@@ -193,8 +198,10 @@ impl Run {
                 (r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]"),
                 (r"python3\.[0-9]+", "python3.X"),
                 (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[PORT]"),
+                (r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]"),
                 (r"_(amd64|arm64)\.deb", "_[ARCH].deb"),
                 (r"\.(x86_64|aarch64)\.rpm", ".[ARCH].rpm"),
+                (r"\.(amd64|arm64)\.oci\.tar", ".[ARCH].oci.tar"),
             ],
             prepend_module_to_snapshot => false,
             snapshot_path => "../snapshots/errors",
