@@ -253,11 +253,13 @@ fn clean(path: &Path) -> PathBuf {
     path.components().filter(|c| matches!(c, Component::Normal(_))).collect()
 }
 
-fn choose(index: &Value, arch: &str) -> Result<Descriptor, String> {
+/// The image of `index` for linux on `arch` (GOARCH): an entry without a platform counts.
+pub fn choose(index: &Value, arch: &str) -> Result<Descriptor, String> {
     let manifests = index["manifests"].as_array().map(Vec::as_slice).unwrap_or_default();
     let matching: Vec<&Value> = manifests
         .iter()
         .filter(|m| m["platform"]["architecture"].as_str().is_none_or(|a| a == arch))
+        .filter(|m| m["platform"]["os"].as_str().is_none_or(|o| o == "linux"))
         .collect();
     match matching.as_slice() {
         [one] => descriptor(one),

@@ -282,3 +282,35 @@ fn json_errors_are_one_object() {
     assert_eq!(v["exit_code"], 1);
     assert_eq!(v["message"], "project `hello`: ref `1.1.9` not found in `repos/hello`");
 }
+
+#[test]
+fn a_registry_base_by_digest_locks_offline_and_bad_pins_or_references_name_their_line() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let reference = format!("docker://registry.example.com/base/debian-python@{digest}");
+    let ws = edited(
+        "output_dir = \"dist\"\n",
+        &format!("output_dir = \"dist\"\noffline = true\n\n[image]\nbase = \"{reference}\"\n"),
+    );
+    ws.wrap(&["lock"]).ok();
+    let lock = ws.lock_text();
+    let pin = format!("[image]\nbase = \"{reference}\"\ndigest = \"{digest}\"\n");
+    assert!(lock.contains(&pin), "{lock}");
+    ws.wrap(&["check", "--locked"]).ok();
+    // Offline, with the image not in the cache: the build says so before building anything.
+    let line = ws.wrap(&["build", "--format", "oci", "-p", "hello", "--locked"]).fails(2);
+    assert!(line.contains("is not in the cache, and wrap is offline"), "{line}");
+    assert!(!ws.path().join("dist").exists());
+
+    // A hand-edited pin, named with its line.
+    let lock_path = ws.path().join("wrap.lock");
+    std::fs::write(&lock_path, lock.replace(&format!("digest = \"{digest}\""), "digest = \"sha256:abc\""))
+        .unwrap();
+    let (line, _) = check_fails(&ws, 1);
+    assert!(line.contains("wrap.lock:"), "{line}");
+    std::fs::write(&lock_path, &lock).unwrap();
+
+    // A reference that does not name its registry.
+    ws.write_manifest(&ws.manifest().replacen(&reference, "docker://debian:12-slim", 1));
+    let (line, _) = check_fails(&ws, 1);
+    assert!(line.contains("wrap.toml:"), "{line}");
+}

@@ -302,3 +302,66 @@ fn push_uploads_what_the_registry_lacks_and_keeps_version_tags() {
     assert_eq!(moved["uploaded"], 2, "{moved}"); // the base's layer was there
     assert_ne!(json(&run("skopeo", &args, ws.path()))["Digest"], local["Digest"]);
 }
+
+/// `skopeo copy` of layout `dir` to `reference` on `registry`.
+fn copy_to(registry: &Registry, dir: &Path, reference: &str) {
+    let source = format!("oci:{}", dir.display());
+    let dest = format!("docker://{}/{reference}", registry.address);
+    let args = ["copy", "-q", "--dest-tls-verify=false", "--dest-creds", "ops:s3cret", &source, &dest];
+    run("skopeo", &args, Path::new("/"));
+}
+
+#[test]
+fn a_registry_base_is_pinned_by_digest_pulled_once_and_makes_the_same_image() {
+    let ws = workspace(&base_image(true));
+    let hello = |dir: &str| ws.path().join(dir).join("wrap-example-hello-1.1.0-1.amd64.oci.tar");
+    let same = |a: &str, b: &str| std::fs::read(hello(a)).unwrap() == std::fs::read(hello(b)).unwrap();
+    let build = ["build", "--format", "oci", "-p", "hello", "--locked", "--rebuild", "--out"];
+    ws.wrap(&["lock"]).ok();
+    ws.wrap(&[&build[..], &["from-layout"]].concat()).ok();
+
+    let registry = Registry::start();
+    copy_to(&registry, &ws.path().join("base"), "base/debian-python:12");
+    let reference = format!("{}/base/debian-python:12", registry.address);
+    let layout_manifest = ws.manifest();
+    let text = layout_manifest
+        .replacen("base = \"base\"", &format!("base = \"docker://{reference}\""), 1)
+        .replacen("offline = true", "offline = false", 1);
+    ws.write_manifest(&text);
+    // The lock says nothing of it yet.
+    let line = ws.wrap(&["check", "--locked"]).fails(1);
+    assert!(line.contains("the registry base image changed from `none`"), "{line}");
+
+    // Locked: the digest the tag names, as skopeo reads it.
+    let auth = ws.path().join("auth.json");
+    let token = "b3BzOnMzY3JldA=="; // base64("ops:s3cret")
+    std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{token}"}}}}}}"#, registry.address)).unwrap();
+    let env = [("REGISTRY_AUTH_FILE", auth.to_str().unwrap())];
+    ws.wrap_env(&["lock"], &env).ok();
+    let remote = format!("docker://{reference}");
+    let inspected =
+        json(&run("skopeo", &["inspect", "--tls-verify=false", "--creds", "ops:s3cret", &remote], ws.path()));
+    let digest = inspected["Digest"].as_str().unwrap().to_string();
+    let lock = ws.lock_text();
+    assert!(lock.contains(&format!("[image]\nbase = \"{remote}\"\ndigest = \"{digest}\"\n")), "{lock}");
+
+    // Pulled into the cache and built: the same bytes as from the layout directory.
+    let built = ws.wrap_env(&[&build[..], &["from-registry"]].concat(), &env);
+    built.ok();
+    assert!(built.stderr().contains("Pulling"), "{}", built.stderr());
+    assert!(same("from-layout", "from-registry"), "the image from the registry base differs");
+
+    // The tag moves to a base without Python: a locked build does not follow it (nor pulls
+    // again), until `wrap lock --update` pins the new digest, which is then refused.
+    copy_to(&registry, &base_image(false), "base/debian-python:12");
+    let built = ws.wrap_env(&[&build[..], &["moved"]].concat(), &env);
+    built.ok();
+    assert!(!built.stderr().contains("Pulling"), "{}", built.stderr());
+    assert!(same("from-layout", "moved"), "the locked build followed the moved tag");
+    // Without credentials the registry refuses to say where the tag is now.
+    ws.wrap(&["lock", "--update"]).fails(2);
+    ws.wrap_env(&["lock", "--update"], &env).ok();
+    assert!(!ws.lock_text().contains(&digest));
+    let line = ws.wrap_env(&["build", "--format", "oci", "-p", "hello", "--locked"], &env).fails(1);
+    assert!(line.contains("has no `/usr/bin/python3."), "{line}");
+}

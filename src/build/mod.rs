@@ -32,9 +32,13 @@ pub fn key_inputs(planned: &PlannedProject, tools: &Tools, format: Format) -> BT
         writer.push_str(&format!(" signed by {}", signer.fingerprint));
     }
     if let Some(image) = planned.image.as_ref().filter(|_| format == Format::Oci) {
-        // Where the base lies does not change the image; its digest and the configuration do.
+        // Where the base lies and how it is named do not change the image; its digest and the
+        // configuration do.
         let mut what = serde_json::to_value(image).expect("serializes");
-        what.as_object_mut().map(|m| m.remove("base"));
+        if let Some(m) = what.as_object_mut() {
+            m.remove("base");
+            m.remove("base_name");
+        }
         writer.push_str(&format!(" on {}", crate::digest::sha256_hex(&crate::oci::to_bytes(&what))));
     }
     key::artifact_inputs(planned, &tools.key_inputs(), &writer)

@@ -95,6 +95,7 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         rpmlint_filters: planned.rpmlint_filters.clone(),
         image: planned.image.as_ref().map(|image| ImageSpec {
             base: image.base.clone(),
+            base_name: image.base_name.clone(),
             command: image.command.clone(),
             source: planned.public_git.clone(),
             revision: planned.commit.clone(),

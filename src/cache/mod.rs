@@ -72,6 +72,11 @@ impl Cache {
         self.root.join("pyc").join(&key[..2]).join(key)
     }
 
+    /// Where the image pulled by its digest's hex `hex` is kept (an OCI layout directory).
+    pub fn image_dir(&self, hex: &str) -> PathBuf {
+        self.root.join("images").join(hex)
+    }
+
     /// Where the artifact with build key `key` is kept.
     pub fn artifact_dir(&self, key: &str) -> PathBuf {
         self.root.join("artifacts").join(key)

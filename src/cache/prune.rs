@@ -22,13 +22,14 @@ use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an
 /// entry is one level down (`git/<mirror>`) or two (`checkouts/<project>/<key>`).
-const KINDS: [(&str, Depth); 12] = [
+const KINDS: [(&str, Depth); 13] = [
     ("git", Depth::One),
     ("checkouts", Depth::Two),
     ("artifacts", Depth::One),
     ("keys", Depth::One),
     ("pyc", Depth::Two),
     ("downloads", Depth::One),
+    ("images", Depth::One),
     ("wheels", Depth::One),
     ("logs", Depth::One),
     ("tmp", Depth::One),

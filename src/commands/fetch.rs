@@ -58,6 +58,8 @@ impl Session<'_> {
             });
             out.push(checkout);
         }
+        // The locked registry base image too, for `--format oci`.
+        self.pulled_base(&lock)?;
         Ok(out)
     }
 }

@@ -3,6 +3,7 @@
 
 mod closures;
 mod fetch;
+mod image;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -296,7 +297,7 @@ impl<'a> Session<'a> {
             .filter_map(|p| old.resolved(&p.name).filter(|_| p.closure.is_some()))
             .collect();
         new.distributions = lock::closure::merge(&kept);
-        Ok(new)
+        Ok(Lock { image: self.pin_base(&old, mode)?, ..new })
     }
 
     /// Resolves `project`'s ref now and reports a pin that moved.
@@ -352,6 +353,7 @@ impl<'a> Session<'a> {
             uv: installer::find_on_path("uv"),
             offline: self.offline,
             out,
+            base_layout: self.base_for_plan(lock, inputs)?,
             ..inputs.clone()
         };
         plan::plan(&self.manifest, lock, &inputs)

@@ -133,6 +133,8 @@ pub enum Drift {
     FileChanged { path: String, locked: String, now: String },
     /// The constraints list changed.
     ConstraintsChanged,
+    /// The registry base image changed (`none`: a layout directory, or no `[image]`).
+    BaseChanged { locked: String, now: String },
     /// The lock has no dependency closure for the project.
     ClosureMissing(String),
     /// The project's closure was resolved from other inputs.
@@ -163,6 +165,9 @@ impl fmt::Display for Drift {
                 write!(f, "`{path}` changed (sha256 {} locked, {} now)", short(locked, 12), short(now, 12))
             }
             Self::ConstraintsChanged => write!(f, "the constraints list changed"),
+            Self::BaseChanged { locked, now } => {
+                write!(f, "the registry base image changed from `{locked}` to `{now}`")
+            }
             Self::ClosurePython { project, locked, now } => write!(
                 f,
                 "project `{project}`: its dependency closure was resolved for Python {locked}, and this build uses {now}"

@@ -26,7 +26,7 @@ pub enum Error {
     LockSyntax { location: Location, message: String },
 
     /// A lock value that is not what the lock holds there (a hand-edited lock).
-    #[error("{location}: project `{project}`: {key} `{}` is not valid: {expected}", printable(value))]
+    #[error("{location}: {}: {key} `{}` is not valid: {expected}", lock_owner(project), printable(value))]
     LockInvalid {
         location: Location,
         project: String,
@@ -251,6 +251,10 @@ pub enum Error {
     #[error("push `{}`{}: {problem}", file.display(), if reference.is_empty() { String::new() } else { format!(" to `{reference}`") })]
     Push { file: PathBuf, reference: String, problem: String, hint: Option<String>, environment: bool },
 
+    /// A base image that could not be resolved or pulled from its registry.
+    #[error("base image `docker://{reference}`: {problem}")]
+    Pull { reference: String, problem: String, hint: Option<String>, environment: bool },
+
     /// `--format oci` with no `[image]` in the manifest.
     #[error("`--format oci` needs a base image, and `{}` names none", manifest.display())]
     ImageMissing { manifest: PathBuf },
@@ -325,7 +329,7 @@ impl Error {
             Self::BuildFailed { exit_code, .. } => *exit_code,
             Self::InstallFailed { disk_full: true, .. } => 2,
             Self::LockedFileUnavailable { unreachable: true, .. } => 2,
-            Self::Push { environment: true, .. } => 2,
+            Self::Push { environment: true, .. } | Self::Pull { environment: true, .. } => 2,
             Self::Manifest { .. }
             | Self::ManifestMissing { .. }
             | Self::LockSyntax { .. }
@@ -364,6 +368,7 @@ impl Error {
             | Self::Image { .. }
             | Self::ImageMissing { .. }
             | Self::Push { .. }
+            | Self::Pull { .. }
             | Self::UnsafeMember { .. } => 1,
             Self::Unreachable { .. }
             | Self::OfflineNoMirror { .. }
@@ -391,6 +396,9 @@ impl Error {
             }
             Self::LockSyntax { .. } => {
                 Some("delete the lock file and run `wrap lock` to write it anew".into())
+            }
+            Self::LockInvalid { project, .. } if project.starts_with('[') => {
+                Some("run `wrap lock --update` to pin it again".into())
             }
             Self::LockInvalid { project, .. } => {
                 Some(format!("run `wrap lock --update {project}` to pin it again"))
@@ -436,7 +444,8 @@ impl Error {
             Self::SigningKey { hint, .. }
             | Self::Repository { hint, .. }
             | Self::Image { hint, .. }
-            | Self::Push { hint, .. } => hint.clone(),
+            | Self::Push { hint, .. }
+            | Self::Pull { hint, .. } => hint.clone(),
             Self::ImageMissing { .. } => Some(
                 "add `[image]` with `base = \"DIR\"`, an OCI image layout directory beside the manifest (`skopeo copy docker://… oci:DIR:TAG` makes one)".into(),
             ),
@@ -538,6 +547,11 @@ impl Error {
             _ => Vec::new(),
         }
     }
+}
+
+/// What a lock value belongs to: a project, or a table such as `[image]`.
+fn lock_owner(project: &str) -> String {
+    if project.starts_with('[') { project.to_string() } else { format!("project `{project}`") }
 }
 
 #[cfg(test)]

@@ -55,6 +55,16 @@ pub struct LockedProject {
     pub closure: Option<Closure>,
 }
 
+/// A registry base image's pin: the digest its reference named when locked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedImage {
+    /// `docker://REFERENCE`, as the manifest writes it.
+    pub base: String,
+    /// `sha256:…`: what the reference named (an index, for a multi-platform image).
+    pub digest: String,
+}
+
 /// The whole lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lock {
@@ -62,6 +72,9 @@ pub struct Lock {
     pub version: u32,
     /// Constraints files in manifest order.
     pub constraints: Vec<LockedFile>,
+    /// The registry base image's pin, when `[image] base` is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<LockedImage>,
     /// Projects sorted by name.
     #[serde(rename = "project")]
     pub projects: Vec<LockedProject>,
@@ -76,6 +89,7 @@ impl Lock {
         Lock {
             version: LOCK_VERSION,
             constraints: Vec::new(),
+            image: None,
             projects: Vec::new(),
             distributions: Vec::new(),
         }
@@ -166,7 +180,14 @@ impl Lock {
                 closure: closure.map(|(_, c)| c),
             });
         }
-        Ok(Lock { version: LOCK_VERSION, constraints, projects, distributions: raw.distribution })
+        let image = match raw.image {
+            Some(image) if !is_image_digest(&image.get_ref().digest) => {
+                let (span, image) = (image.span(), image.into_inner());
+                return Err(invalid("[image]", "digest", image.digest, span, "`sha256:` and 64 hex digits"));
+            }
+            image => image.map(toml::Spanned::into_inner),
+        };
+        Ok(Lock { version: LOCK_VERSION, constraints, image, projects, distributions: raw.distribution })
     }
 
     /// The stable text of the lock: projects sorted by name, patches and constraints in order.
@@ -261,6 +282,7 @@ struct RawLock {
     version: u32,
     #[serde(default)]
     constraints: Vec<RawLockedFile>,
+    image: Option<toml::Spanned<LockedImage>>,
     #[serde(default)]
     project: Vec<RawLockedProject>,
     #[serde(default)]
@@ -292,6 +314,11 @@ struct RawLockedProject {
 /// A full git commit id: 40 lowercase hex digits.
 pub fn is_commit_id(text: &str) -> bool {
     text.len() == 40 && text.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// Whether `text` is an image digest: `sha256:` and 64 lowercase hex digits.
+pub fn is_image_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(is_sha256)
 }
 
 /// A hex sha256: 64 lowercase hex digits.
@@ -396,6 +423,17 @@ pub fn drift(manifest: &Manifest, lock: &Lock, digests: &BTreeMap<String, String
     }
     if constraints_changed {
         out.push(Drift::ConstraintsChanged);
+    }
+    let base = manifest.image.as_ref().and_then(|i| match &i.base {
+        crate::manifest::BaseImage::Registry(r) => Some(format!("docker://{r}")),
+        crate::manifest::BaseImage::Layout(_) => None,
+    });
+    if base != lock.image.as_ref().map(|i| i.base.clone()) {
+        let or_none = |b: Option<String>| b.unwrap_or_else(|| "none".into());
+        out.push(Drift::BaseChanged {
+            locked: or_none(lock.image.as_ref().map(|i| i.base.clone())),
+            now: or_none(base),
+        });
     }
     out.extend(project_drift);
     out

@@ -224,8 +224,18 @@ pub struct ProjectImage {
 /// `[image]`: what container images are built on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
-    /// The base image: an OCI image layout directory in the manifest's tree.
-    pub base: LocalPath,
+    /// The base image.
+    pub base: BaseImage,
+}
+
+/// Where a base image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseImage {
+    /// An OCI image layout directory in the manifest's tree.
+    Layout(LocalPath),
+    /// A registry reference, as written after `docker://` (`registry.example.com/base:12`); the
+    /// lock pins the digest its tag names.
+    Registry(String),
 }
 
 /// Default package name template.

@@ -141,7 +141,7 @@ pub(super) fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
     };
     let settings = ctx.settings(raw.settings)?;
     let image = match &raw.image {
-        Some(image) => Some(Image { base: ctx.local_path("image.base", &image.base, true, true)? }),
+        Some(image) => Some(Image { base: ctx.base_image(&image.base)? }),
         None => None,
     };
     if raw.project.is_empty() {

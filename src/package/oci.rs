@@ -122,7 +122,7 @@ fn open(spec: &PackageSpec, verify: bool) -> Result<(&ImageSpec, Base)> {
 }
 
 fn failure(spec: &PackageSpec, image: &ImageSpec, problem: String, hint: Option<String>) -> Error {
-    Error::Image { project: Some(spec.project.clone()), base: image.base.clone(), problem, hint }
+    Error::Image { project: Some(spec.project.clone()), base: image.base_name.clone().into(), problem, hint }
 }
 
 /// The base has the interpreter the bundle's `bin/python` leads to, and a file by the name of

@@ -88,6 +88,8 @@ pub struct PackageSpec {
 pub struct ImageSpec {
     /// The base image's OCI layout directory.
     pub base: PathBuf,
+    /// The base as the manifest names it, for messages.
+    pub base_name: String,
     /// `Cmd`: a console script of the bundle, by absolute path.
     pub command: Option<String>,
     /// Where the source lives (a public URL), for `org.opencontainers.image.source`.

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, ManifestError, Result};
 use crate::lock::{Lock, LockedFile, LockedProject};
 use crate::manifest::{
-    Compression, Format, Installer, KeySource, Manifest, Project, Relation, Relations, Settings,
+    BaseImage, Compression, Format, Installer, KeySource, Manifest, Project, Relation, Relations, Settings,
     check_install_path, check_package_name, check_version,
 };
 
@@ -48,6 +48,9 @@ pub struct PlanInputs {
     pub out: Option<PathBuf>,
     /// `--sign-key`: the key file that signs packages, instead of the manifest's.
     pub sign_key: Option<PathBuf>,
+    /// The layout directory a registry base image (`[image] base = "docker://…"`) was pulled
+    /// into at its locked digest; the commands pull it before planning.
+    pub base_layout: Option<PathBuf>,
 }
 
 /// The key that signs packages (.rpm), as configured; loaded when a build starts.
@@ -175,6 +178,8 @@ pub struct PlannedProject {
 pub struct PlannedImage {
     /// The base image's OCI layout directory (absolute).
     pub base: PathBuf,
+    /// The base as the manifest names it (`docker://…`, or the directory as written).
+    pub base_name: String,
     /// The base's image manifest digest (`sha256:…`): another base, another image.
     pub base_digest: String,
     /// The image's `Cmd`: the first service's console script in the bundle, if any.
@@ -185,18 +190,32 @@ pub struct PlannedImage {
 }
 
 /// The base image of `--format oci`, opened to read its digest; none for other formats.
-fn base_image(manifest: &Manifest, formats: &[Format]) -> Result<Option<(PathBuf, String)>> {
+fn base_image(
+    manifest: &Manifest,
+    inputs: &PlanInputs,
+    formats: &[Format],
+) -> Result<Option<(PathBuf, String, String)>> {
     if !formats.contains(&Format::Oci) {
         return Ok(None);
     }
     let Some(image) = &manifest.image else {
         return Err(Error::ImageMissing { manifest: manifest.path.clone() });
     };
-    let base =
-        crate::oci::Base::open(&image.base.abs, Format::Oci.host_arch(), false).map_err(|problem| {
-            Error::Image { project: None, base: image.base.abs.clone(), problem, hint: None }
-        })?;
-    Ok(Some((image.base.abs.clone(), base.manifest.digest)))
+    let (dir, name) = match &image.base {
+        BaseImage::Layout(dir) => (dir.abs.clone(), dir.rel.clone()),
+        BaseImage::Registry(reference) => {
+            let pulled = inputs.base_layout.clone().ok_or_else(|| Error::Pull {
+                reference: reference.clone(),
+                problem: "it was not pulled before planning".into(),
+                hint: None,
+                environment: false,
+            })?;
+            (pulled, format!("docker://{reference}"))
+        }
+    };
+    let base = crate::oci::Base::open(&dir, Format::Oci.host_arch(), false)
+        .map_err(|problem| Error::Image { project: None, base: name.clone().into(), problem, hint: None })?;
+    Ok(Some((dir, name, base.manifest.digest)))
 }
 
 /// Computes the plan. The lock must cover every selected project (callers resolve it first).
@@ -216,7 +235,7 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
         (Installer::Uv, None) => return Err(Error::UvMissing),
         (Installer::Pip | Installer::Auto, _) => (Installer::Pip, None),
     };
-    let base = base_image(manifest, &formats)?;
+    let base = base_image(manifest, inputs, &formats)?;
     let mut projects: Vec<PlannedProject> = Vec::new();
     for project in &manifest.projects {
         if !inputs.projects.is_empty() && !inputs.projects.contains(&project.name) {
@@ -227,8 +246,9 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
             .ok_or_else(|| Error::LockMissing { path: Lock::path_for(&manifest.path) })?;
         let mut planned = plan_project(manifest, project, locked, inputs, &formats)?;
         planned.closure = lock.resolved(&project.name);
-        planned.image = base.as_ref().map(|(base, digest)| PlannedImage {
+        planned.image = base.as_ref().map(|(base, name, digest)| PlannedImage {
             base: base.clone(),
+            base_name: name.clone(),
             base_digest: digest.clone(),
             command: planned.services.first().map(|s| format!("{}/bin/{s}", planned.install_path)),
             declared: project.image.clone(),
@@ -267,7 +287,7 @@ pub fn plan(manifest: &Manifest, lock: &Lock, inputs: &PlanInputs) -> Result<Bui
 }
 
 /// The formats: `--format`, else the manifest's, else the host's; sorted, each once.
-fn formats(settings: &Settings, inputs: &PlanInputs) -> Result<Vec<Format>> {
+pub fn formats(settings: &Settings, inputs: &PlanInputs) -> Result<Vec<Format>> {
     let mut formats = if !inputs.formats.is_empty() {
         inputs.formats.clone()
     } else if let Some(f) = &settings.formats {

@@ -226,6 +226,18 @@ impl Ctx<'_> {
         Ok(ProjectImage { ports, volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect() })
     }
 
+    /// `[image] base`: `docker://REFERENCE` (checked as a registry reads it), else a layout
+    /// directory in the manifest's tree.
+    pub(super) fn base_image(&self, base: &Spanned<String>) -> Result<BaseImage> {
+        match base.get_ref().strip_prefix("docker://") {
+            Some(reference) => match crate::registry::check_reference(reference) {
+                Ok(()) => Ok(BaseImage::Registry(reference.into())),
+                Err(expected) => Err(self.invalid("image.base", base, &expected)),
+            },
+            None => Ok(BaseImage::Layout(self.local_path("image.base", base, true, true)?)),
+        }
+    }
+
     pub(super) fn check_pip_dependencies(&self, raw: &RawProject) -> Result<()> {
         for dep in &raw.pip_dependencies {
             // An option such as `-e path` would install something that cannot be packaged.

@@ -19,6 +19,9 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::oci::{self, Descriptor};
 
+mod pull;
+pub use pull::{check_reference, pull, resolve};
+
 /// Where images go: a registry host (with its port) and a repository prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -151,7 +154,12 @@ pub fn push(file: &Path, target: &Target, options: &PushOptions) -> Result<Pushe
         .enable_all()
         .build()
         .map_err(|e| fail(&shown, format!("cannot start the HTTP runtime: {e}"), true))?;
-    let session = Session { client: client(target, options), reference, auth, shown: shown.clone() };
+    let session = Session {
+        client: client(&target.registry, options.plain_http),
+        reference,
+        auth,
+        shown: shown.clone(),
+    };
     let mut pushed =
         runtime.block_on(session.push(&mut image, options)).map_err(|(problem, hint, environment)| {
             Error::Push { file: file.into(), reference: shown.clone(), problem, hint, environment }
@@ -242,6 +250,7 @@ impl Image {
     }
 }
 
+/// A registry failure: the problem, a hint, whether it is the environment's.
 type Failure = (String, Option<String>, bool);
 
 /// One image's push over one client.
@@ -255,7 +264,10 @@ struct Session {
 impl Session {
     async fn push(&self, image: &mut Image, options: &PushOptions) -> std::result::Result<Pushed, Failure> {
         for op in [RegistryOperation::Pull, RegistryOperation::Push] {
-            self.client.auth(&self.reference, &self.auth, op).await.map_err(|e| self.failure(e))?;
+            self.client
+                .auth(&self.reference, &self.auth, op)
+                .await
+                .map_err(|e| failure(self.reference.registry(), e))?;
         }
         let before = self.tagged(&self.reference).await?;
         let replaced = before.as_ref().is_some_and(|d| *d != image.manifest.digest);
@@ -281,14 +293,20 @@ impl Session {
             replaced,
         };
         for part in image.parts.clone() {
-            let exists =
-                self.client.blob_exists(&self.reference, &part.digest).await.map_err(|e| self.failure(e))?;
+            let exists = self
+                .client
+                .blob_exists(&self.reference, &part.digest)
+                .await
+                .map_err(|e| failure(self.reference.registry(), e))?;
             if exists {
                 pushed.present += 1;
                 continue;
             }
             let bytes = image.blob(&part).map_err(|p| (p, None, false))?;
-            self.client.push_blob(&self.reference, bytes, &part.digest).await.map_err(|e| self.failure(e))?;
+            self.client
+                .push_blob(&self.reference, bytes, &part.digest)
+                .await
+                .map_err(|e| failure(self.reference.registry(), e))?;
             pushed.uploaded += 1;
             pushed.uploaded_bytes += part.size;
         }
@@ -304,7 +322,7 @@ impl Session {
             self.client
                 .push_manifest_raw(&reference, image.manifest_bytes.clone(), content_type)
                 .await
-                .map_err(|e| self.failure(e))?;
+                .map_err(|e| failure(self.reference.registry(), e))?;
         }
         pushed.tags = tags;
         Ok(pushed)
@@ -324,50 +342,45 @@ impl Session {
             }
             Err(OciDistributionError::ImageManifestNotFoundError(_))
             | Err(OciDistributionError::ServerError { code: 404, .. }) => Ok(None),
-            Err(e) => Err(self.failure(e)),
-        }
-    }
-
-    /// What the user reads of a registry error, and whether it is the environment's.
-    fn failure(&self, e: OciDistributionError) -> Failure {
-        let login = format!(
-            "log in with `podman login {0}` or `docker login {0}`, or set WRAP_REGISTRY_USERNAME and WRAP_REGISTRY_PASSWORD",
-            self.reference.registry()
-        );
-        let denied = |envelope: &oci_client::errors::OciEnvelope| {
-            envelope
-                .errors
-                .iter()
-                .any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-        };
-        match e {
-            OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => {
-                ("the registry refused the credentials (or asked for some)".into(), Some(login), true)
-            }
-            OciDistributionError::RegistryError { ref envelope, .. } if denied(envelope) => {
-                (format!("the registry refused: {envelope}"), Some(login), true)
-            }
-            OciDistributionError::RequestError(e) => {
-                let mut problem = format!("cannot reach the registry: {e}");
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    problem = format!("{problem}: {s}");
-                    source = s.source();
-                }
-                let hint = "check the host and port; `--plain-http` for a registry that speaks no TLS";
-                (problem, Some(hint.into()), true)
-            }
-            other => (format!("the registry failed: {other}"), None, true),
+            Err(e) => Err(failure(self.reference.registry(), e)),
         }
     }
 }
 
-fn client(target: &Target, options: &PushOptions) -> Client {
-    let host = target.registry.rsplit_once(':').map_or(target.registry.as_str(), |(h, _)| h);
+/// What the user reads of a registry error of `registry`, and whether it is the environment's.
+fn failure(registry: &str, e: OciDistributionError) -> Failure {
+    let login = format!(
+        "log in with `podman login {registry}` or `docker login {registry}`, or set WRAP_REGISTRY_USERNAME and WRAP_REGISTRY_PASSWORD"
+    );
+    let denied = |envelope: &oci_client::errors::OciEnvelope| {
+        envelope.errors.iter().any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+    };
+    match e {
+        OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
+            ("the registry refused the credentials (or asked for some)".into(), Some(login), true)
+        }
+        OciDistributionError::RegistryError { ref envelope, .. } if denied(envelope) => {
+            (format!("the registry refused: {envelope}"), Some(login), true)
+        }
+        OciDistributionError::RequestError(e) => {
+            let mut problem = format!("cannot reach the registry: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                problem = format!("{problem}: {s}");
+                source = s.source();
+            }
+            let hint = "check the host and port (`wrap push --plain-http` for a registry that speaks no TLS)";
+            (problem, Some(hint.into()), true)
+        }
+        other => (format!("the registry failed: {other}"), None, true),
+    }
+}
+
+fn client(registry: &str, plain_http: bool) -> Client {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
     let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
-    let protocol = if options.plain_http || loopback {
-        ClientProtocol::HttpsExcept(vec![target.registry.clone()])
+    let protocol = if plain_http || loopback {
+        ClientProtocol::HttpsExcept(vec![registry.to_string()])
     } else {
         ClientProtocol::Https
     };
