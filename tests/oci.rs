@@ -93,6 +93,17 @@ fn images_are_read_by_skopeo_and_umoci_run_the_service_and_reproduce() {
     assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
     assert_eq!(config["config"]["ExposedPorts"], serde_json::json!({"8000/tcp": {}, "9000/udp": {}}));
     assert_eq!(config["config"]["Volumes"], serde_json::json!({"/var/lib/wrap-hello": {}}));
+    assert_eq!(config["config"]["WorkingDir"], "/opt/wrap-example/hello-1.1.0");
+    // What `docker load` reads of the same file (docker-archive, by its manifest.json): the
+    // same configuration, the same layers, the image's name and tag.
+    let docker = format!("docker-archive:{}", hello.display());
+    assert_eq!(json(&run("skopeo", &["inspect", "--config", &docker], ws.path())), config);
+    let copied = ws.path().join("from-docker-archive");
+    run("skopeo", &["copy", "-q", &docker, &format!("oci:{}:x", copied.display())], ws.path());
+    let docker_layers = json(&run("skopeo", &["inspect", &format!("oci:{}:x", copied.display())], ws.path()));
+    assert_eq!(docker_layers["Layers"].as_array().map(Vec::len), Some(2));
+    let listed = run("tar", &["-xOf", hello.to_str().unwrap(), "manifest.json"], ws.path());
+    assert!(listed.contains("\"RepoTags\":[\"wrap-example-hello:1.1.0-1\"]"), "{listed}");
     // greet has no service: no Cmd, no user.
     let greet = find(&artifacts, "wrap-example-greet-");
     let greet_config = json(&run(

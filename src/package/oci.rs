@@ -88,6 +88,7 @@ impl Packager for Oci {
             .map(|d| (d.hex().to_string(), (Data::File(base.blob_path(d)), d.size)))
             .collect();
         blobs.insert(layer.hex().into(), (Data::File(layer_file.path().to_path_buf()), layer.size));
+        let docker = docker_manifest(spec, &config_d, &layers);
         for (d, bytes) in [(config_d, config), (manifest_d, manifest)] {
             blobs.insert(d.hex().into(), (Data::Bytes(bytes), d.size));
         }
@@ -99,6 +100,7 @@ impl Packager for Oci {
         );
         let layout = br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec();
         members.push(member("index.json", Data::Bytes(index.clone()), index.len() as u64));
+        members.push(member("manifest.json", Data::Bytes(docker.clone()), docker.len() as u64));
         members.push(member("oci-layout", Data::Bytes(layout.clone()), layout.len() as u64));
         let mut builder = tar::Builder::new(out);
         append_members(&mut builder, &members, "", spec.mtime, false)?;
@@ -275,6 +277,7 @@ fn config(spec: &PackageSpec, image: &ImageSpec, base: &Base, diff_id: &str, use
         None => env.push(format!("PATH={bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")),
     }
     c["Env"] = json!(env);
+    c["WorkingDir"] = json!(spec.install_path);
     if let Some(command) = &image.command {
         c["Cmd"] = json!([command]);
         if let Some(map) = c.as_object_mut() {
@@ -323,6 +326,17 @@ fn config(spec: &PackageSpec, image: &ImageSpec, base: &Base, diff_id: &str, use
 }
 
 /// The image's tag in the layout: `<version>-<release>`, with what a tag cannot hold as `_`.
+/// The manifest.json of `docker save`, by which `docker load` reads the same archive: the
+/// configuration and the layers by path, and the image's name and tag.
+fn docker_manifest(spec: &PackageSpec, config: &Descriptor, layers: &[Descriptor]) -> Vec<u8> {
+    let blob = |d: &Descriptor| format!("blobs/sha256/{}", d.hex());
+    oci::to_bytes(&json!([{
+        "Config": blob(config),
+        "RepoTags": [format!("{}:{}", spec.name, tag(spec))],
+        "Layers": layers.iter().map(blob).collect::<Vec<_>>(),
+    }]))
+}
+
 fn tag(spec: &PackageSpec) -> String {
     format!("{}-{}", spec.version, spec.release)
         .chars()
