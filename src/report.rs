@@ -365,13 +365,14 @@ impl Human {
                     let also = p.tags.iter().skip(1).map(|t| format!(", also :{t}")).collect::<String>();
                     let _ = writeln!(
                         out,
-                        "{}@{} ({} blob(s) uploaded, {} bytes; {} present{also}{})",
+                        "{}@{} ({} blob(s) uploaded, {} bytes; {} present{also}{}{})",
                         p.reference,
                         p.digest,
                         p.uploaded,
                         p.uploaded_bytes,
                         p.present,
-                        if p.replaced { "; the tag was moved from other bytes" } else { "" }
+                        if p.replaced { "; the tag was moved from other bytes" } else { "" },
+                        p.sbom.as_ref().map(|d| format!("; SBOM attached: {d}")).unwrap_or_default()
                     );
                 }
                 Ok(())

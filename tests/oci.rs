@@ -286,6 +286,39 @@ fn push_uploads_what_the_registry_lacks_and_keeps_version_tags() {
     let copied_digest = json(&run("skopeo", &["inspect", &dest], ws.path()))["Digest"].clone();
     assert_eq!(copied_digest, local["Digest"]);
 
+    // The SBOM and build-info, attached to the image: listed by the referrers tag schema, the
+    // artifact's subject is the image, and its layer is the bundle's CycloneDX SBOM.
+    let sbom = first["sbom"].as_str().expect("an SBOM artifact").to_string();
+    let hex = local["Digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let raw = |reference: &str| {
+        let mut args = vec!["inspect", "--raw"];
+        args.extend(creds);
+        args.push(reference);
+        json(&run("skopeo", &args, ws.path()))
+    };
+    let referrers = raw(&format!("{remote}:sha256-{hex}"));
+    assert_eq!(referrers["manifests"][0]["digest"], sbom.as_str(), "{referrers}");
+    assert_eq!(referrers["manifests"][0]["artifactType"], "application/vnd.cyclonedx+json");
+    let artifact = raw(&format!("{remote}@{sbom}"));
+    assert_eq!(artifact["subject"]["digest"], local["Digest"], "{artifact}");
+    let layer = &artifact["layers"][0];
+    assert_eq!(layer["annotations"]["org.opencontainers.image.title"], "build-info.json", "{artifact}");
+    let sbom_layer = &artifact["layers"][1];
+    let url = format!(
+        "http://{}/v2/ops/wrap-example-hello/blobs/{}",
+        registry.address,
+        sbom_layer["digest"].as_str().unwrap()
+    );
+    let body = ureq::get(&url)
+        .header("Authorization", &format!("Basic {token}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert_eq!(json(&body)["bomFormat"], "CycloneDX");
+    assert_eq!(body.len() as u64, sbom_layer["size"].as_u64().unwrap());
+
     // Again: nothing uploaded.
     let again = push(&[file]);
     assert_eq!((again["uploaded"].as_u64(), again["present"].as_u64()), (Some(0), Some(3)), "{again}");

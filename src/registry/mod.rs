@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::oci::{self, Descriptor};
 
 mod pull;
+mod referrer;
 pub use pull::{check_reference, pull, resolve};
 
 /// Where images go: a registry host (with its port) and a repository prefix.
@@ -88,6 +89,8 @@ pub struct Pushed {
     pub present: usize,
     /// The tag named other bytes before (`--replace`).
     pub replaced: bool,
+    /// The digest of the artifact that carries the image's SBOM and build-info, attached to it.
+    pub sbom: Option<String>,
 }
 
 /// The .oci.tar files of `paths`: files as named, directories' files (not recursing).
@@ -291,6 +294,7 @@ impl Session {
             uploaded_bytes: 0,
             present: 0,
             replaced,
+            sbom: None,
         };
         for part in image.parts.clone() {
             let exists = self
@@ -325,6 +329,7 @@ impl Session {
                 .map_err(|e| failure(self.reference.registry(), e))?;
         }
         pushed.tags = tags;
+        pushed.sbom = self.attach(image).await?;
         Ok(pushed)
     }
 
