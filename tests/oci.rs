@@ -228,6 +228,19 @@ impl Registry {
     }
 }
 
+/// `ops:s3cret` as an auth file holds it (base64).
+const TOKEN: &str = "b3BzOnMzY3JldA==";
+
+impl Registry {
+    /// An auth file in `dir` as `podman login` writes it, with the credentials for the registry.
+    fn auth_file(&self, dir: &Path) -> PathBuf {
+        let auth = dir.join("auth.json");
+        let text = format!(r#"{{"auths":{{"{}":{{"auth":"{TOKEN}"}}}}}}"#, self.address);
+        std::fs::write(&auth, text).unwrap();
+        auth
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -251,9 +264,7 @@ fn push_uploads_what_the_registry_lacks_and_keeps_version_tags() {
     ws.wrap(&["push", "--to", &to, file]).fails(2);
 
     // Credentials from an auth file as `podman login` writes it; a JSON report.
-    let auth = ws.path().join("auth.json");
-    let token = "b3BzOnMzY3JldA=="; // base64("ops:s3cret")
-    std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{token}"}}}}}}"#, registry.address)).unwrap();
+    let auth = registry.auth_file(ws.path());
     let env = [("REGISTRY_AUTH_FILE", auth.to_str().unwrap())];
     let push = |args: &[&str]| {
         let mut all = vec!["--message-format", "json", "push", "--to", &to];
@@ -310,7 +321,7 @@ fn push_uploads_what_the_registry_lacks_and_keeps_version_tags() {
         sbom_layer["digest"].as_str().unwrap()
     );
     let body = ureq::get(&url)
-        .header("Authorization", &format!("Basic {token}"))
+        .header("Authorization", &format!("Basic {TOKEN}"))
         .call()
         .unwrap()
         .body_mut()
@@ -377,9 +388,7 @@ fn a_registry_base_is_pinned_by_digest_pulled_once_and_makes_the_same_image() {
     assert!(line.contains("the registry base image changed from `none`"), "{line}");
 
     // Locked: the digest the tag names, as skopeo reads it.
-    let auth = ws.path().join("auth.json");
-    let token = "b3BzOnMzY3JldA=="; // base64("ops:s3cret")
-    std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{token}"}}}}}}"#, registry.address)).unwrap();
+    let auth = registry.auth_file(ws.path());
     let env = [("REGISTRY_AUTH_FILE", auth.to_str().unwrap())];
     ws.wrap_env(&["lock"], &env).ok();
     let remote = format!("docker://{reference}");

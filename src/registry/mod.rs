@@ -153,10 +153,7 @@ pub fn push(file: &Path, target: &Target, options: &PushOptions) -> Result<Pushe
         .map_err(|e| fail(&format!("{name}:{}", image.tag), format!("not a valid reference: {e}"), false))?;
     let shown = format!("{name}:{}", image.tag);
     let auth = credentials(&target.registry).map_err(|p| fail(&shown, p, false))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(&shown, format!("cannot start the HTTP runtime: {e}"), true))?;
+    let runtime = runtime().map_err(|(problem, _, environment)| fail(&shown, problem, environment))?;
     let session = Session {
         client: client(&target.registry, options.plain_http),
         reference,
@@ -379,6 +376,14 @@ fn failure(registry: &str, e: OciDistributionError) -> Failure {
         }
         other => (format!("the registry failed: {other}"), None, true),
     }
+}
+
+/// The runtime a registry call runs on: one thread, this one.
+fn runtime() -> std::result::Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| (format!("cannot start the HTTP runtime: {e}"), None, true))
 }
 
 fn client(registry: &str, plain_http: bool) -> Client {

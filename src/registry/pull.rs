@@ -7,7 +7,7 @@ use std::path::Path;
 use oci_client::{Reference, RegistryOperation};
 use serde_json::json;
 
-use super::{Failure, client, credentials, failure};
+use super::{Failure, client, credentials, failure, runtime};
 use crate::error::{Error, Result};
 use crate::oci::{self, Descriptor};
 
@@ -113,10 +113,7 @@ fn connect(
     parsed: &Reference,
 ) -> Result<(tokio::runtime::Runtime, oci_client::Client, oci_client::secrets::RegistryAuth)> {
     let auth = credentials(parsed.registry()).map_err(|p| pull_error(reference, (p, None, false)))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| pull_error(reference, (format!("cannot start the HTTP runtime: {e}"), None, true)))?;
+    let runtime = runtime().map_err(|f| pull_error(reference, f))?;
     Ok((runtime, client(parsed.registry(), false), auth))
 }
 
