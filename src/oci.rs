@@ -20,6 +20,8 @@ pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// A gzip-compressed layer.
 pub const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// An uncompressed layer.
+pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// A content descriptor: what a blob is, its digest and size.
@@ -281,6 +283,71 @@ pub fn descriptor(v: &Value) -> Result<Descriptor, String> {
         digest: digest.to_string(),
         size: v["size"].as_u64().ok_or_else(|| format!("descriptor {digest} has no size"))?,
     })
+}
+
+/// Writes the image of a `docker save` archive (a docker-archive; wrap's own .oci.tar carries
+/// its manifest.json too) into the new layout directory `dest`: every member as a blob by its
+/// digest, the configuration and layers as they are (an uncompressed layer stays so), under an
+/// image manifest made for them, the same for the same archive.
+pub fn layout_from_archive(archive: &Path, dest: &Path) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
+    let file = fs_err::File::open(archive).map_err(io)?;
+    let mut tar = tar::Archive::new(std::io::BufReader::new(file));
+    let blobs = dest.join("blobs/sha256");
+    fs_err::create_dir_all(&blobs).map_err(io)?;
+    let mut members: BTreeMap<String, Descriptor> = BTreeMap::new();
+    let mut listed = None;
+    for entry in tar.entries().map_err(|e| format!("not a tar archive: {e}"))? {
+        let mut entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = entry.path().map_err(io)?.to_string_lossy().trim_start_matches("./").to_string();
+        if path == "manifest.json" {
+            let mut bytes = Vec::new();
+            entry.by_ref().take(4 << 20).read_to_end(&mut bytes).map_err(io)?;
+            listed = Some(json_of(&bytes, "manifest.json")?);
+            continue;
+        }
+        let partial = blobs.join(".partial");
+        let mut hashing = crate::archive::Hashing::new(fs_err::File::create(&partial).map_err(io)?);
+        std::io::copy(&mut entry, &mut hashing).map_err(io)?;
+        let (_, hex, size) = hashing.finish();
+        let mut magic = [0u8; 2];
+        let gzip = fs_err::File::open(&partial).and_then(|mut f| f.read_exact(&mut magic)).is_ok()
+            && magic == [0x1f, 0x8b];
+        fs_err::rename(&partial, blobs.join(&hex)).map_err(io)?;
+        let media_type = if gzip { LAYER_GZIP } else { LAYER_TAR };
+        members.insert(
+            path,
+            Descriptor { media_type: media_type.into(), digest: format!("sha256:{hex}"), size },
+        );
+    }
+    let listed = listed.ok_or("it has no `manifest.json`: not a `docker save` archive")?;
+    let [image] = listed.as_array().map(Vec::as_slice).unwrap_or_default() else {
+        return Err("its manifest.json does not list exactly one image; save one".into());
+    };
+    let member = |key: &Value| {
+        let path = key.as_str().unwrap_or_default();
+        members.get(path).cloned().ok_or_else(|| format!("`{path}`, named by manifest.json, is not in it"))
+    };
+    let config = Descriptor { media_type: CONFIG.into(), ..member(&image["Config"])? };
+    let config_json = json_of(&fs_err::read(blobs.join(config.hex())).map_err(io)?, "its configuration")?;
+    let layers =
+        image["Layers"].as_array().into_iter().flatten().map(member).collect::<Result<Vec<_>, _>>()?;
+    let manifest = to_bytes(&json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "config": config.to_json(),
+        "layers": layers.iter().map(Descriptor::to_json).collect::<Vec<_>>(),
+    }));
+    let d = Descriptor::of(MANIFEST, &manifest);
+    fs_err::write(blobs.join(d.hex()), &manifest).map_err(io)?;
+    let mut entry = d.to_json();
+    entry["platform"] = json!({"architecture": config_json["architecture"], "os": config_json["os"]});
+    let index = json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [entry]});
+    fs_err::write(dest.join("index.json"), to_bytes(&index)).map_err(io)?;
+    fs_err::write(dest.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io)
 }
 
 /// Reads blob `d` of layout `dir` (a document: at most 4 MiB), checked against its digest.

@@ -50,6 +50,17 @@ fn workspace(base: &Path) -> Workspace {
     ws
 }
 
+/// The image of oci-archive `file` (tagged `1.1.0-1`), unpacked by umoci into `name` in `ws`.
+fn unpack(ws: &Workspace, file: &Path, name: &str) -> PathBuf {
+    let layout = ws.path().join(format!("{name}-layout"));
+    std::fs::create_dir_all(&layout).unwrap();
+    run("tar", &["-xf", file.to_str().unwrap(), "-C", layout.to_str().unwrap()], ws.path());
+    let unpacked = ws.path().join(name);
+    let image = format!("{}:1.1.0-1", layout.display());
+    run("umoci", &["unpack", "--image", &image, unpacked.to_str().unwrap()], ws.path());
+    unpacked
+}
+
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap()
 }
@@ -117,15 +128,7 @@ fn images_are_read_by_skopeo_and_umoci_run_the_service_and_reproduce() {
     );
 
     // umoci unpacks the layout; the root file system has the user and runs the service.
-    let layout = ws.path().join("layout");
-    std::fs::create_dir_all(&layout).unwrap();
-    run("tar", &["-xf", hello.to_str().unwrap(), "-C", layout.to_str().unwrap()], ws.path());
-    let unpacked = ws.path().join("unpacked");
-    run(
-        "umoci",
-        &["unpack", "--image", &format!("{}:1.1.0-1", layout.display()), unpacked.to_str().unwrap()],
-        ws.path(),
-    );
+    let unpacked = unpack(&ws, hello, "unpacked");
     let rootfs = unpacked.join("rootfs");
     let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap();
     assert!(passwd.starts_with("root:x:0:0:root:/root:/bin/sh\nnobody:"), "{passwd}");
@@ -417,4 +420,33 @@ fn a_registry_base_is_pinned_by_digest_pulled_once_and_makes_the_same_image() {
     assert!(!ws.lock_text().contains(&digest));
     let line = ws.wrap_env(&["build", "--format", "oci", "-p", "hello", "--locked"], &env).fails(1);
     assert!(line.contains("has no `/usr/bin/python3."), "{line}");
+}
+
+#[test]
+fn a_docker_archive_base_makes_an_image_that_runs() {
+    let ws = workspace(&base_image(true));
+    // `docker save`'s format, as skopeo writes it: a manifest.json and uncompressed layers.
+    let archive = ws.path().join("base.tar");
+    let source = format!("oci:{}:base", ws.path().join("base").display());
+    let dest = format!("docker-archive:{}:debian-python:12", archive.display());
+    run("skopeo", &["copy", "-q", &source, &dest], ws.path());
+    ws.write_manifest(&ws.manifest().replacen("base = \"base\"", "base = \"base.tar\"", 1));
+    let built = ws.wrap(&["build", "--format", "oci", "-p", "hello", "--out", "out"]).ok();
+    let hello = PathBuf::from(built.trim());
+    let reference = format!("oci-archive:{}", hello.display());
+    let raw = json(&run("skopeo", &["inspect", "--raw", &reference], ws.path()));
+    let layers = raw["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2, "{raw}");
+    assert_eq!(layers[0]["mediaType"], "application/vnd.oci.image.layer.v1.tar", "{raw}");
+    let rootfs = unpack(&ws, &hello, "unpacked").join("rootfs");
+    assert!(std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap().contains("\nwrap-hello:x:100:100:"));
+    if is_root_or_skip("running the image's root file system with chroot") {
+        let bin = "/opt/wrap-example/hello-1.1.0/bin/hello";
+        let out = run("chroot", &["--userspec=100:100", rootfs.to_str().unwrap(), bin, "ops"], ws.path());
+        assert_eq!(out, "Hello, ops! (patched)\n");
+    }
+    // A damaged archive is refused, naming it.
+    std::fs::write(&archive, b"not a tar").unwrap();
+    let line = ws.wrap(&["build", "--format", "oci", "-p", "hello", "--out", "again"]).fails(1);
+    assert!(line.contains("base image `base.tar`"), "{line}");
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::{LockMode, Session};
 use crate::error::{Error, Result};
 use crate::lock::{Lock, LockedImage};
-use crate::manifest::{BaseImage, Format};
+use crate::manifest::{BaseImage, Format, LocalPath};
 use crate::plan::PlanInputs;
 
 impl Session<'_> {
@@ -16,7 +16,7 @@ impl Session<'_> {
     fn registry_base(&self) -> Option<&str> {
         match &self.manifest.image.as_ref()?.base {
             BaseImage::Registry(reference) => Some(reference),
-            BaseImage::Layout(_) => None,
+            BaseImage::Layout(_) | BaseImage::Archive(_) => None,
         }
     }
 
@@ -49,14 +49,37 @@ impl Session<'_> {
         Ok(Some(LockedImage { base, digest }))
     }
 
-    /// Where the registry base is when the plan's formats include oci (pulled if need be).
+    /// Where a registry or archive base is as a layout directory, when the plan's formats
+    /// include oci (pulled or unpacked if need be).
     pub(super) fn base_for_plan(&self, lock: &Lock, inputs: &PlanInputs) -> Result<Option<PathBuf>> {
-        if self.registry_base().is_none()
-            || !crate::plan::formats(&self.manifest.settings, inputs)?.contains(&Format::Oci)
-        {
+        let Some(image) = &self.manifest.image else { return Ok(None) };
+        if !crate::plan::formats(&self.manifest.settings, inputs)?.contains(&Format::Oci) {
             return Ok(None);
         }
-        self.pulled_base(lock)
+        match &image.base {
+            BaseImage::Layout(_) => Ok(None),
+            BaseImage::Registry(_) => self.pulled_base(lock),
+            BaseImage::Archive(archive) => self.unpacked_archive(archive).map(Some),
+        }
+    }
+
+    /// The layout directory in the cache that holds the image of a `docker save` archive, by
+    /// the archive's sha256 (unpacked when it is not there).
+    fn unpacked_archive(&self, archive: &LocalPath) -> Result<PathBuf> {
+        let dir = self.cache.image_dir(&crate::lock::hash_file(&archive.abs)?);
+        if dir.join("index.json").is_file() {
+            return Ok(dir);
+        }
+        let _cache = self.hold_cache()?;
+        let staging = tempfile::tempdir_in(self.cache.staging_dir()?)?;
+        crate::oci::layout_from_archive(&archive.abs, staging.path()).map_err(|problem| Error::Image {
+            project: None,
+            base: archive.rel.clone().into(),
+            problem,
+            hint: Some("make one with `docker save` or `skopeo copy … docker-archive:FILE`".into()),
+        })?;
+        place(staging, &dir)?;
+        Ok(dir)
     }
 
     /// The layout directory in the cache that holds the locked registry base, pulled when it
@@ -83,13 +106,18 @@ impl Session<'_> {
         let staging = tempfile::tempdir_in(self.cache.staging_dir()?)?;
         self.reporter.status("Pulling", format!("{base} ({})", pin.digest));
         crate::registry::pull(reference, &pin.digest, Format::Oci.host_arch(), staging.path())?;
-        fs_err::create_dir_all(dir.parent().expect("the images directory"))?;
-        match std::fs::rename(staging.path(), &dir) {
-            Ok(()) => {}
-            // Another wrap pulled it meanwhile: the same digest, the same image.
-            Err(_) if dir.join("index.json").is_file() => {}
-            Err(e) => return Err(e.into()),
-        }
+        place(staging, &dir)?;
         Ok(Some(dir))
+    }
+}
+
+/// Renames layout directory `staging` to `dir`, so that it is whole or absent there.
+fn place(staging: tempfile::TempDir, dir: &std::path::Path) -> Result<()> {
+    fs_err::create_dir_all(dir.parent().expect("the images directory"))?;
+    match std::fs::rename(staging.path(), dir) {
+        Ok(()) => Ok(()),
+        // Another wrap placed it meanwhile: the same digest, the same image.
+        Err(_) if dir.join("index.json").is_file() => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -426,7 +426,7 @@ pub fn drift(manifest: &Manifest, lock: &Lock, digests: &BTreeMap<String, String
     }
     let base = manifest.image.as_ref().and_then(|i| match &i.base {
         crate::manifest::BaseImage::Registry(r) => Some(format!("docker://{r}")),
-        crate::manifest::BaseImage::Layout(_) => None,
+        crate::manifest::BaseImage::Layout(_) | crate::manifest::BaseImage::Archive(_) => None,
     });
     if base != lock.image.as_ref().map(|i| i.base.clone()) {
         let or_none = |b: Option<String>| b.unwrap_or_else(|| "none".into());

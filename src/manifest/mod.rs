@@ -233,6 +233,8 @@ pub struct Image {
 pub enum BaseImage {
     /// An OCI image layout directory in the manifest's tree.
     Layout(LocalPath),
+    /// A `docker save` archive (docker-archive) in the manifest's tree.
+    Archive(LocalPath),
     /// A registry reference, as written after `docker://` (`registry.example.com/base:12`); the
     /// lock pins the digest its tag names.
     Registry(String),

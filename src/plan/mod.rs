@@ -203,6 +203,15 @@ fn base_image(
     };
     let (dir, name) = match &image.base {
         BaseImage::Layout(dir) => (dir.abs.clone(), dir.rel.clone()),
+        BaseImage::Archive(archive) => {
+            let unpacked = inputs.base_layout.clone().ok_or_else(|| Error::Image {
+                project: None,
+                base: archive.rel.clone().into(),
+                problem: "it was not unpacked before planning".into(),
+                hint: None,
+            })?;
+            (unpacked, archive.rel.clone())
+        }
         BaseImage::Registry(reference) => {
             let pulled = inputs.base_layout.clone().ok_or_else(|| Error::Pull {
                 reference: reference.clone(),

@@ -234,7 +234,11 @@ impl Ctx<'_> {
                 Ok(()) => Ok(BaseImage::Registry(reference.into())),
                 Err(expected) => Err(self.invalid("image.base", base, &expected)),
             },
-            None => Ok(BaseImage::Layout(self.local_path("image.base", base, true, true)?)),
+            None => {
+                let archive = self.dir.join(base.get_ref()).is_file();
+                let path = self.local_path("image.base", base, true, !archive)?;
+                Ok(if archive { BaseImage::Archive(path) } else { BaseImage::Layout(path) })
+            }
         }
     }
 
