@@ -122,7 +122,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE", env = "WRAP_SIGN_KEY")]
         sign_key: Option<PathBuf>,
     },
-    /// Show a built artifact (.deb, .rpm or .tar.gz): fields, files, provenance; verify its
+    /// Show a built artifact (.deb, .rpm, .tar.gz or .oci.tar): fields, files, provenance; verify its
     /// digests.
     Inspect {
         /// The artifact.

@@ -7,7 +7,7 @@
 //! A bottom module: the plan reads a base's digest, the OCI writer the rest.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -283,6 +283,98 @@ pub fn descriptor(v: &Value) -> Result<Descriptor, String> {
         digest: digest.to_string(),
         size: v["size"].as_u64().ok_or_else(|| format!("descriptor {digest} has no size"))?,
     })
+}
+
+/// The image of an oci-archive as wrap writes it: one manifest, tagged, with its blobs, read
+/// where they lie in the archive.
+pub struct Archive {
+    file: fs_err::File,
+    /// Blob hex digest → (offset, size) in the archive.
+    blobs: BTreeMap<String, (u64, u64)>,
+    /// The package name (the `org.opencontainers.image.title` label).
+    pub name: String,
+    /// The layout's tag: `<version>-<release>`.
+    pub tag: String,
+    /// The image manifest's descriptor, and its bytes.
+    pub manifest: Descriptor,
+    /// The image manifest as it is in the archive.
+    pub manifest_bytes: Vec<u8>,
+    /// The configuration.
+    pub config: Value,
+    /// Layers, then the configuration.
+    pub parts: Vec<Descriptor>,
+}
+
+impl Archive {
+    /// Opens oci-archive `path`: its index, manifest and configuration read and checked.
+    pub fn open(path: &Path) -> Result<Archive, String> {
+        let file = fs_err::File::open(path).map_err(|e| e.to_string())?;
+        let mut archive =
+            tar::Archive::new(std::io::BufReader::new(file.file().try_clone().map_err(|e| e.to_string())?));
+        let mut blobs = BTreeMap::new();
+        let mut index = None;
+        for entry in archive.entries().map_err(|e| format!("not a tar archive: {e}"))? {
+            let mut entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
+            let member = entry.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
+            if member == "index.json" {
+                let mut bytes = Vec::new();
+                entry.by_ref().take(4 << 20).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+                index = Some(json_of(&bytes, "index.json")?);
+            } else if let Some(hex) = member.strip_prefix("blobs/sha256/").filter(|h| !h.is_empty()) {
+                blobs.insert(hex.to_string(), (entry.raw_file_position(), entry.size()));
+            }
+        }
+        let index = index.ok_or("it has no `index.json`: not an OCI image archive")?;
+        let entries = index["manifests"].as_array().cloned().unwrap_or_default();
+        let [entry] = entries.as_slice() else {
+            return Err(format!("its index names {} images, not the one wrap writes", entries.len()));
+        };
+        let manifest = descriptor(entry)?;
+        let tag = entry["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .ok_or("its image has no `org.opencontainers.image.ref.name` (its version-release tag)")?
+            .to_string();
+        let mut image = Archive {
+            file,
+            blobs,
+            name: String::new(),
+            tag,
+            manifest: manifest.clone(),
+            manifest_bytes: Vec::new(),
+            config: Value::Null,
+            parts: Vec::new(),
+        };
+        image.manifest_bytes = image.blob(&manifest)?;
+        let doc = json_of(&image.manifest_bytes, &manifest.digest)?;
+        let config = descriptor(&doc["config"])?;
+        let config_doc = json_of(&image.blob(&config)?, &config.digest)?;
+        image.name = config_doc["config"]["Labels"]["org.opencontainers.image.title"]
+            .as_str()
+            .ok_or("its configuration has no `org.opencontainers.image.title` label (the package name)")?
+            .to_string();
+        for layer in doc["layers"].as_array().into_iter().flatten() {
+            image.parts.push(descriptor(layer)?);
+        }
+        image.parts.push(config);
+        image.config = config_doc;
+        Ok(image)
+    }
+
+    /// Blob `d`, checked against its digest.
+    pub fn blob(&mut self, d: &Descriptor) -> Result<Vec<u8>, String> {
+        let &(offset, size) =
+            self.blobs.get(d.hex()).ok_or_else(|| format!("blob {} is not in the archive", d.digest))?;
+        if size != d.size {
+            return Err(format!("blob {} is {size} bytes, not {}", d.digest, d.size));
+        }
+        self.file.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+        let mut bytes = vec![0; usize::try_from(size).map_err(|e| e.to_string())?];
+        self.file.read_exact(&mut bytes).map_err(|e| format!("blob {}: {e}", d.digest))?;
+        if crate::digest::sha256_hex(&bytes) != d.hex() {
+            return Err(format!("blob {} does not match its digest: the archive is damaged", d.digest));
+        }
+        Ok(bytes)
+    }
 }
 
 /// Writes the image of a `docker save` archive (a docker-archive; wrap's own .oci.tar carries

@@ -74,6 +74,23 @@ fn images_are_read_by_skopeo_and_umoci_run_the_service_and_reproduce() {
     assert!(hello.to_string_lossy().ends_with(".oci.tar"), "{}", hello.display());
     let reference = format!("oci-archive:{}", hello.display());
 
+    // `wrap inspect` reads it back: the image's fields, its layer's files and provenance, and
+    // every blob checked against its digest (a truncated copy is refused).
+    let shown = json(&ws.wrap(&["--message-format", "json", "inspect", hello.to_str().unwrap()]).ok());
+    let inspection = &shown["inspection"];
+    assert_eq!(inspection["format"], "oci");
+    let fields = inspection["fields"].as_array().unwrap();
+    for (key, value) in [("Image", "wrap-example-hello:1.1.0-1"), ("User", "100:100"), ("Layers", "2")] {
+        assert!(fields.contains(&serde_json::json!([key, value])), "{key}: {fields:?}");
+    }
+    assert!(inspection["verified"].as_u64().unwrap() >= 4, "{inspection}");
+    assert!(inspection["files"].as_array().unwrap().iter().any(|f| f["path"] == "etc/passwd"));
+    assert_eq!(inspection["sbom"]["bomFormat"], "CycloneDX");
+    let bytes = std::fs::read(hello).unwrap();
+    let truncated = ws.path().join("truncated.oci.tar");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    ws.wrap(&["inspect", truncated.to_str().unwrap()]).fails(1);
+
     // What skopeo reads: labels, platform, the bundle first on PATH, the base's layer kept.
     let commit = ws.git(&ws.repo("hello"), &["rev-parse", "1.1.0^{commit}"]);
     let inspected = json(&run("skopeo", &["inspect", &reference], ws.path()));

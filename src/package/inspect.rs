@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use md5::Digest as _;
 use serde::Serialize;
 
+use super::members::{Members, Root};
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::fs::link_leaves_tree;
@@ -74,12 +75,12 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
     } else if n >= 4 && head[..4] == [0xed, 0xab, 0xee, 0xdb] {
         without_panics(path, || inspect_rpm(path))?
     } else if n >= 2 && head[..2] == [0x1f, 0x8b] {
-        inspect_tarball(path).map_err(|e| match e {
-            Error::Io(io) => bad("tarball", io.to_string()),
-            other => other,
-        })?
+        let gz = flate2::read::MultiGzDecoder::new(fs_err::File::open(path)?);
+        tar_inspection(path, gz, Root::Bundle, "tar").map_err(|e| io_as(e, path, "tarball"))?
+    } else if n == 8 && head.starts_with(b"blobs/") {
+        super::inspect_oci::inspect(path).map_err(|e| io_as(e, path, "oci"))?
     } else {
-        return Err(bad("wrap", "it is neither a .deb, an .rpm nor a .tar.gz".into()));
+        return Err(bad("wrap", "it is neither a .deb, an .rpm, a .tar.gz nor an .oci.tar".into()));
     };
     let sum = crate::artifact::checksum_path(path);
     let sum_is_file = std::fs::metadata(&sum).is_ok_and(|m| m.is_file());
@@ -429,11 +430,25 @@ fn cpio_entries(data: &[u8]) -> std::result::Result<Vec<(String, &[u8])>, String
     Ok(out)
 }
 
-fn inspect_tarball(path: &Path) -> Result<Inspection> {
-    let mut tar = tar::Archive::new(flate2::read::MultiGzDecoder::new(fs_err::File::open(path)?));
+/// `Io` errors reading `path` as `format`: a bad package.
+fn io_as(e: Error, path: &Path, format: &'static str) -> Error {
+    match e {
+        Error::Io(io) => Error::BadPackage { path: path.into(), format, problem: io.to_string() },
+        other => other,
+    }
+}
+
+/// The files of tar stream `reader` (of artifact `path`), and its provenance files.
+pub(super) fn tar_inspection(
+    path: &Path,
+    reader: impl Read,
+    root: Root,
+    format: &'static str,
+) -> Result<Inspection> {
+    let mut tar = tar::Archive::new(reader);
     let mut files = Vec::new();
     let mut extras = Extras::default();
-    let mut members = Members::new(Root::Bundle);
+    let mut members = Members::new(root);
     for entry in tar.entries()? {
         let mut entry = entry?;
         members.check(&entry).map_err(|problem| Error::UnsafeMember { path: path.into(), problem })?;
@@ -445,7 +460,7 @@ fn inspect_tarball(path: &Path) -> Result<Inspection> {
     }
     Ok(Inspection {
         path: path.into(),
-        format: "tar",
+        format,
         fields: Vec::new(),
         conffiles: Vec::new(),
         files,
@@ -489,69 +504,6 @@ impl Extras {
             }
         }
         Ok(crate::digest::hex(hasher.finalize()))
-    }
-}
-
-/// Where an archive's members land: a package's are relative to the filesystem root (absolute
-/// symlink targets are fine there); a bundle's below the directory it is unpacked in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Root {
-    Filesystem,
-    Bundle,
-}
-
-/// The members of a tar archive seen so far, and the rules each new one must follow.
-struct Members {
-    root: Root,
-    seen: std::collections::HashSet<String>,
-}
-
-impl Members {
-    fn new(root: Root) -> Members {
-        Members { root, seen: std::collections::HashSet::new() }
-    }
-
-    /// What is unsafe about `entry`, if anything.
-    fn check<R: Read>(&mut self, entry: &tar::Entry<'_, R>) -> std::result::Result<(), String> {
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let plain = name.trim_start_matches("./").trim_end_matches('/').to_string();
-        if name.starts_with('/') {
-            return Err(format!("`{name}` is an absolute path"));
-        }
-        if plain.split('/').any(|c| c == "..") {
-            return Err(format!("`{name}` climbs out with `..`"));
-        }
-        let link = entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
-        match entry.header().entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Directory => {}
-            tar::EntryType::Symlink => {
-                let target = link.unwrap_or_default();
-                let interpreter = self.root == Root::Bundle
-                    && plain.rsplit('/').next().is_some_and(|n| n.starts_with("python"))
-                    && plain.contains("/bin/")
-                    && target.starts_with('/')
-                    && target.rsplit('/').next().is_some_and(|n| n.starts_with("python3"));
-                let absolute_out = target.starts_with('/') && self.root == Root::Bundle && !interpreter;
-                if target.is_empty()
-                    || absolute_out
-                    || (!target.starts_with('/') && link_leaves_tree(&plain, &target))
-                {
-                    return Err(format!("symlink `{name}` -> `{target}` leads out of the archive"));
-                }
-            }
-            tar::EntryType::Link => {
-                let target = link.unwrap_or_default();
-                let target_plain = target.trim_start_matches("./").to_string();
-                if target.starts_with('/') || !self.seen.contains(&target_plain) {
-                    return Err(format!(
-                        "`{name}` is a hard link to `{target}`, which is not a member before it"
-                    ));
-                }
-            }
-            other => return Err(format!("`{name}` is a {other:?}, not a file, directory or link")),
-        }
-        self.seen.insert(plain);
-        Ok(())
     }
 }
 

@@ -4,8 +4,6 @@
 //! `podman login`, `skopeo login` and `docker login` write, or from the environment.
 //! A bottom module beside `oci`, whose archives it reads.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -17,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::oci::{self, Descriptor};
+use crate::oci::{self, Archive};
 
 mod pull;
 mod referrer;
@@ -142,7 +140,7 @@ pub fn push(file: &Path, target: &Target, options: &PushOptions) -> Result<Pushe
         hint: None,
         environment,
     };
-    let mut image = Image::open(file).map_err(|p| fail("", p, false))?;
+    let mut image = Archive::open(file).map_err(|p| fail("", p, false))?;
     let repository = [target.prefix.as_str(), image.name.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
@@ -168,88 +166,6 @@ pub fn push(file: &Path, target: &Target, options: &PushOptions) -> Result<Pushe
     Ok(pushed)
 }
 
-/// The image of an oci-archive as wrap writes it: one manifest, tagged, with its blobs.
-struct Image {
-    file: fs_err::File,
-    /// Blob hex digest → (offset, size) in the archive.
-    blobs: BTreeMap<String, (u64, u64)>,
-    name: String,
-    tag: String,
-    manifest: Descriptor,
-    manifest_bytes: Vec<u8>,
-    /// Layers, then the configuration.
-    parts: Vec<Descriptor>,
-}
-
-impl Image {
-    fn open(path: &Path) -> std::result::Result<Image, String> {
-        let file = fs_err::File::open(path).map_err(|e| e.to_string())?;
-        let mut archive =
-            tar::Archive::new(std::io::BufReader::new(file.file().try_clone().map_err(|e| e.to_string())?));
-        let mut blobs = BTreeMap::new();
-        let mut index = None;
-        for entry in archive.entries().map_err(|e| format!("not a tar archive: {e}"))? {
-            let mut entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
-            let member = entry.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
-            if member == "index.json" {
-                let mut bytes = Vec::new();
-                entry.by_ref().take(4 << 20).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-                index = Some(oci::json_of(&bytes, "index.json")?);
-            } else if let Some(hex) = member.strip_prefix("blobs/sha256/").filter(|h| !h.is_empty()) {
-                blobs.insert(hex.to_string(), (entry.raw_file_position(), entry.size()));
-            }
-        }
-        let index = index.ok_or("it has no `index.json`: not an OCI image archive")?;
-        let entries = index["manifests"].as_array().cloned().unwrap_or_default();
-        let [entry] = entries.as_slice() else {
-            return Err(format!("its index names {} images, not the one wrap writes", entries.len()));
-        };
-        let manifest = oci::descriptor(entry)?;
-        let tag = entry["annotations"]["org.opencontainers.image.ref.name"]
-            .as_str()
-            .ok_or("its image has no `org.opencontainers.image.ref.name` (its version-release tag)")?
-            .to_string();
-        let mut image = Image {
-            file,
-            blobs,
-            name: String::new(),
-            tag,
-            manifest: manifest.clone(),
-            manifest_bytes: Vec::new(),
-            parts: Vec::new(),
-        };
-        image.manifest_bytes = image.blob(&manifest)?;
-        let doc = oci::json_of(&image.manifest_bytes, &manifest.digest)?;
-        let config = oci::descriptor(&doc["config"])?;
-        let config_doc = oci::json_of(&image.blob(&config)?, &config.digest)?;
-        image.name = config_doc["config"]["Labels"]["org.opencontainers.image.title"]
-            .as_str()
-            .ok_or("its configuration has no `org.opencontainers.image.title` label (the package name)")?
-            .to_string();
-        for layer in doc["layers"].as_array().into_iter().flatten() {
-            image.parts.push(oci::descriptor(layer)?);
-        }
-        image.parts.push(config);
-        Ok(image)
-    }
-
-    /// Blob `d`, checked against its digest.
-    fn blob(&mut self, d: &Descriptor) -> std::result::Result<Vec<u8>, String> {
-        let &(offset, size) =
-            self.blobs.get(d.hex()).ok_or_else(|| format!("blob {} is not in the archive", d.digest))?;
-        if size != d.size {
-            return Err(format!("blob {} is {size} bytes, not {}", d.digest, d.size));
-        }
-        self.file.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
-        let mut bytes = vec![0; usize::try_from(size).map_err(|e| e.to_string())?];
-        self.file.read_exact(&mut bytes).map_err(|e| format!("blob {}: {e}", d.digest))?;
-        if crate::digest::sha256_hex(&bytes) != d.hex() {
-            return Err(format!("blob {} does not match its digest: the archive is damaged", d.digest));
-        }
-        Ok(bytes)
-    }
-}
-
 /// A registry failure: the problem, a hint, whether it is the environment's.
 type Failure = (String, Option<String>, bool);
 
@@ -262,7 +178,7 @@ struct Session {
 }
 
 impl Session {
-    async fn push(&self, image: &mut Image, options: &PushOptions) -> std::result::Result<Pushed, Failure> {
+    async fn push(&self, image: &mut Archive, options: &PushOptions) -> std::result::Result<Pushed, Failure> {
         for op in [RegistryOperation::Pull, RegistryOperation::Push] {
             self.client
                 .auth(&self.reference, &self.auth, op)

@@ -10,8 +10,8 @@ use std::io::Read;
 use oci_client::Reference;
 use serde_json::{Value, json};
 
-use super::{Failure, Image, Session, failure};
-use crate::oci::{self, Descriptor};
+use super::{Failure, Session, failure};
+use crate::oci::{self, Archive, Descriptor};
 
 /// The artifact type: a CycloneDX SBOM (with wrap's build-info beside it).
 pub const SBOM: &str = "application/vnd.cyclonedx+json";
@@ -46,7 +46,7 @@ fn provenance(layer: &[u8]) -> std::result::Result<Vec<File>, String> {
 
 impl Session {
     /// Attaches the image's provenance to it; returns the artifact's digest, if it has any.
-    pub(super) async fn attach(&self, image: &mut Image) -> std::result::Result<Option<String>, Failure> {
+    pub(super) async fn attach(&self, image: &mut Archive) -> std::result::Result<Option<String>, Failure> {
         let fail = |e| failure(self.reference.registry(), e);
         let Some(top) = image.parts.iter().rev().nth(1).cloned() else { return Ok(None) };
         let layer = image.blob(&top).map_err(|p| (p, None, false))?;
