@@ -22,7 +22,8 @@ pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// An uncompressed layer.
 pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// A Docker (schema 2) image manifest.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// A content descriptor: what a blob is, its digest and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,11 +272,17 @@ pub fn choose(index: &Value, arch: &str) -> Result<Descriptor, String> {
     }
 }
 
+/// Whether `text` is a content digest wrap reads: `sha256:` and 64 lowercase hex digits.
+pub fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The descriptor `v` holds.
 pub fn descriptor(v: &Value) -> Result<Descriptor, String> {
     let digest = v["digest"].as_str().unwrap_or_default();
-    let hex = digest.strip_prefix("sha256:").unwrap_or_default();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+    if !is_digest(digest) {
         return Err(format!("descriptor digest `{digest}` is not a sha256 digest"));
     }
     Ok(Descriptor {

@@ -181,7 +181,7 @@ impl Lock {
             });
         }
         let image = match raw.image {
-            Some(image) if !is_image_digest(&image.get_ref().digest) => {
+            Some(image) if !crate::oci::is_digest(&image.get_ref().digest) => {
                 let (span, image) = (image.span(), image.into_inner());
                 return Err(invalid("[image]", "digest", image.digest, span, "`sha256:` and 64 hex digits"));
             }
@@ -314,11 +314,6 @@ struct RawLockedProject {
 /// A full git commit id: 40 lowercase hex digits.
 pub fn is_commit_id(text: &str) -> bool {
     text.len() == 40 && text.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-}
-
-/// Whether `text` is an image digest: `sha256:` and 64 lowercase hex digits.
-pub fn is_image_digest(text: &str) -> bool {
-    text.strip_prefix("sha256:").is_some_and(is_sha256)
 }
 
 /// A hex sha256: 64 lowercase hex digits.

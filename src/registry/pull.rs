@@ -11,7 +11,6 @@ use super::{Failure, client, credentials, failure, runtime};
 use crate::error::{Error, Result};
 use crate::oci::{self, Descriptor};
 
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// Checks a registry reference as the manifest writes it after `docker://`:
@@ -22,12 +21,7 @@ pub fn check_reference(text: &str) -> std::result::Result<(), String> {
         return Err("a registry reference that names its host: `registry.example.com/debian-python:12`, `docker.io/library/debian:12-slim`".into());
     }
     let reference: Reference = text.parse().map_err(|e| format!("not a registry reference: {e}"))?;
-    let sha256 = |d: &str| {
-        d.strip_prefix("sha256:").is_some_and(|h| {
-            h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
-    };
-    if reference.digest().is_some_and(|d| !sha256(d)) {
+    if reference.digest().is_some_and(|d| !oci::is_digest(d)) {
         return Err("a digest is `sha256:` and 64 hex digits".into());
     }
     Ok(())
@@ -59,7 +53,7 @@ pub fn pull(reference: &str, digest: &str, arch: &str, dest: &Path) -> Result<()
     let written = runtime.block_on(async {
         let fail = |e| failure(parsed.registry(), e);
         client.auth(&at(digest), &auth, RegistryOperation::Pull).await.map_err(fail)?;
-        let accepted = [oci::INDEX, DOCKER_LIST, oci::MANIFEST, DOCKER_MANIFEST];
+        let accepted = [oci::INDEX, DOCKER_LIST, oci::MANIFEST, oci::DOCKER_MANIFEST];
         let (mut bytes, _) = client.pull_manifest_raw(&at(digest), &auth, &accepted).await.map_err(fail)?;
         let mut doc = checked_json(&bytes, digest)?;
         let mut manifest = Descriptor {
