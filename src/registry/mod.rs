@@ -145,11 +145,9 @@ pub fn push(file: &Path, target: &Target, options: &PushOptions) -> Result<Pushe
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>();
-    let name = format!("{}/{}", target.registry, repository.join("/"));
-    let reference: Reference = format!("{name}:{}", image.tag)
-        .parse()
-        .map_err(|e| fail(&format!("{name}:{}", image.tag), format!("not a valid reference: {e}"), false))?;
-    let shown = format!("{name}:{}", image.tag);
+    let shown = format!("{}/{}:{}", target.registry, repository.join("/"), image.tag);
+    let reference: Reference =
+        shown.parse().map_err(|e| fail(&shown, format!("not a valid reference: {e}"), false))?;
     let auth = credentials(&target.registry).map_err(|p| fail(&shown, p, false))?;
     let runtime = runtime().map_err(|(problem, _, environment)| fail(&shown, problem, environment))?;
     let session = Session {
@@ -230,14 +228,9 @@ impl Session {
         let mut tags = vec![image.tag.clone()];
         tags.extend(options.tags.iter().filter(|t| **t != image.tag).cloned());
         for tag in &tags {
-            let reference = Reference::with_tag(
-                self.reference.registry().to_string(),
-                self.reference.repository().to_string(),
-                tag.clone(),
-            );
             let content_type = http::HeaderValue::from_static(oci::MANIFEST);
             self.client
-                .push_manifest_raw(&reference, image.manifest_bytes.clone(), content_type)
+                .push_manifest_raw(&self.tagged_as(tag), image.manifest_bytes.clone(), content_type)
                 .await
                 .map_err(|e| failure(self.reference.registry(), e))?;
         }
@@ -250,18 +243,28 @@ impl Session {
     async fn tagged(&self, reference: &Reference) -> std::result::Result<Option<String>, Failure> {
         match self.client.fetch_manifest_digest(reference, &self.auth).await {
             Ok(digest) => Ok(Some(digest)),
-            Err(OciDistributionError::RegistryError { envelope, .. })
-                if envelope
-                    .errors
-                    .iter()
-                    .all(|e| matches!(e.code, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown)) =>
-            {
-                Ok(None)
-            }
-            Err(OciDistributionError::ImageManifestNotFoundError(_))
-            | Err(OciDistributionError::ServerError { code: 404, .. }) => Ok(None),
+            Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(failure(self.reference.registry(), e)),
         }
+    }
+
+    /// This image's repository, at `tag`.
+    fn tagged_as(&self, tag: &str) -> Reference {
+        let (registry, repository) = (self.reference.registry(), self.reference.repository());
+        Reference::with_tag(registry.into(), repository.into(), tag.into())
+    }
+}
+
+/// Whether `e` says that what was asked for is not there (and nothing else went wrong).
+fn is_absent(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .all(|e| matches!(e.code, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown)),
+        OciDistributionError::ImageManifestNotFoundError(_)
+        | OciDistributionError::ServerError { code: 404, .. } => true,
+        _ => false,
     }
 }
 

@@ -10,7 +10,7 @@ use std::io::Read;
 use oci_client::Reference;
 use serde_json::{Value, json};
 
-use super::{Failure, Session, failure};
+use super::{Failure, Session, failure, is_absent};
 use crate::oci::{self, Archive, Descriptor};
 
 /// The artifact type: a CycloneDX SBOM (with wrap's build-info beside it).
@@ -87,25 +87,21 @@ impl Session {
         }
         let bytes = oci::to_bytes(&manifest);
         let artifact = Descriptor::of(oci::MANIFEST, &bytes);
-        let at = |tag_or_digest: &str, digest: bool| {
-            let (registry, repository) =
-                (self.reference.registry().into(), self.reference.repository().into());
-            if digest {
-                Reference::with_digest(registry, repository, tag_or_digest.into())
-            } else {
-                Reference::with_tag(registry, repository, tag_or_digest.into())
-            }
-        };
         let content_type = |t: &'static str| http::HeaderValue::from_static(t);
-        self.client
-            .push_manifest_raw(&at(&artifact.digest, true), bytes, content_type(oci::MANIFEST))
-            .await
-            .map_err(fail)?;
-        // The referrers tag schema: the index at `sha256-<hex>` lists the image's referrers.
-        let tag = at(&format!("sha256-{}", image.manifest.hex()), false);
+        let by_digest = Reference::with_digest(
+            self.reference.registry().into(),
+            self.reference.repository().into(),
+            artifact.digest.clone(),
+        );
+        self.client.push_manifest_raw(&by_digest, bytes, content_type(oci::MANIFEST)).await.map_err(fail)?;
+        // The referrers tag schema: the index at `sha256-<hex>` lists the image's referrers. Only
+        // an index that is not there starts empty: any other failure stops the push, so that
+        // referrers others listed (signatures) are never written over.
+        let tag = self.tagged_as(&format!("sha256-{}", image.manifest.hex()));
         let mut index = match self.client.pull_manifest_raw(&tag, &self.auth, &[oci::INDEX]).await {
             Ok((bytes, _)) => oci::json_of(&bytes, "the referrers index").map_err(|p| (p, None, true))?,
-            Err(_) => json!({"schemaVersion": 2, "mediaType": oci::INDEX, "manifests": []}),
+            Err(e) if is_absent(&e) => json!({"schemaVersion": 2, "mediaType": oci::INDEX, "manifests": []}),
+            Err(e) => return Err(fail(e)),
         };
         let listed =
             index["manifests"].as_array().is_some_and(|m| m.iter().any(|e| e["digest"] == artifact.digest));
