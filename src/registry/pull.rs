@@ -146,9 +146,16 @@ mod tests {
         ] {
             assert_eq!(super::check_reference(good), Ok(()), "{good}");
         }
-        for bad in
-            ["debian:12", "library/debian", "registry.example.com/Debian", "localhost:5000/x@sha256:12"]
-        {
+        for bad in [
+            "debian:12",
+            "library/debian",
+            "registry.example.com/Debian",
+            "localhost:5000/x@sha256:12",
+            "registry.example.com/x:$(touch /tmp/pwned)",
+            "registry.example.com/x:1\nrm -rf /",
+            "registry.example.com/x y:1",
+            "registry.example.com/../x:1",
+        ] {
             assert!(super::check_reference(bad).is_err(), "{bad}");
         }
     }
