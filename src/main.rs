@@ -146,12 +146,9 @@ fn push(
     let mut failed = None;
     let paths = if paths.is_empty() { vec![output_dir()?] } else { paths.to_vec() };
     for image in wrap::registry::images(&paths)? {
-        match wrap::registry::push(&image, to, options) {
-            Ok(p) => pushed.push(p),
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
+        if let Err(e) = wrap::registry::push(&image, to, options, &mut pushed) {
+            failed = Some(e);
+            break;
         }
     }
     reporter.report(&Event::Pushed { pushed: &pushed });

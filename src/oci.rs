@@ -24,6 +24,17 @@ pub const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 /// A Docker (schema 2) image manifest.
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// The image manifest annotation that names the service an image runs, when a project has
+/// one image per service.
+pub const SERVICE: &str = "wrap.service";
+
+/// `text` as a tag: what a tag cannot hold as `_`, at most 128 characters.
+pub fn tag_of(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .take(128)
+        .collect()
+}
 
 /// A content descriptor: what a blob is, its digest and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,16 +303,25 @@ pub fn descriptor(v: &Value) -> Result<Descriptor, String> {
     })
 }
 
-/// The image of an oci-archive as wrap writes it: one manifest, tagged, with its blobs, read
-/// where they lie in the archive.
+/// An oci-archive as wrap writes it: one tagged image per project or per service, sharing
+/// their layers, with the blobs read where they lie in the archive.
 pub struct Archive {
     file: fs_err::File,
     /// Blob hex digest → (offset, size) in the archive.
     blobs: BTreeMap<String, (u64, u64)>,
+    /// The images, in the index's order.
+    pub images: Vec<Image>,
+}
+
+/// One image of an [`Archive`].
+#[derive(Debug, Clone)]
+pub struct Image {
     /// The package name (the `org.opencontainers.image.title` label).
     pub name: String,
-    /// The layout's tag: `<version>-<release>`.
+    /// The layout's tag: `<version>-<release>`, or `<service>-<version>-<release>`.
     pub tag: String,
+    /// The service the image runs, when the project has one image per service.
+    pub service: Option<String>,
     /// The image manifest's descriptor, and its bytes.
     pub manifest: Descriptor,
     /// The image manifest as it is in the archive.
@@ -313,7 +333,7 @@ pub struct Archive {
 }
 
 impl Archive {
-    /// Opens oci-archive `path`: its index, manifest and configuration read and checked.
+    /// Opens oci-archive `path`: its index, manifests and configurations read and checked.
     pub fn open(path: &Path) -> Result<Archive, String> {
         let file = fs_err::File::open(path).map_err(|e| e.to_string())?;
         let mut archive =
@@ -333,38 +353,44 @@ impl Archive {
         }
         let index = index.ok_or("it has no `index.json`: not an OCI image archive")?;
         let entries = index["manifests"].as_array().cloned().unwrap_or_default();
-        let [entry] = entries.as_slice() else {
-            return Err(format!("its index names {} images, not the one wrap writes", entries.len()));
-        };
+        if entries.is_empty() {
+            return Err("its index names no image".into());
+        }
+        let mut archive = Archive { file, blobs, images: Vec::new() };
+        for entry in &entries {
+            let image = archive.image(entry)?;
+            archive.images.push(image);
+        }
+        Ok(archive)
+    }
+
+    /// The image index entry `entry` names, read and checked.
+    fn image(&mut self, entry: &Value) -> Result<Image, String> {
         let manifest = descriptor(entry)?;
         let tag = entry["annotations"]["org.opencontainers.image.ref.name"]
             .as_str()
             .ok_or("its image has no `org.opencontainers.image.ref.name` (its version-release tag)")?
             .to_string();
-        let mut image = Archive {
-            file,
-            blobs,
-            name: String::new(),
-            tag,
-            manifest: manifest.clone(),
-            manifest_bytes: Vec::new(),
-            config: Value::Null,
-            parts: Vec::new(),
-        };
-        image.manifest_bytes = image.blob(&manifest)?;
-        let doc = json_of(&image.manifest_bytes, &manifest.digest)?;
+        let manifest_bytes = self.blob(&manifest)?;
+        let doc = json_of(&manifest_bytes, &manifest.digest)?;
         let config = descriptor(&doc["config"])?;
-        let config_doc = json_of(&image.blob(&config)?, &config.digest)?;
-        image.name = config_doc["config"]["Labels"]["org.opencontainers.image.title"]
+        let config_doc = json_of(&self.blob(&config)?, &config.digest)?;
+        let name = config_doc["config"]["Labels"]["org.opencontainers.image.title"]
             .as_str()
             .ok_or("its configuration has no `org.opencontainers.image.title` label (the package name)")?
             .to_string();
-        for layer in doc["layers"].as_array().into_iter().flatten() {
-            image.parts.push(descriptor(layer)?);
-        }
-        image.parts.push(config);
-        image.config = config_doc;
-        Ok(image)
+        let mut parts =
+            doc["layers"].as_array().into_iter().flatten().map(descriptor).collect::<Result<Vec<_>, _>>()?;
+        parts.push(config);
+        Ok(Image {
+            name,
+            tag,
+            service: doc["annotations"][SERVICE].as_str().map(String::from),
+            manifest,
+            manifest_bytes,
+            config: config_doc,
+            parts,
+        })
     }
 
     /// Blob `d`, checked against its digest.

@@ -467,3 +467,98 @@ fn a_docker_archive_base_makes_an_image_that_runs() {
     let line = ws.wrap(&["build", "--format", "oci", "-p", "hello", "--out", "again"]).fails(1);
     assert!(line.contains("base image `base.tar`"), "{line}");
 }
+
+#[test]
+fn an_image_per_service_shares_the_layers_and_pushes_a_tag_for_each() {
+    let ws = workspace(&base_image(true));
+    let text =
+        ws.manifest().replacen("services = [\"hello\"]", "services = [\"hello\", \"python3\"]", 1).replacen(
+            "volumes = [\"/var/lib/wrap-hello\"]\n",
+            "volumes = [\"/var/lib/wrap-hello\"]\nper_service = true\n",
+            1,
+        );
+    ws.write_manifest(&text);
+    // Only where there are services to run.
+    let wrong = text.replacen(
+        "[[project]]\nname = \"tally\"",
+        "[project.image]\nper_service = true\n\n[[project]]\nname = \"tally\"",
+        1,
+    );
+    ws.write_manifest(&wrong);
+    let line = ws.wrap(&["check"]).fails(1);
+    assert!(line.contains(":") && line.contains("image.per_service"), "{line}");
+    ws.write_manifest(&text);
+
+    let built = ws.wrap(&["build", "--format", "oci", "-p", "hello", "--out", "out"]).ok();
+    let file = PathBuf::from(built.trim());
+    let bin = "/opt/wrap-example/hello-1.1.0/bin";
+    let mut digests = Vec::new();
+    for service in ["hello", "python3"] {
+        let reference = format!("oci-archive:{}:{service}-1.1.0-1", file.display());
+        let config = json(&run("skopeo", &["inspect", "--config", &reference], ws.path()));
+        assert_eq!(config["config"]["Cmd"], serde_json::json!([format!("{bin}/{service}")]), "{service}");
+        assert_eq!(config["config"]["User"], "100:100");
+        let raw = json(&run("skopeo", &["inspect", "--raw", &reference], ws.path()));
+        assert_eq!(raw["annotations"]["wrap.service"], service, "{raw}");
+        digests.push((
+            raw["layers"].clone(),
+            json(&run("skopeo", &["inspect", &reference], ws.path()))["Digest"].clone(),
+        ));
+    }
+    assert_eq!(digests[0].0, digests[1].0, "the images share their layers");
+    assert_ne!(digests[0].1, digests[1].1);
+    let listed = run("tar", &["-xOf", file.to_str().unwrap(), "manifest.json"], ws.path());
+    assert!(listed.contains("\"RepoTags\":[\"wrap-example-hello:python3-1.1.0-1\"]"), "{listed}");
+    let shown = json(&ws.wrap(&["--message-format", "json", "inspect", file.to_str().unwrap()]).ok());
+    let fields = shown["inspection"]["fields"].as_array().unwrap().clone();
+    for service in ["hello", "python3"] {
+        assert!(fields.contains(&serde_json::json!(["Service", service])), "{fields:?}");
+    }
+
+    // Pushed: a tag per service, `--tag latest` per service too; the second image uploads only
+    // its configuration (the layers are there), and the registry serves each under its tag.
+    let registry = Registry::start();
+    let to = format!("{}/ops", registry.address);
+    let auth = registry.auth_file(ws.path());
+    let out = ws
+        .wrap_env(
+            &["--message-format", "json", "push", "--to", &to, file.to_str().unwrap(), "--tag", "latest"],
+            &[("REGISTRY_AUTH_FILE", auth.to_str().unwrap())],
+        )
+        .ok();
+    let pushed = json(&out)["pushed"].clone();
+    assert_eq!(pushed[0]["tags"], serde_json::json!(["hello-1.1.0-1", "hello-latest"]), "{pushed}");
+    assert_eq!(pushed[1]["tags"], serde_json::json!(["python3-1.1.0-1", "python3-latest"]), "{pushed}");
+    assert_eq!(
+        (pushed[0]["uploaded"].as_u64(), pushed[1]["uploaded"].as_u64()),
+        (Some(3), Some(1)),
+        "{pushed}"
+    );
+    for (n, service) in ["hello", "python3"].iter().enumerate() {
+        let reference = format!("docker://{to}/wrap-example-hello:{service}-latest");
+        let args = ["inspect", "--tls-verify=false", "--creds", "ops:s3cret", &reference];
+        assert_eq!(json(&run("skopeo", &args, ws.path()))["Digest"], digests[n].1, "{service}");
+    }
+
+    // The second service's root file system runs its command.
+    if is_root_or_skip("running the image's root file system with chroot") {
+        let layout = ws.path().join("layout");
+        std::fs::create_dir_all(&layout).unwrap();
+        run("tar", &["-xf", file.to_str().unwrap(), "-C", layout.to_str().unwrap()], ws.path());
+        let unpacked = ws.path().join("python3");
+        let image = format!("{}:python3-1.1.0-1", layout.display());
+        run("umoci", &["unpack", "--image", &image, unpacked.to_str().unwrap()], ws.path());
+        let runtime = json(&std::fs::read_to_string(unpacked.join("config.json")).unwrap());
+        let args: Vec<String> = runtime["process"]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().into())
+            .collect();
+        let rootfs = unpacked.join("rootfs");
+        let mut chroot = vec!["--userspec=100:100", rootfs.to_str().unwrap()];
+        chroot.extend(args.iter().map(String::as_str));
+        chroot.extend(["-c", "import hello.cli; print('imported')"]);
+        assert_eq!(run("chroot", &chroot, ws.path()), "imported\n");
+    }
+}

@@ -93,21 +93,31 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         origin: origin(planned),
         lintian_overrides: planned.lintian_overrides.clone(),
         rpmlint_filters: planned.rpmlint_filters.clone(),
-        image: planned.image.as_ref().map(|image| ImageSpec {
-            base: image.base.clone(),
-            base_name: image.base_name.clone(),
-            command: image.command.clone(),
-            source: planned.public_git.clone(),
-            revision: planned.commit.clone(),
-            ports: image
-                .declared
-                .ports
-                .iter()
-                .map(|p| if p.contains('/') { p.clone() } else { format!("{p}/tcp") })
-                .collect(),
-            volumes: image.declared.volumes.clone(),
-        }),
+        image: planned.image.as_ref().map(|image| image_spec(planned, image)),
     })
+}
+
+/// The image facts of `planned`: its base, the image or images it makes, labels and runtime.
+fn image_spec(planned: &PlannedProject, image: &crate::plan::PlannedImage) -> ImageSpec {
+    ImageSpec {
+        base: image.base.clone(),
+        base_name: image.base_name.clone(),
+        images: if image.declared.per_service {
+            let command = |s: &String| Some(format!("{}/bin/{s}", planned.install_path));
+            planned.services.iter().map(|s| (Some(s.clone()), command(s))).collect()
+        } else {
+            vec![(None, image.command.clone())]
+        },
+        source: planned.public_git.clone(),
+        revision: planned.commit.clone(),
+        ports: image
+            .declared
+            .ports
+            .iter()
+            .map(|p| if p.contains('/') { p.clone() } else { format!("{p}/tcp") })
+            .collect(),
+        volumes: image.declared.volumes.clone(),
+    }
 }
 
 /// The stable path as an alternative, when there is one.

@@ -219,6 +219,10 @@ pub struct ProjectImage {
     pub ports: Vec<String>,
     /// `Volumes`: absolute paths.
     pub volumes: Vec<String>,
+    /// One image per service (tagged `<service>-<version>-<release>`, `Cmd` that service)
+    /// instead of one per project (`Cmd` its first service).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_service: bool,
 }
 
 /// `[image]`: what container images are built on.

@@ -120,6 +120,7 @@ struct RawProjectImage {
     ports: Vec<Spanned<String>>,
     #[serde(default)]
     volumes: Vec<Spanned<String>>,
+    per_service: Option<Spanned<bool>>,
 }
 
 /// `[project.rpm]`: what differs in RPM distributions.
@@ -420,7 +421,7 @@ impl Ctx<'_> {
             })
         })?;
         let rpm_system_dependencies = self.rpm_dependencies(raw.rpm.as_ref())?;
-        let image = self.project_image(&name, raw.image.as_ref())?;
+        let image = self.project_image(&name, raw.image.as_ref(), services.is_empty())?;
         Ok(Project {
             name,
             git,

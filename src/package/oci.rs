@@ -57,41 +57,36 @@ impl Packager for Oci {
         };
         let layer_file = crate::fs::temp_file_in(scratch)?;
         let (diff_id, layer) = write_layer(spec, content, layer_file.as_file())?;
-        let config = oci::to_bytes(&config(spec, image, &base, &diff_id, user.as_deref()));
-        let config_d = Descriptor::of(CONFIG, &config);
         let layers: Vec<Descriptor> = base.layers.iter().cloned().chain([layer.clone()]).collect();
-        let manifest = oci::to_bytes(&json!({
-            "schemaVersion": 2,
-            "mediaType": MANIFEST,
-            "config": config_d.to_json(),
-            "layers": layers.iter().map(Descriptor::to_json).collect::<Vec<_>>(),
-            "annotations": {
-                "org.opencontainers.image.base.digest": base.manifest.digest,
-                "org.opencontainers.image.created": crate::time::rfc3339(spec.mtime as i64),
-            },
-        }));
-        let manifest_d = Descriptor::of(MANIFEST, &manifest);
-        let index = oci::to_bytes(&json!({
-            "schemaVersion": 2,
-            "mediaType": INDEX,
-            "manifests": [{
-                "mediaType": MANIFEST,
-                "digest": manifest_d.digest,
-                "size": manifest_d.size,
-                "platform": {"architecture": Format::Oci.host_arch(), "os": "linux"},
-                "annotations": {"org.opencontainers.image.ref.name": tag(spec)},
-            }],
-        }));
         let mut blobs: std::collections::BTreeMap<String, (Data, u64)> = base
             .layers
             .iter()
             .map(|d| (d.hex().to_string(), (Data::File(base.blob_path(d)), d.size)))
             .collect();
         blobs.insert(layer.hex().into(), (Data::File(layer_file.path().to_path_buf()), layer.size));
-        let docker = docker_manifest(spec, &config_d, &layers);
-        for (d, bytes) in [(config_d, config), (manifest_d, manifest)] {
-            blobs.insert(d.hex().into(), (Data::Bytes(bytes), d.size));
+        let (mut entries, mut docker) = (Vec::new(), Vec::new());
+        for (service, command) in &image.images {
+            let tag = tag(spec, service.as_deref());
+            let config = config(spec, image, &base, &diff_id, user.as_deref(), command.as_deref());
+            let config = oci::to_bytes(&config);
+            let config_d = Descriptor::of(CONFIG, &config);
+            let manifest =
+                oci::to_bytes(&image_manifest(spec, &base, &config_d, &layers, service.as_deref()));
+            let manifest_d = Descriptor::of(MANIFEST, &manifest);
+            entries.push(json!({
+                "mediaType": MANIFEST,
+                "digest": manifest_d.digest,
+                "size": manifest_d.size,
+                "platform": {"architecture": Format::Oci.host_arch(), "os": "linux"},
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }));
+            docker.push(docker_entry(spec, &tag, &config_d, &layers));
+            for (d, bytes) in [(config_d, config), (manifest_d, manifest)] {
+                blobs.insert(d.hex().into(), (Data::Bytes(bytes), d.size));
+            }
         }
+        let index = oci::to_bytes(&json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": entries}));
+        let docker = oci::to_bytes(&json!(docker));
         let member =
             |rel: &str, data: Data, size: u64| Member { rel: rel.into(), data, executable: false, size };
         let mut members = vec![member("blobs", Data::Dir, 0), member("blobs/sha256", Data::Dir, 0)];
@@ -258,7 +253,14 @@ fn write_layer(spec: &PackageSpec, content: &Content, file: &std::fs::File) -> R
 
 /// The base's configuration with the new layer, the service as `Cmd`, the user, the bundle's
 /// `bin/` first on PATH, and the OCI labels.
-fn config(spec: &PackageSpec, image: &ImageSpec, base: &Base, diff_id: &str, user: Option<&str>) -> Value {
+fn config(
+    spec: &PackageSpec,
+    image: &ImageSpec,
+    base: &Base,
+    diff_id: &str,
+    user: Option<&str>,
+    command: Option<&str>,
+) -> Value {
     let created = crate::time::rfc3339(spec.mtime as i64);
     let mut config = base.config.clone();
     config["created"] = json!(created);
@@ -278,7 +280,7 @@ fn config(spec: &PackageSpec, image: &ImageSpec, base: &Base, diff_id: &str, use
     }
     c["Env"] = json!(env);
     c["WorkingDir"] = json!(spec.install_path);
-    if let Some(command) = &image.command {
+    if let Some(command) = command {
         c["Cmd"] = json!([command]);
         if let Some(map) = c.as_object_mut() {
             map.remove("Entrypoint");
@@ -325,24 +327,47 @@ fn config(spec: &PackageSpec, image: &ImageSpec, base: &Base, diff_id: &str, use
     config
 }
 
-/// The image's tag in the layout: `<version>-<release>`, with what a tag cannot hold as `_`.
-/// The manifest.json of `docker save`, by which `docker load` reads the same archive: the
-/// configuration and the layers by path, and the image's name and tag.
-fn docker_manifest(spec: &PackageSpec, config: &Descriptor, layers: &[Descriptor]) -> Vec<u8> {
-    let blob = |d: &Descriptor| format!("blobs/sha256/{}", d.hex());
-    oci::to_bytes(&json!([{
-        "Config": blob(config),
-        "RepoTags": [format!("{}:{}", spec.name, tag(spec))],
-        "Layers": layers.iter().map(blob).collect::<Vec<_>>(),
-    }]))
+/// The image manifest: the configuration, the layers, the base's digest, the creation time,
+/// and the service the image runs when there is one image per service.
+fn image_manifest(
+    spec: &PackageSpec,
+    base: &Base,
+    config: &Descriptor,
+    layers: &[Descriptor],
+    service: Option<&str>,
+) -> Value {
+    let mut annotations = json!({
+        "org.opencontainers.image.base.digest": base.manifest.digest,
+        "org.opencontainers.image.created": crate::time::rfc3339(spec.mtime as i64),
+    });
+    if let Some(service) = service {
+        annotations[oci::SERVICE] = json!(service);
+    }
+    json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "config": config.to_json(),
+        "layers": layers.iter().map(Descriptor::to_json).collect::<Vec<_>>(),
+        "annotations": annotations,
+    })
 }
 
-fn tag(spec: &PackageSpec) -> String {
-    format!("{}-{}", spec.version, spec.release)
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
-        .take(128)
-        .collect()
+/// An image's entry in the manifest.json of `docker save`, by which `docker load` reads the
+/// same archive: the configuration and the layers by path, and the image's name and tag.
+fn docker_entry(spec: &PackageSpec, tag: &str, config: &Descriptor, layers: &[Descriptor]) -> Value {
+    let blob = |d: &Descriptor| format!("blobs/sha256/{}", d.hex());
+    json!({
+        "Config": blob(config),
+        "RepoTags": [format!("{}:{tag}", spec.name)],
+        "Layers": layers.iter().map(blob).collect::<Vec<_>>(),
+    })
+}
+
+/// An image's tag: `<version>-<release>`, after `<service>-` when there is one image per
+/// service, with what a tag cannot hold as `_`.
+fn tag(spec: &PackageSpec, service: Option<&str>) -> String {
+    let plain = format!("{}-{}", spec.version, spec.release);
+    oci::tag_of(&service.map_or(plain.clone(), |s| format!("{s}-{plain}")))
 }
 
 #[cfg(test)]

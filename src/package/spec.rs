@@ -90,8 +90,9 @@ pub struct ImageSpec {
     pub base: PathBuf,
     /// The base as the manifest names it, for messages.
     pub base_name: String,
-    /// `Cmd`: a console script of the bundle, by absolute path.
-    pub command: Option<String>,
+    /// The images, in order: the service each runs (none: the project's one image) and its
+    /// `Cmd`, a console script of the bundle by absolute path.
+    pub images: Vec<(Option<String>, Option<String>)>,
     /// Where the source lives (a public URL), for `org.opencontainers.image.source`.
     pub source: Option<String>,
     /// The pinned commit, for `org.opencontainers.image.revision`.

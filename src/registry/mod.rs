@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::oci::{self, Archive};
+use crate::oci::{self, Archive, Image};
 
 mod pull;
 mod referrer;
@@ -128,11 +128,13 @@ pub fn images(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Pushes the image of oci-archive `file` to `target` as `<prefix>/<package>:<version>-<release>`:
-/// the blobs the registry lacks, then the manifest under its tag, then `options.tags`. Nothing
-/// names the image before every blob it refers to is there; its own tag is not moved from other
-/// bytes unless `options.replace`.
-pub fn push(file: &Path, target: &Target, options: &PushOptions) -> Result<Pushed> {
+/// Pushes the images of oci-archive `file` to `target` as `<prefix>/<package>:<tag>` (the tag
+/// `<version>-<release>`, or `<service>-<version>-<release>` for an image per service): the
+/// blobs the registry lacks, then each manifest under its tag, then `options.tags`. Nothing
+/// names an image before every blob it refers to is there; its own tag is not moved from other
+/// bytes unless `options.replace`. Each image pushed is added to `pushed`, also when a later one
+/// fails.
+pub fn push(file: &Path, target: &Target, options: &PushOptions, pushed: &mut Vec<Pushed>) -> Result<()> {
     let fail = |reference: &str, problem: String, environment: bool| Error::Push {
         file: file.into(),
         reference: reference.into(),
@@ -140,28 +142,33 @@ pub fn push(file: &Path, target: &Target, options: &PushOptions) -> Result<Pushe
         hint: None,
         environment,
     };
-    let mut image = Archive::open(file).map_err(|p| fail("", p, false))?;
-    let repository = [target.prefix.as_str(), image.name.as_str()]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>();
-    let shown = format!("{}/{}:{}", target.registry, repository.join("/"), image.tag);
-    let reference: Reference =
-        shown.parse().map_err(|e| fail(&shown, format!("not a valid reference: {e}"), false))?;
-    let auth = credentials(&target.registry).map_err(|p| fail(&shown, p, false))?;
-    let runtime = runtime().map_err(|(problem, _, environment)| fail(&shown, problem, environment))?;
-    let session = Session {
-        client: client(&target.registry, options.plain_http),
-        reference,
-        auth,
-        shown: shown.clone(),
-    };
-    let mut pushed =
-        runtime.block_on(session.push(&mut image, options)).map_err(|(problem, hint, environment)| {
-            Error::Push { file: file.into(), reference: shown.clone(), problem, hint, environment }
-        })?;
-    pushed.file = file.into();
-    Ok(pushed)
+    let mut archive = Archive::open(file).map_err(|p| fail("", p, false))?;
+    let auth = credentials(&target.registry).map_err(|p| fail(&target.registry, p, false))?;
+    let runtime =
+        runtime().map_err(|(problem, _, environment)| fail(&target.registry, problem, environment))?;
+    let client = client(&target.registry, options.plain_http);
+    for image in archive.images.clone() {
+        let repository = [target.prefix.as_str(), image.name.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>();
+        let shown = format!("{}/{}:{}", target.registry, repository.join("/"), image.tag);
+        let reference: Reference =
+            shown.parse().map_err(|e| fail(&shown, format!("not a valid reference: {e}"), false))?;
+        let session = Session { client: client.clone(), reference, auth: auth.clone(), shown: shown.clone() };
+        let mut one = runtime.block_on(session.push(&mut archive, &image, options)).map_err(
+            |(problem, hint, environment)| Error::Push {
+                file: file.into(),
+                reference: shown.clone(),
+                problem,
+                hint,
+                environment,
+            },
+        )?;
+        one.file = file.into();
+        pushed.push(one);
+    }
+    Ok(())
 }
 
 /// A registry failure: the problem, a hint, whether it is the environment's.
@@ -176,7 +183,12 @@ struct Session {
 }
 
 impl Session {
-    async fn push(&self, image: &mut Archive, options: &PushOptions) -> std::result::Result<Pushed, Failure> {
+    async fn push(
+        &self,
+        archive: &mut Archive,
+        image: &Image,
+        options: &PushOptions,
+    ) -> std::result::Result<Pushed, Failure> {
         for op in [RegistryOperation::Pull, RegistryOperation::Push] {
             self.client
                 .auth(&self.reference, &self.auth, op)
@@ -217,7 +229,7 @@ impl Session {
                 pushed.present += 1;
                 continue;
             }
-            let bytes = image.blob(&part).map_err(|p| (p, None, false))?;
+            let bytes = archive.blob(&part).map_err(|p| (p, None, false))?;
             self.client
                 .push_blob(&self.reference, bytes, &part.digest)
                 .await
@@ -225,8 +237,13 @@ impl Session {
             pushed.uploaded += 1;
             pushed.uploaded_bytes += part.size;
         }
+        // An image per service: `--tag latest` is `<service>-latest`.
+        let extra = options.tags.iter().map(|t| match &image.service {
+            Some(service) => oci::tag_of(&format!("{service}-{t}")),
+            None => t.clone(),
+        });
         let mut tags = vec![image.tag.clone()];
-        tags.extend(options.tags.iter().filter(|t| **t != image.tag).cloned());
+        tags.extend(extra.filter(|t| *t != image.tag));
         for tag in &tags {
             let content_type = http::HeaderValue::from_static(oci::MANIFEST);
             self.client
@@ -235,7 +252,7 @@ impl Session {
                 .map_err(|e| failure(self.reference.registry(), e))?;
         }
         pushed.tags = tags;
-        pushed.sbom = self.attach(image).await?;
+        pushed.sbom = self.attach(archive, image).await?;
         Ok(pushed)
     }
 

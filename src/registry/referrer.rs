@@ -11,7 +11,7 @@ use oci_client::Reference;
 use serde_json::{Value, json};
 
 use super::{Failure, Session, failure, is_absent};
-use crate::oci::{self, Archive, Descriptor};
+use crate::oci::{self, Archive, Descriptor, Image};
 
 /// The artifact type: a CycloneDX SBOM (with wrap's build-info beside it).
 pub const SBOM: &str = "application/vnd.cyclonedx+json";
@@ -46,10 +46,14 @@ fn provenance(layer: &[u8]) -> std::result::Result<Vec<File>, String> {
 
 impl Session {
     /// Attaches the image's provenance to it; returns the artifact's digest, if it has any.
-    pub(super) async fn attach(&self, image: &mut Archive) -> std::result::Result<Option<String>, Failure> {
+    pub(super) async fn attach(
+        &self,
+        archive: &mut Archive,
+        image: &Image,
+    ) -> std::result::Result<Option<String>, Failure> {
         let fail = |e| failure(self.reference.registry(), e);
         let Some(top) = image.parts.iter().rev().nth(1).cloned() else { return Ok(None) };
-        let layer = image.blob(&top).map_err(|p| (p, None, false))?;
+        let layer = archive.blob(&top).map_err(|p| (p, None, false))?;
         let files = provenance(&layer).map_err(|p| (format!("layer {}: {p}", top.digest), None, false))?;
         if files.is_empty() {
             return Ok(None);

@@ -208,8 +208,13 @@ impl Ctx<'_> {
     }
 
     /// `[project.image]`: ports as `N` or `N/tcp|udp|sctp` (1 to 65535), volumes as absolute
-    /// paths in normal form (the install paths' rules).
-    pub(super) fn project_image(&self, project: &str, raw: Option<&RawProjectImage>) -> Result<ProjectImage> {
+    /// paths in normal form (the install paths' rules); `per_service` only with services.
+    pub(super) fn project_image(
+        &self,
+        project: &str,
+        raw: Option<&RawProjectImage>,
+        no_services: bool,
+    ) -> Result<ProjectImage> {
         let Some(raw) = raw else { return Ok(ProjectImage::default()) };
         let ports = self.each("image.ports", &raw.ports, |p| {
             let (number, protocol) = p.split_once('/').unwrap_or((p, "tcp"));
@@ -223,7 +228,24 @@ impl Ctx<'_> {
             check_install_path(project, "image.volumes", volume.get_ref())
                 .map_err(|kind| self.err(Some(volume.span().start), kind))?;
         }
-        Ok(ProjectImage { ports, volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect() })
+        let per_service = raw.per_service.as_ref().is_some_and(|p| *p.get_ref());
+        if let Some(flag) = raw.per_service.as_ref().filter(|_| per_service && no_services) {
+            return Err(self.at(
+                flag,
+                ManifestError::InvalidValue {
+                    key: "image.per_service".into(),
+                    value: "true".into(),
+                    expected:
+                        "`false` for a project without `services` (an image per service needs services)"
+                            .into(),
+                },
+            ));
+        }
+        Ok(ProjectImage {
+            ports,
+            volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect(),
+            per_service,
+        })
     }
 
     /// `[image] base`: `docker://REFERENCE` (checked as a registry reads it), else a layout
