@@ -62,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lintian_overrides: vec![],
         rpmlint_filters: vec![],
         image: None,
+        bytecode: wrap::manifest::Bytecode::Build,
         origin: "Benchmark.".into(),
     };
     let format = if format == "deb" { Format::Deb } else { Format::Rpm };

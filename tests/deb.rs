@@ -25,11 +25,12 @@ fn text(output: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
-/// The example with greet given a system user and a service.
+/// The example with greet given a system user and a service, and its bytecode compiled on the
+/// host (hello's is built into its package, the default).
 fn example_with_services() -> Workspace {
     let ws = Workspace::offline_example();
     ws.greet_keys(
-        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]",
+        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]\nbytecode = \"install\"",
     );
     ws
 }
@@ -101,7 +102,8 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     let control = text(&tool("dpkg-deb", &["--info", greet.to_str().unwrap(), "postinst"]));
     // Every value is quoted where the script uses it.
     assert!(control.contains("adduser --system --ingroup 'wrap-test-greet'"), "{control}");
-    // Debian's Python policy: no bytecode in the package; the postinst compiles it.
+    // `bytecode = "install"`, Debian's Python policy: no bytecode in the package; the postinst
+    // compiles it.
     assert!(!contents.contains("__pycache__"), "{contents}");
     assert!(
         control.contains(
@@ -109,6 +111,13 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
         ),
         "{control}"
     );
+
+    // The default, `bytecode = "build"`: the package holds the checked-hash bytecode of every
+    // module, and its postinst compiles nothing.
+    let contents = text(&tool("dpkg-deb", &["--contents", hello.to_str().unwrap()]));
+    assert!(contents.contains("/site-packages/hello/__pycache__/__init__.cpython-3"), "{contents}");
+    let control = text(&tool("dpkg-deb", &["--info", hello.to_str().unwrap(), "postinst"]));
+    assert!(!control.contains("compileall"), "{control}");
 
     // lintian: no error or warning beyond the overrides the package ships.
     for deb in [greet, hello] {
@@ -246,8 +255,8 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
         "Hello, ops! (patched)\n"
     );
     assert_eq!(stable_target(), "/opt/wrap-test/hello-1.0.0");
-    // The postinst compiled the bytecode, Python uses it, and a module edited in place (a hot
-    // fix) runs as edited: timestamp pycs notice the change.
+    // The package's bytecode (built once, checked-hash) is what Python uses, and a module edited
+    // in place (a hot fix) runs as edited: the pyc's hash no longer matches its source.
     let package = Path::new("/opt/wrap-test/hello-1.0.0/lib/python3.11/site-packages/hello");
     if Path::new("/usr/bin/python3.11").exists() {
         let used = bytecode_used(Path::new("/opt/wrap-test/hello-1.0.0/bin/python"), "hello");

@@ -272,6 +272,21 @@ fn unchanged_builds_reuse_their_artifacts_and_a_changed_patch_rebuilds_one_proje
         assert_eq!(e["why"], serde_json::json!(["patch 0002-Add-region-for-the-operators.patch changed"]));
     }
     assert_eq!((status["greet"].as_str(), status["tally"].as_str()), ("reused", "reused"));
+    // Its version-release is unchanged, its bytes are not: said, with both sha256 and the cause.
+    let warnings: Vec<&str> =
+        after.iter().filter(|e| e["event"] == "warning").filter_map(|e| e["message"].as_str()).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    for (warning, file) in warnings.iter().zip(["wrap-example-hello_1.1.0-1_", "wrap-example-hello-1.1.0-1."])
+    {
+        assert!(warning.starts_with("project `hello`: `") && warning.contains(file), "{warning}");
+        assert!(
+            warning.contains("other bytes under the same version-release (sha256 ")
+                && warning.contains(
+                    "; changed: patch 0002-Add-region-for-the-operators.patch changed); raise `release`"
+                ),
+            "{warning}"
+        );
+    }
     let now = digests(&out);
     for (name, digest) in &now {
         assert_eq!(name.starts_with("wrap-example-hello"), digest != &built[name], "{name}");
@@ -285,6 +300,7 @@ fn unchanged_builds_reuse_their_artifacts_and_a_changed_patch_rebuilds_one_proje
     // --rebuild builds everything again, and gives the same bytes.
     let rebuilt = build(&["--rebuild"]);
     assert!(statuses(&rebuilt).values().all(|s| s == "ok"));
+    assert!(!rebuilt.iter().any(|e| e["event"] == "warning"), "{rebuilt:?}");
     assert_eq!(digests(&out), now);
 }
 

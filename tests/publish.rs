@@ -491,9 +491,15 @@ fn dnf_installs_and_upgrades_from_a_published_repository_and_refuses_changed_met
     assert_eq!(read(&ws.path().join("elsewhere/rpm/stable/main/repodata/repomd.xml")), repomd);
 
     // One byte of repomd.xml, or of primary.xml.gz, changed: dnf refuses the repository.
-    let primary = std::fs::read_dir(base.join("repodata")).unwrap().flatten();
-    let primary = primary.map(|f| f.file_name().to_string_lossy().to_string());
-    let primary = primary.filter(|n| n.ends_with("-primary.xml.gz")).max().unwrap();
+    // The primary.xml.gz that repomd.xml names (older ones are kept for clients mid-update).
+    let repomd_text = String::from_utf8(repomd.clone()).unwrap();
+    let primary = repomd_text
+        .split("href=\"repodata/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|name| name.ends_with("-primary.xml.gz"))
+        .unwrap()
+        .to_string();
     for (name, file, expected) in [
         ("repomd", "repomd.xml", "GPG signature verification error"),
         ("primary", primary.as_str(), "checksum"),

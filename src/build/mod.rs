@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::artifact::{Artifact, Format};
 use crate::error::Result;
+use crate::manifest::Bytecode;
 use crate::package::layout::bundle_dir;
 use crate::package::{self, tarball};
 use crate::plan::{BuildPlan, PlannedProject, key};
@@ -126,7 +127,9 @@ pub fn build(
         write_packages(cache, tools, job, &parts, &packages, reporter, placed)?;
     }
     if job.formats.contains(&Format::Tar) {
-        compile(&planned.name, &tar_tree, Target::Relocatable, python, cache)?;
+        if planned.bytecode == Bytecode::Build {
+            compile(&planned.name, &tar_tree, Target::Relocatable, python, cache)?;
+        }
         reporter.stage(&planned.name, Stage::Package(Format::Tar));
         reporter.status("Packaging", format!("{} as tar", planned.name));
         let artifact = tarball::write(&tar_tree, planned, job.out_dir)?;
@@ -193,9 +196,9 @@ fn write_packages(
 ) -> Result<()> {
     let planned = job.planned;
     let spec = spec::package_spec(parts)?;
-    // The .rpm ships bytecode; the .deb leaves it out (its postinst compiles it, as Debian's
-    // Python policy asks), so it is compiled only for the .rpm.
-    if formats.contains(&Format::Rpm) {
+    // `bytecode = "build"`: every package format ships the same checked-hash pycs, compiled
+    // once here; otherwise none does (the install scripts compile them, or Python does).
+    if planned.bytecode == Bytecode::Build {
         compile(&planned.name, parts.bundle, Target::Fixed(&planned.install_path), &tools.python, cache)?;
     }
     let content = package::content(&spec, formats)?;

@@ -94,6 +94,7 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         lintian_overrides: planned.lintian_overrides.clone(),
         rpmlint_filters: planned.rpmlint_filters.clone(),
         image: planned.image.as_ref().map(|image| image_spec(planned, image)),
+        bytecode: planned.bytecode,
     })
 }
 

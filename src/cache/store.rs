@@ -101,20 +101,32 @@ fn last_path(cache: &Cache, project: &str, format: Format) -> PathBuf {
     cache.root().join("keys").join(format!("{}-{}.json", &digest[..16], format.as_str()))
 }
 
-/// The build-key inputs of the last artifact built for `project` in `format`, when the cache
-/// remembers them: what a rebuild is compared with, to say why it happens.
-pub fn last_inputs(cache: &Cache, project: &str, format: Format) -> Option<BTreeMap<String, String>> {
+/// The last artifact built for `project` in one format, as the cache remembers it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Last {
+    /// Its build key's inputs: what a rebuild is compared with, to say why it happens.
+    pub inputs: BTreeMap<String, String>,
+    /// Its file name.
+    pub file: String,
+    /// Its sha256.
+    pub sha256: String,
+}
+
+/// The last artifact built for `project` in `format`, when the cache remembers it (a record of
+/// an older wrap, its inputs alone, counts as none).
+pub fn last_built(cache: &Cache, project: &str, format: Format) -> Option<Last> {
     serde_json::from_slice(&std::fs::read(last_path(cache, project, format)).ok()?).ok()
 }
 
 /// Keeps a copy of the freshly built `artifact` under `key`, replacing an older entry, and
-/// remembers `inputs` (the key's) as the last of its project in its format.
+/// remembers it with `inputs` (the key's) as the last of its project in its format.
 pub fn save(cache: &Cache, key: &str, inputs: &BTreeMap<String, String>, artifact: &Artifact) -> Result<()> {
-    let last = serde_json::to_vec_pretty(inputs).expect("serializes");
+    let file = artifact.path.file_name().expect("artifacts are files").to_string_lossy().to_string();
+    let last = Last { inputs: inputs.clone(), file: file.clone(), sha256: artifact.sha256.clone() };
+    let last = serde_json::to_vec_pretty(&last).expect("serializes");
     write_atomically(&last_path(cache, &artifact.project, artifact.format), &last)?;
     let dir = cache.artifact_dir(key);
     remove_atomically(&dir)?;
-    let file = artifact.path.file_name().expect("artifacts are files").to_string_lossy().to_string();
     create_dir_atomically(&dir, |tmp| -> Result<()> {
         fs_err::copy(&artifact.path, tmp.join(&file))?;
         for suffix in &artifact.sidecars {
@@ -176,7 +188,8 @@ fn write_stamp(dir: &Path, out: &Path) -> Result<()> {
     write_atomically(&stamp_file(dir, out), stamp.as_bytes())
 }
 
-fn file_sha256(path: &Path) -> Result<String> {
+/// The sha256 of the file at `path`.
+pub fn file_sha256(path: &Path) -> Result<String> {
     let mut hashing = Hashing::new(std::io::sink());
     std::io::copy(&mut fs_err::File::open(path)?, &mut hashing)?;
     Ok(hashing.finish().1)

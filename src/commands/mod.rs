@@ -3,6 +3,7 @@
 
 mod closures;
 mod fetch;
+mod hygiene;
 mod image;
 
 use std::collections::BTreeMap;
@@ -453,6 +454,35 @@ impl Session<'_> {
         Ok(artifacts)
     }
 
+    /// Says, per format of `todo`, why `planned` is rebuilt (the key inputs that changed since
+    /// its last build); returns what each artifact's name stood for before.
+    fn rebuilding(
+        &self,
+        planned: &PlannedProject,
+        todo: &[Format],
+        inputs: &BTreeMap<Format, BTreeMap<String, String>>,
+        rebuild: bool,
+        out_dir: &std::path::Path,
+    ) -> BTreeMap<Format, hygiene::Before> {
+        let mut before = BTreeMap::new();
+        for format in todo {
+            let last = store::last_built(&self.cache, &planned.name, *format);
+            let changes = last.as_ref().map(|l| key::changes(&l.inputs, &inputs[format]));
+            let why = match &changes {
+                _ if rebuild => vec!["--rebuild".to_string()],
+                Some(changes) => changes.clone(),
+                None => vec!["not built before".to_string()],
+            };
+            self.reporter.report(&Event::Rebuilding { project: &planned.name, format: *format, why: &why });
+            let path = out_dir.join(&planned.files[format]);
+            before.insert(
+                *format,
+                hygiene::before(path, last.as_ref(), changes.as_deref().unwrap_or_default()),
+            );
+        }
+        before
+    }
+
     /// One project: its artifacts from the cache where their keys are unchanged, the others
     /// built (saying, per format, which inputs changed since the last build).
     fn build_one(
@@ -488,14 +518,7 @@ impl Session<'_> {
             self.reporter.status("Unchanged", message);
             return Ok(artifacts.into_values().collect());
         }
-        for format in &todo {
-            let why = match store::last_inputs(&self.cache, &planned.name, *format) {
-                _ if options.rebuild => vec!["--rebuild".to_string()],
-                Some(old) => key::changes(&old, &inputs[format]),
-                None => vec!["not built before".to_string()],
-            };
-            self.reporter.report(&Event::Rebuilding { project: &planned.name, format: *format, why: &why });
-        }
+        let before = self.rebuilding(planned, &todo, &inputs, options.rebuild, out_dir);
         self.reporter.stage(&planned.name, Stage::Fetch);
         let mut placed = Vec::new();
         let result = (|| -> Result<()> {
@@ -509,6 +532,11 @@ impl Session<'_> {
                 build::Job { plan, planned, checkout: &checkout?, constraints, formats: &todo, out_dir };
             build::build(&self.cache, tools, &job, self.reporter, &mut placed)?;
             for artifact in &placed {
+                if let Some(warning) =
+                    before.get(&artifact.format).and_then(|b| hygiene::warning(b, artifact))
+                {
+                    self.reporter.warn(format!("project `{}`: {warning}", planned.name));
+                }
                 timed(&planned.name, "artifact cached", || {
                     store::save(&self.cache, &keys[&artifact.format], &inputs[&artifact.format], artifact)
                 })?;

@@ -38,6 +38,21 @@ pub enum Installer {
     Pip,
 }
 
+/// When a bundle's modules are byte-compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bytecode {
+    /// At build time, once, into every artifact (checked-hash pycs): installing compiles nothing,
+    /// and a module that does not compile fails the build.
+    #[default]
+    Build,
+    /// On each host by the package's install script (timestamp pycs), as Debian's Python policy
+    /// asks; the artifacts carry none.
+    Install,
+    /// Never: Python compiles a module when it is imported, where it may write.
+    None,
+}
+
 /// A file or directory inside the manifest's tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalPath {
@@ -115,6 +130,8 @@ pub struct Settings {
     pub output_dir: PathBuf,
     /// Payload compression of .deb and .rpm.
     pub compression: Compression,
+    /// When every project's bytecode is compiled.
+    pub bytecode: Bytecode,
     /// Debian epoch, when the version scheme changed.
     pub epoch: Option<u32>,
     /// Debian section.
@@ -162,6 +179,8 @@ pub struct Project {
     pub link_path: Option<Template>,
     /// System user (and group) the package creates if absent.
     pub user: Option<String>,
+    /// Overrides the settings' bytecode policy.
+    pub bytecode: Option<Bytecode>,
     /// Console scripts to install systemd units for (installed, not started).
     pub services: Vec<String>,
     /// Extra package relations (Debian syntax, rendered for each format).

@@ -55,6 +55,8 @@ struct RawSettings {
     output_dir: Option<Spanned<String>>,
     #[serde(default)]
     compression: Compression,
+    #[serde(default)]
+    bytecode: Bytecode,
     epoch: Option<u32>,
     section: Option<Spanned<String>>,
     priority: Option<Spanned<String>>,
@@ -90,6 +92,7 @@ struct RawProject {
     install_path: Option<Spanned<String>>,
     link_path: Option<Spanned<String>>,
     user: Option<Spanned<String>>,
+    bytecode: Option<Bytecode>,
     #[serde(default)]
     services: Vec<Spanned<String>>,
     #[serde(default)]
@@ -422,6 +425,7 @@ impl Ctx<'_> {
         })?;
         let rpm_system_dependencies = self.rpm_dependencies(raw.rpm.as_ref())?;
         let image = self.project_image(&name, raw.image.as_ref(), services.is_empty())?;
+        let relations = self.project_relations(&raw)?;
         Ok(Project {
             name,
             git,
@@ -435,13 +439,9 @@ impl Ctx<'_> {
             install_path,
             link_path,
             user,
+            bytecode: raw.bytecode,
             services,
-            relations: Relations {
-                recommends: self.relations("recommends", &raw.recommends)?,
-                provides: self.relations("provides", &raw.provides)?,
-                conflicts: self.relations("conflicts", &raw.conflicts)?,
-                replaces: self.relations("replaces", &raw.replaces)?,
-            },
+            relations,
             rpm_system_dependencies,
             verify_skip,
             exclude: self.patterns("exclude", &raw.exclude)?,
@@ -449,6 +449,16 @@ impl Ctx<'_> {
             rpmlint_filters: self.rpmlint_filters("rpmlint_filters", &raw.rpmlint_filters)?,
             image,
             line,
+        })
+    }
+
+    /// A project's `recommends`, `provides`, `conflicts` and `replaces`.
+    fn project_relations(&self, raw: &RawProject) -> Result<Relations> {
+        Ok(Relations {
+            recommends: self.relations("recommends", &raw.recommends)?,
+            provides: self.relations("provides", &raw.provides)?,
+            conflicts: self.relations("conflicts", &raw.conflicts)?,
+            replaces: self.relations("replaces", &raw.replaces)?,
         })
     }
 }

@@ -7,11 +7,12 @@
 use std::io::{Seek, Write};
 use std::path::Path;
 
+use crate::archive::Member;
 use crate::archive::{Kind, Listed, append_members, append_named};
 use crate::compress::Encoder;
 use crate::error::Result;
 use crate::fs::temp_file_in;
-use crate::manifest::{Compression, Format, Relation};
+use crate::manifest::{Bytecode, Compression, Format, Relation};
 use crate::package::content::{Content, Generated};
 use crate::package::depends::Requirement;
 use crate::package::script::fill;
@@ -151,7 +152,10 @@ fn write(
         let mut builder =
             tar::Builder::new(Encoder::new(compression, std::io::BufWriter::new(data.as_file_mut()))?);
         // Bytecode is left out: the postinst compiles it (Debian's Python policy).
-        let members = content.for_format(Format::Deb).filter(|m| !m.rel.iter().any(|c| c == "__pycache__"));
+        // Bytecode is shipped when it was compiled for the package (`bytecode = "build"`) only.
+        let shipped =
+            |m: &&Member| spec.bytecode == Bytecode::Build || !m.rel.iter().any(|c| c == "__pycache__");
+        let members = content.for_format(Format::Deb).filter(shipped);
         let listed = append_members(&mut builder, members, ".", spec.mtime, true)?;
         builder.into_inner()?.finish()?.flush()?;
         listed

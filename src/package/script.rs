@@ -8,6 +8,7 @@
 //! are templates of their own, filled the same way and indented into the script.
 
 use crate::error::{Error, Result};
+use crate::manifest::Bytecode;
 use crate::package::spec::PackageSpec;
 
 /// What replaces a `@KEY@` of a script template.
@@ -97,6 +98,16 @@ fn alternatives(spec: &PackageSpec, install: bool, spaces: usize) -> Result<Stri
     Ok(indent(&assemble(template, &values)?, spaces))
 }
 
+/// The fragment that byte-compiles the bundle on the host, for `bytecode = "install"` only.
+fn compile_bytecode(spec: &PackageSpec, spaces: usize) -> Result<String> {
+    if spec.bytecode != Bytecode::Install {
+        return Ok(String::new());
+    }
+    let template = include_str!("../../packaging/fragments/compile-bytecode");
+    let values = [("INSTALL_PATH", Value::Word(&spec.install_path)), ("PACKAGE", Value::Word(&spec.name))];
+    Ok(indent(&assemble(template, &values)?, spaces))
+}
+
 fn remove_bytecode(spec: &PackageSpec, spaces: usize) -> Result<String> {
     let template = include_str!("../../packaging/fragments/remove-bytecode");
     Ok(indent(&assemble(template, &[("INSTALL_PATH", Value::Word(&spec.install_path))])?, spaces))
@@ -108,14 +119,15 @@ pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
     let install = alternatives(spec, true, 8)?;
     let remove = alternatives(spec, false, 8)?;
     let bytecode = remove_bytecode(spec, 8)?;
+    let compile = compile_bytecode(spec, 8)?;
     let (package, path) = (Value::Word(&spec.name), Value::Word(&spec.install_path));
     let postinst = assemble(
         include_str!("../../packaging/deb/postinst"),
         &[
             ("PACKAGE", package),
-            ("INSTALL_PATH", path),
             ("ADD_USER", Value::Fragment(&add_user)),
             ("ALTERNATIVES", Value::Fragment(&install)),
+            ("COMPILE_BYTECODE", Value::Fragment(&compile)),
         ],
     )?;
     let prerm = assemble(
@@ -133,8 +145,9 @@ pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
 pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<(Option<String>, String)> {
     let add_user = add_user(spec, include_str!("../../packaging/fragments/add-user.rpm"), 0)?;
     let install = alternatives(spec, true, 0)?;
+    let compile = compile_bytecode(spec, 0)?;
     let package = Value::Word(&spec.name);
-    let post = if add_user.is_empty() && install.is_empty() {
+    let post = if add_user.is_empty() && install.is_empty() && compile.is_empty() {
         None
     } else {
         Some(assemble(
@@ -143,6 +156,7 @@ pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<(Option<String>, String)> {
                 ("PACKAGE", package),
                 ("ADD_USER", Value::Fragment(&add_user)),
                 ("ALTERNATIVES", Value::Fragment(&install)),
+                ("COMPILE_BYTECODE", Value::Fragment(&compile)),
             ],
         )?)
     };
@@ -204,6 +218,7 @@ mod tests {
         spec.name = format!("pkg{value}");
         spec.install_path = value.to_string();
         spec.user = Some(format!("u{value}"));
+        spec.bytecode = Bytecode::Install;
         spec.alternative = Some(Alternative {
             name: format!("n{value}"),
             link: format!("{value}-link"),
@@ -300,5 +315,30 @@ mod tests {
             "{calls}"
         );
         assert!(postinst.contains("--home /var/lib/'hello' "), "{postinst}");
+    }
+
+    #[test]
+    fn only_bytecode_install_compiles_on_the_host() {
+        for (policy, compiles) in
+            [(Bytecode::Build, false), (Bytecode::Install, true), (Bytecode::None, false)]
+        {
+            let mut spec = crate::package::spec::tests::spec(Path::new("/nonexistent"));
+            spec.bytecode = policy;
+            let scripts = deb_scripts(&spec).unwrap();
+            let (post, postun) = rpm_scriptlets(&spec).unwrap();
+            let post = post.expect("the user is added");
+            for text in [&scripts[0].1, &post] {
+                assert_eq!(
+                    text.matches("-m compileall -q -j 0").count() > 0,
+                    compiles,
+                    "{policy:?}:\n{text}"
+                );
+                let dir = tempfile::tempdir().unwrap();
+                run_in_dash(dir.path(), text, &["configure"]);
+            }
+            // Whatever the policy, nothing Python wrote is left behind.
+            assert!(scripts[2].1.contains("-name __pycache__"), "{}", scripts[2].1);
+            assert!(postun.contains("-name __pycache__"), "{postun}");
+        }
     }
 }

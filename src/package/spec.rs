@@ -81,6 +81,9 @@ pub struct PackageSpec {
     pub rpmlint_filters: Vec<String>,
     /// The container image's own facts (`--format oci`).
     pub image: Option<ImageSpec>,
+    /// When the bundle's modules are byte-compiled: the artifacts carry pycs (`Build`), or the
+    /// install scripts compile them (`Install`), or neither.
+    pub bytecode: crate::manifest::Bytecode,
 }
 
 /// What a container image adds to the package model.
@@ -237,6 +240,7 @@ pub(crate) mod tests {
             lintian_overrides: vec![],
             rpmlint_filters: vec![],
             image: None,
+            bytecode: crate::manifest::Bytecode::Build,
         }
     }
 

@@ -39,6 +39,7 @@ const GROUPS: &[(&str, &[&str])] = &[
     ),
     ("paths", &["install_path", "link_path", "alternative_priority"]),
     ("virtualenv", &["extras", "pip_dependencies", "verify_skip", "exclude"]),
+    ("bytecode", &["bytecode"]),
     ("source date", &["source_date_epoch"]),
 ];
 

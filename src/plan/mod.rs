@@ -153,6 +153,8 @@ pub struct PlannedProject {
     pub user: Option<String>,
     /// Console scripts that get a systemd unit.
     pub services: Vec<String>,
+    /// When the bundle's modules are byte-compiled.
+    pub bytecode: crate::manifest::Bytecode,
     /// Lintian overrides of the .deb (the settings' then the project's).
     pub lintian_overrides: Vec<String>,
     /// rpmlint filters of the .rpm (the settings' then the project's).
@@ -375,6 +377,7 @@ fn plan_project(
         relations: project.relations.clone(),
         user: project.user.clone(),
         services: project.services.clone(),
+        bytecode: project.bytecode.unwrap_or(settings.bytecode),
         lintian_overrides: both(&settings.lintian_overrides, &project.lintian_overrides),
         rpmlint_filters: both(&settings.rpmlint_filters, &project.rpmlint_filters),
         source_date_epoch: inputs.source_date_epoch.unwrap_or(locked.commit_time),

@@ -406,6 +406,7 @@ pub fn tree_spec(root: &Path, name: &str, release: &str) -> wrap::package::spec:
         lintian_overrides: vec![],
         rpmlint_filters: vec![],
         image: None,
+        bytecode: wrap::manifest::Bytecode::Build,
     }
 }
 

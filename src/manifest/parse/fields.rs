@@ -65,6 +65,7 @@ impl Ctx<'_> {
             formats: raw.formats,
             output_dir,
             compression: raw.compression,
+            bytecode: raw.bytecode,
             epoch: raw.epoch,
             section,
             priority,

@@ -533,6 +533,7 @@ mod tests {
             lintian_overrides: vec![],
             rpmlint_filters: vec![],
             image: None,
+            bytecode: crate::manifest::Bytecode::Build,
         }
     }
 
