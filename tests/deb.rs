@@ -25,12 +25,13 @@ fn text(output: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
-/// The example with greet given a system user and a service, and its bytecode compiled on the
-/// host (hello's is built into its package, the default).
+/// The example with greet given a system user, a service (with arguments, environment and
+/// ordering in its unit) and a command on PATH, and its bytecode
+/// compiled on the host (hello's is built into its package, the default).
 fn example_with_services() -> Workspace {
     let ws = Workspace::offline_example();
     ws.greet_keys(
-        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]\nbytecode = \"install\"",
+        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]\nsuggests = [\"jq\"]\nbreaks = [\"wrap-test-greet-old (<< 0.1)\"]\nbytecode = \"install\"\nlinks = [\"greet\"]\n\n[project.unit.greet]\nargs = [\"ops\", \"100% of $USER\"]\nenvironment = [\"GREET_MODE=formal\"]\nrestart = \"always\"\nafter = [\"local-fs.target\"]",
     );
     ws
 }
@@ -70,6 +71,8 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     };
     assert_eq!(field("Depends"), "python3.11, adduser, ca-certificates");
     assert_eq!(field("Recommends"), "less");
+    assert_eq!(field("Suggests"), "jq");
+    assert_eq!(field("Breaks"), "wrap-test-greet-old (<< 0.1)");
     assert_eq!(field("Architecture"), wrap::artifact::Format::Deb.host_arch());
     assert!(
         field("Description").starts_with("Formal greetings: a pbr fixture library"),
@@ -228,7 +231,7 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
             "install_path = \"/opt/wrap-example/{name}-{version}\"",
             "install_path = \"/opt/wrap-test/{name}\"",
         );
-    let hello_versioned = "[[project]]\nname = \"hello\"\ngit = \"repos/hello\"\nref = \"1.1.0\"\npackage_name = \"wrap-test-{name}-{version}\"\ninstall_path = \"/opt/wrap-test/{name}-{version}\"\n";
+    let hello_versioned = "[[project]]\nname = \"hello\"\ngit = \"repos/hello\"\nref = \"1.1.0\"\npackage_name = \"wrap-test-{name}-{version}\"\ninstall_path = \"/opt/wrap-test/{name}-{version}\"\nlinks = [\"hello\"]\n";
     let start = text_.find("[[project]]\nname = \"hello\"").unwrap();
     let end = text_.find("[[project]]\nname = \"greet\"").unwrap();
     let with_versions = format!(
@@ -255,6 +258,7 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
         "Hello, ops! (patched)\n"
     );
     assert_eq!(stable_target(), "/opt/wrap-test/hello-1.0.0");
+    assert_eq!(run("/usr/bin/hello", &["ops"], Path::new("/")), "Hello, ops! (patched)\n", "/usr/bin/hello");
     // The package's bytecode (built once, checked-hash) is what Python uses, and a module edited
     // in place (a hot fix) runs as edited: the pyc's hash no longer matches its source.
     let package = Path::new("/opt/wrap-test/hello-1.0.0/lib/python3.11/site-packages/hello");
@@ -275,6 +279,13 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
     assert!(Path::new("/opt/wrap-test/hello-1.0.0/bin/hello").exists());
     assert_eq!(stable_target(), "/opt/wrap-test/hello-1.1.0");
     assert_eq!(run("/opt/wrap-test/hello/bin/hello", &["--region"], Path::new("/")), "region: RegionOne\n");
+    // /usr/bin/hello follows the newest version (update-alternatives' slave: neither package
+    // owns it, so the two install side by side).
+    let command =
+        || std::fs::canonicalize("/usr/bin/hello").map(|p| p.display().to_string()).unwrap_or_default();
+    assert_eq!(command(), "/opt/wrap-test/hello-1.1.0/bin/hello");
+    let owner = tool("dpkg", &["-S", "/usr/bin/hello"]);
+    assert!(!owner.status.success(), "{}", text(&owner));
     let version = run(
         "/opt/wrap-test/hello/bin/python",
         &["-c", "import importlib.metadata as m; print(m.version('hello'))"],
@@ -285,7 +296,9 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
     dpkg(&["-r", "wrap-test-hello-1.1.0"]);
     assert!(!Path::new("/opt/wrap-test/hello-1.1.0").exists(), "removal left the bundle behind");
     assert_eq!(stable_target(), "/opt/wrap-test/hello-1.0.0");
+    assert_eq!(command(), "/opt/wrap-test/hello-1.0.0/bin/hello");
     dpkg(&["--purge", "wrap-test-hello-1.1.0", "wrap-test-hello-1.0.0"]);
+    assert!(std::fs::symlink_metadata("/usr/bin/hello").is_err(), "/usr/bin/hello left after purge");
     assert!(!Path::new("/opt/wrap-test/hello").exists() && !Path::new("/opt/wrap-test/hello-1.0.0").exists());
     assert!(!tool("update-alternatives", &["--query", "opt-wrap-test-hello"]).status.success());
 
@@ -293,8 +306,22 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
     dpkg(&["-i", greet_1.to_str().unwrap()]);
     assert!(tool("getent", &["passwd", "wrap-test-greet"]).status.success());
     let unit = std::fs::read_to_string("/usr/lib/systemd/system/greet.service").unwrap();
-    assert!(unit.contains("ExecStart=/opt/wrap-test/greet/bin/greet\nUser=wrap-test-greet\n"), "{unit}");
+    assert!(
+        unit.contains(
+            "ExecStart=/opt/wrap-test/greet/bin/greet \"ops\" \"100%% of $$USER\"\nEnvironment=\"GREET_MODE=formal\"\nUser=wrap-test-greet\n"
+        ),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("After=network-online.target local-fs.target\n") && unit.contains("Restart=always\n")
+    );
+    // systemd reads the installed unit without a complaint (its script is there now).
+    let verified = tool("systemd-analyze", &["verify", "--man=no", "/usr/lib/systemd/system/greet.service"]);
+    assert!(verified.status.success() && text(&verified).trim().is_empty(), "{}", text(&verified));
     assert_eq!(run("/opt/wrap-test/greet/bin/greet", &["ops"], Path::new("/")), "Good morning, ops.\n");
+    // greet has no stable path: its package ships the link on PATH.
+    assert_eq!(std::fs::read_link("/usr/bin/greet").unwrap(), Path::new("/opt/wrap-test/greet/bin/greet"));
+    assert_eq!(run("/usr/bin/greet", &["ops"], Path::new("/")), "Good morning, ops.\n");
     std::fs::write("/etc/greet/greet.conf", "salutation = Hi\n").unwrap();
     dpkg(&["-i", greet_1.to_str().unwrap()]); // reinstall: scripts are idempotent
     dpkg(&["-i", greet_2.to_str().unwrap()]);
@@ -310,8 +337,9 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
         "/etc/greet",
         "/usr/lib/systemd/system/greet.service",
         "/usr/share/doc/wrap-test-greet",
+        "/usr/bin/greet",
     ] {
-        assert!(!Path::new(gone).exists(), "{gone} left after purge");
+        assert!(std::fs::symlink_metadata(gone).is_err(), "{gone} left after purge");
     }
     // Policy keeps the system user; the cleanup removes it.
 }

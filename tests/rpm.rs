@@ -18,11 +18,12 @@ fn rpm(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The example with greet given a system user, a service and RPM-specific dependencies.
+/// The example with greet given a system user, a service, a command on PATH and RPM-specific
+/// dependencies.
 fn example_with_services() -> Workspace {
     let ws = Workspace::offline_example();
     ws.greet_keys(
-        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\n\n[project.rpm]\nsystem_dependencies = [\"ca-certificates-rpm\"]",
+        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nlinks = [\"greet\"]\nsuggests = [\"jq\"]\nbreaks = [\"wrap-test-greet-old (<< 0.1)\"]\nsystem_dependencies = [\"ca-certificates\"]\n\n[project.rpm]\nsystem_dependencies = [\"ca-certificates-rpm\"]",
     );
     ws
 }
@@ -74,11 +75,21 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
         assert!(requires.lines().any(|l| l == dep), "{dep} not in\n{requires}");
     }
     assert!(!requires.contains("ca-certificates\n"), "the Debian name leaked into the rpm:\n{requires}");
+    // Suggests as a weak dependency; Breaks, which RPM lacks, as a conflict.
+    assert_eq!(rpm(&["-qp", "--suggests", greet.to_str().unwrap()]).trim(), "jq");
+    let conflicts = rpm(&["-qp", "--conflicts", greet.to_str().unwrap()]);
+    assert!(conflicts.contains("wrap-test-greet-old < 0.1"), "{conflicts}");
     let scripts = rpm(&["-qp", "--scripts", greet.to_str().unwrap()]);
     // Every value quoted where the scriptlet uses it.
     assert!(scripts.contains("useradd -r -g 'wrap-test-greet' -d /var/lib/'wrap-test-greet'"), "{scripts}");
     assert!(
         scripts.contains("update-alternatives --install '/opt/wrap-example/greet' 'opt-wrap-example-greet'"),
+        "{scripts}"
+    );
+    // The versioned install path has a stable path: /usr/bin/greet follows it as a slave of the
+    // group, and the package does not own it.
+    assert!(
+        scripts.contains(" --slave '/usr/bin/greet' 'opt-wrap-example-greet-greet' '/opt/wrap-example/greet-0.9.0+git20260620."),
         "{scripts}"
     );
 
@@ -108,8 +119,10 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
         assert!(!paths.iter().any(|p| p == system), "the package owns system directory {system}");
     }
     assert!(paths.iter().any(|p| p.starts_with(install) && p.ends_with("/bin/greet")));
+    assert!(!paths.iter().any(|p| p == "/usr/bin/greet"), "{paths:?}");
     assert!(!paths.iter().any(|p| p.contains("changelog.Debian") || p.contains("lintian")), "{paths:?}");
-    // Unlike the .deb, the .rpm ships its bytecode, as RPM distributions' Python packages do.
+    // The .rpm ships its bytecode (`bytecode = "build"`, the default), as RPM distributions' Python
+    // packages do.
     assert!(paths.iter().any(|p| p.starts_with(install) && p.contains("/greet/__pycache__/")), "{paths:?}");
 
     // wrap inspect lists the same files.

@@ -58,6 +58,9 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         install_path: &planned.install_path,
         run_path: &run_path,
         services: &planned.services,
+        links: &planned.links,
+        units: &planned.units,
+        ship_links: planned.link_path.is_none(),
         user: planned.user.as_deref(),
         summary: &summary,
         homepage: upstream_home.as_deref(),
@@ -128,6 +131,7 @@ fn alternative(planned: &PlannedProject) -> Option<Alternative> {
         link,
         path: planned.install_path.clone(),
         priority: planned.alternative_priority,
+        commands: planned.links.clone(),
     })
 }
 

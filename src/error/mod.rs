@@ -217,9 +217,9 @@ pub enum Error {
     #[error("project `{project}`: cannot verify the bundle: {problem}")]
     Verify { project: String, problem: String },
 
-    /// A service named in the manifest that the bundle has no console script for.
-    #[error("project `{project}`: service `{script}` is not a console script of the bundle")]
-    ServiceMissing { project: String, script: String },
+    /// A service or link named in the manifest that the bundle has no console script for.
+    #[error("project `{project}`: `{script}` in `{key}` is not a console script of the bundle")]
+    ServiceMissing { project: String, key: &'static str, script: String },
 
     /// A package file that is not what it claims, or is cut short.
     #[error("`{}` is not a valid {format} package: {problem}", path.display())]
@@ -500,8 +500,8 @@ impl Error {
             Self::BuildFailed { .. } => Some(
                 "each project's error is shown above; the projects that succeeded have their artifacts written".into(),
             ),
-            Self::ServiceMissing { .. } => {
-                Some("`services` lists console scripts of the project (files in the bundle's bin/)".into())
+            Self::ServiceMissing { key, .. } => {
+                Some(format!("`{key}` lists console scripts of the project (files in the bundle's bin/)"))
             }
             Self::EntryPointImport { entry_point, .. } => Some(format!(
                 "install what it imports (`pip_dependencies`, `extras`); if it needs hardware or configuration to import, add `{entry_point}` to the project's `verify_skip`"

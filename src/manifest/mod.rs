@@ -183,6 +183,10 @@ pub struct Project {
     pub bytecode: Option<Bytecode>,
     /// Console scripts to install systemd units for (installed, not started).
     pub services: Vec<String>,
+    /// Console scripts put on PATH as `/usr/bin/<name>`.
+    pub links: Vec<String>,
+    /// What services' units say beyond wrap's defaults, by service.
+    pub units: std::collections::BTreeMap<String, Unit>,
     /// Extra package relations (Debian syntax, rendered for each format).
     pub relations: Relations,
     /// `[project.rpm] system_dependencies`: the RPM names, where they differ from Debian's.
@@ -206,6 +210,10 @@ pub struct Project {
 pub struct Relations {
     /// Recommends.
     pub recommends: Vec<Relation>,
+    /// Suggests (RPM: weak `Suggests:`).
+    pub suggests: Vec<Relation>,
+    /// Breaks (RPM has none: written as Conflicts, which also refuses the named versions).
+    pub breaks: Vec<Relation>,
     /// Provides.
     pub provides: Vec<Relation>,
     /// Conflicts.
@@ -229,6 +237,29 @@ pub struct Manifest {
     pub projects: Vec<Project>,
     /// `[image]`, for `--format oci`.
     pub image: Option<Image>,
+}
+
+/// `[project.unit.<service>]`: what a service's systemd unit says beyond wrap's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Unit {
+    /// Arguments after the console script in `ExecStart=`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// `Environment=` assignments, `NAME=VALUE`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub environment: Vec<String>,
+    /// `EnvironmentFile=` (optional: a missing file is no error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_file: Option<String>,
+    /// `Restart=` (default `on-failure`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    /// Units started before this one (`After=`), besides `network-online.target`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Units this one wants started (`Wants=`), besides `network-online.target`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wants: Vec<String>,
 }
 
 /// `[project.image]`: what a project's container image declares to its runtime.
@@ -450,6 +481,33 @@ mod tests {
         assert!(e.contains("Name <email@example.com>"), "{e}");
         let e = err(&format!("[settings]\nversion = \"1.0-2\"\n{ONE}"));
         assert_eq!(e, "wrap.toml:2:11: `settings.version` = `1.0-2` is not a PEP 440 version in normal form");
+        // One command on PATH, two projects: the second is named, with the first's line.
+        let other = ONE.replace("\"hello\"", "\"bye\"");
+        let e = err(&format!("{ONE}links = [\"hi\"]\n{other}links = [\"hi\"]\n"));
+        assert_eq!(
+            e,
+            "wrap.toml:6: `links` = `hi` is not valid: a command no other project puts on PATH (`hello`, line 1, links `/usr/bin/hi` too)"
+        );
+        let e = err(&format!("{ONE}links = [\"../hi\"]\n"));
+        assert!(e.starts_with("wrap.toml:5:10: `links` = `../hi` is not valid"), "{e}");
+        let m = parse(&format!("{ONE}links = [\"hi\", \"hi\"]\nbytecode = \"install\"\n")).unwrap();
+        assert_eq!((m.projects[0].links.len(), m.projects[0].bytecode), (2, Some(Bytecode::Install)));
+        assert!(err(&format!("{ONE}bytecode = \"later\"\n")).contains("unknown variant `later`"));
+        // Unit settings: for a listed service, each value in its grammar.
+        let with = |unit: &str| format!("{ONE}services = [\"hello\"]\n\n[project.unit.hello]\n{unit}\n");
+        let m = parse(&with("args = [\"-v\"]\nrestart = \"always\"\nafter = [\"mysql.service\"]")).unwrap();
+        assert_eq!(m.projects[0].units["hello"].restart.as_deref(), Some("always"));
+        let e = err(&format!("{ONE}services = [\"hello\"]\n\n[project.unit.bye]\nargs = []\n"));
+        assert_eq!(
+            e,
+            "wrap.toml:7:15: `unit` = `bye` is not valid: a service the project lists in `services`"
+        );
+        assert!(err(&with("restart = \"sometimes\"")).contains("one of no, on-success, on-failure"));
+        assert!(err(&with("after = [\"mysql\"]")).contains("`unit.after` = `mysql` is not valid"));
+        assert!(err(&with("environment = [\"A B=1\"]")).contains("`NAME=VALUE`"));
+        assert!(err(&with("args = [\"a\\nExecStartPre=/bin/sh\"]")).contains("one line"));
+        assert!(err(&with("environment_file = \"etc/x\"")).contains("is not absolute"));
+        assert!(err(&with("user = \"x\"")).contains("unknown field `user`"));
     }
 
     #[test]

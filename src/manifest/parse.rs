@@ -16,6 +16,7 @@ use super::*;
 use crate::error::{Error, Location, ManifestError, Result};
 
 mod fields;
+mod units;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +97,15 @@ struct RawProject {
     #[serde(default)]
     services: Vec<Spanned<String>>,
     #[serde(default)]
+    links: Vec<Spanned<String>>,
+    #[serde(default)]
+    unit: std::collections::BTreeMap<Spanned<String>, units::RawUnit>,
+    #[serde(default)]
     recommends: Vec<Spanned<String>>,
+    #[serde(default)]
+    suggests: Vec<Spanned<String>>,
+    #[serde(default)]
+    breaks: Vec<Spanned<String>>,
     #[serde(default)]
     provides: Vec<Spanned<String>>,
     #[serde(default)]
@@ -160,6 +169,19 @@ pub(super) fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
                 name: project.name.clone(),
                 first_line: first.line,
             }));
+        }
+        for (n, link) in project.links.iter().enumerate() {
+            let other = projects.iter().find(|p| p.links.contains(link));
+            if let Some(other) = other.filter(|_| !project.links[..n].contains(link)) {
+                return Err(at_project(ManifestError::InvalidValue {
+                    key: "links".into(),
+                    value: link.clone(),
+                    expected: format!(
+                        "a command no other project puts on PATH (`{}`, line {}, links `/usr/bin/{link}` too)",
+                        other.name, other.line
+                    ),
+                }));
+            }
         }
         let normalized = crate::pyenv::normalize(&project.name);
         if let Some(other) = projects.iter().find(|p| crate::pyenv::normalize(&p.name) == normalized) {
@@ -414,10 +436,8 @@ impl Ctx<'_> {
         let extras = self.each("extras", &raw.extras, |e| {
             (!is_valid_extra(e)).then(|| "an extra's name: letters, digits, `.`, `_` and `-`".into())
         })?;
-        let services = self.each("services", &raw.services, |s| {
-            (!is_valid_script_name(s))
-                .then(|| "a console script of the project: letters, digits and `. _ + -`, without `/`".into())
-        })?;
+        let (services, links) =
+            (self.scripts("services", &raw.services)?, self.scripts("links", &raw.links)?);
         let verify_skip = self.each("verify_skip", &raw.verify_skip, |s| {
             (!is_one_line(s, MAX_LINE) || s.is_empty()).then(|| {
                 "an entry point's name, or `GROUP:NAME`, as in `nova-compute` or `oslo.config.opts:nova.conf`".into()
@@ -426,6 +446,7 @@ impl Ctx<'_> {
         let rpm_system_dependencies = self.rpm_dependencies(raw.rpm.as_ref())?;
         let image = self.project_image(&name, raw.image.as_ref(), services.is_empty())?;
         let relations = self.project_relations(&raw)?;
+        let units = self.units(&name, &raw.unit, &services)?;
         Ok(Project {
             name,
             git,
@@ -441,6 +462,8 @@ impl Ctx<'_> {
             user,
             bytecode: raw.bytecode,
             services,
+            links,
+            units,
             relations,
             rpm_system_dependencies,
             verify_skip,
@@ -452,10 +475,20 @@ impl Ctx<'_> {
         })
     }
 
-    /// A project's `recommends`, `provides`, `conflicts` and `replaces`.
+    /// Console script names (`services`, `links`).
+    fn scripts(&self, key: &str, values: &[Spanned<String>]) -> Result<Vec<String>> {
+        self.each(key, values, |s| {
+            (!is_valid_script_name(s))
+                .then(|| "a console script of the project: letters, digits and `. _ + -`, without `/`".into())
+        })
+    }
+
+    /// A project's `recommends`, `suggests`, `breaks`, `provides`, `conflicts` and `replaces`.
     fn project_relations(&self, raw: &RawProject) -> Result<Relations> {
         Ok(Relations {
             recommends: self.relations("recommends", &raw.recommends)?,
+            suggests: self.relations("suggests", &raw.suggests)?,
+            breaks: self.relations("breaks", &raw.breaks)?,
             provides: self.relations("provides", &raw.provides)?,
             conflicts: self.relations("conflicts", &raw.conflicts)?,
             replaces: self.relations("replaces", &raw.replaces)?,

@@ -118,6 +118,8 @@ pub fn control(spec: &PackageSpec, depends: &[String], installed_kib: u64) -> St
     field("Depends", &depends.join(", "));
     let list = |relations: &[Relation]| relations.iter().map(Relation::deb).collect::<Vec<_>>().join(", ");
     field("Recommends", &list(&spec.relations.recommends));
+    field("Suggests", &list(&spec.relations.suggests));
+    field("Breaks", &list(&spec.relations.breaks));
     field("Conflicts", &list(&spec.relations.conflicts));
     field("Replaces", &list(&spec.relations.replaces));
     field("Provides", &list(&spec.relations.provides));

@@ -282,6 +282,7 @@ fn rpm_fields(meta: &rpm::PackageMetadata) -> Vec<(String, String)> {
         };
     field("Requires", deps(meta.get_requires()));
     field("Recommends", deps(meta.get_recommends()));
+    field("Suggests", deps(meta.get_suggests()));
     field("Provides", deps(meta.get_provides()));
     field("Conflicts", deps(meta.get_conflicts()));
     field("Obsoletes", deps(meta.get_obsoletes()));

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::manifest::Unit;
 use crate::package::script::fill;
 
 /// Where systemd units go: the path both Debian and RPM distributions read.
@@ -26,6 +27,13 @@ pub struct Layout<'a> {
     pub run_path: &'a str,
     /// Console scripts to write units for.
     pub services: &'a [String],
+    /// Console scripts put on PATH as `/usr/bin/<name>`.
+    pub links: &'a [String],
+    /// What services' units say beyond the defaults, by service.
+    pub units: &'a std::collections::BTreeMap<String, Unit>,
+    /// Whether the package ships those links (to the install path); with a stable path,
+    /// update-alternatives makes them instead, so that side-by-side versions never both own one.
+    pub ship_links: bool,
     /// User and group the services run as.
     pub user: Option<&'a str>,
     /// One-line description.
@@ -80,28 +88,77 @@ pub fn stage(layout: &Layout<'_>) -> Result<Staged> {
     fs_err::create_dir_all(&doc)?;
     fs_err::write(doc.join("copyright"), layout.copyright)?;
 
-    for script in layout.services {
-        if !bundle_dir(layout.root, layout.install_path).join("bin").join(script).is_file() {
-            return Err(Error::ServiceMissing { project: layout.project.into(), script: script.clone() });
+    let bin = bundle_dir(layout.root, layout.install_path).join("bin");
+    for (key, scripts) in [("links", layout.links), ("services", layout.services)] {
+        if let Some(script) = scripts.iter().find(|s| !bin.join(s).is_file()) {
+            return Err(Error::ServiceMissing {
+                project: layout.project.into(),
+                key,
+                script: script.clone(),
+            });
         }
-        let unit = fill(
-            include_str!("../../packaging/systemd.service"),
-            &[
-                // `%` starts a specifier in a unit file; the summary is upstream's text.
-                ("SUMMARY", &layout.summary.replace('%', "%%")),
-                ("SCRIPT", script),
-                ("DOCUMENTATION", layout.homepage.unwrap_or("")),
-                ("EXEC", &format!("{}/bin/{script}", layout.run_path)),
-                ("USER", &layout.user.map(|u| format!("User={u}")).unwrap_or_default()),
-                ("GROUP", &layout.user.map(|u| format!("Group={u}")).unwrap_or_default()),
-            ],
-        );
+    }
+    if layout.ship_links && !layout.links.is_empty() {
+        let dir = layout.root.join("usr/bin");
+        fs_err::create_dir_all(&dir)?;
+        for link in layout.links {
+            let target = format!("{}/bin/{link}", layout.run_path);
+            if std::fs::symlink_metadata(dir.join(link)).is_err() {
+                fs_err::os::unix::fs::symlink(target, dir.join(link))?;
+            }
+        }
+    }
+    for script in layout.services {
+        let unit = unit_file(layout, script, layout.units.get(script).cloned().unwrap_or_default());
         let dir = layout.root.join(UNIT_DIR);
         fs_err::create_dir_all(&dir)?;
         fs_err::write(dir.join(format!("{script}.service")), unit)?;
         staged.units.push(format!("/{UNIT_DIR}/{script}.service"));
     }
     Ok(staged)
+}
+
+/// The unit of `script`: wrap's template with the manifest's `[project.unit.<script>]`. Values
+/// were held to their grammar when the manifest was read (one line, unit names, `NAME=VALUE`);
+/// here they are quoted as systemd reads them: `%` doubled (a specifier), `$` doubled in
+/// `ExecStart=` (a variable), `\` and `"` escaped inside double quotes.
+fn unit_file(layout: &Layout<'_>, script: &str, unit: Unit) -> String {
+    let quoted = |text: &str, dollar: bool| {
+        let mut out = text.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
+        if dollar {
+            out = out.replace('$', "$$");
+        }
+        format!("\"{out}\"")
+    };
+    let mut exec = format!("{}/bin/{script}", layout.run_path);
+    for arg in &unit.args {
+        exec.push(' ');
+        exec.push_str(&quoted(arg, true));
+    }
+    let environment: Vec<String> =
+        unit.environment.iter().map(|e| format!("Environment={}", quoted(e, false))).collect();
+    let together = |extra: &[String]| {
+        let mut all = vec!["network-online.target".to_string()];
+        all.extend(extra.iter().filter(|u| *u != "network-online.target").cloned());
+        all.join(" ")
+    };
+    fill(
+        include_str!("../../packaging/systemd.service"),
+        &[
+            // `%` starts a specifier in a unit file; the summary is upstream's text.
+            ("SUMMARY", &layout.summary.replace('%', "%%")),
+            ("SCRIPT", script),
+            ("DOCUMENTATION", layout.homepage.unwrap_or("")),
+            ("AFTER", &together(&unit.after)),
+            ("WANTS", &together(&unit.wants)),
+            ("EXEC", &exec),
+            ("ENVIRONMENT", &environment.join("\n")),
+            ("ENVIRONMENT_FILE", &unit.environment_file.map(|f| format!("-{f}")).unwrap_or_default()),
+            ("USER", &layout.user.map(|u| format!("User={u}")).unwrap_or_default()),
+            ("GROUP", &layout.user.map(|u| format!("Group={u}")).unwrap_or_default()),
+            ("RESTART", unit.restart.as_deref().unwrap_or("on-failure")),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -120,6 +177,7 @@ mod tests {
         fs_err::create_dir_all(&bin).unwrap();
         fs_err::write(bin.join("hello"), "#!/bin/sh\n").unwrap();
         let services = vec!["hello".to_string()];
+        let units = std::collections::BTreeMap::new();
         let layout = Layout {
             root: &root,
             project: "hello",
@@ -128,6 +186,9 @@ mod tests {
             install_path: "/opt/h/hello-1",
             run_path: "/opt/h/hello",
             services: &services,
+            links: &services,
+            units: &units,
+            ship_links: true,
             user: Some("hello"),
             summary: "Says hello",
             homepage: None,
@@ -140,8 +201,79 @@ mod tests {
         assert!(unit.contains("ExecStart=/opt/h/hello/bin/hello\nUser=hello\nGroup=hello\n"), "{unit}");
         assert!(!unit.contains("Documentation"), "{unit}");
         assert!(root.join("usr/share/doc/hello-pkg/copyright").is_file());
+        // The link points at the run path (the stable path when there is one).
+        let link = std::fs::read_link(root.join("usr/bin/hello")).unwrap();
+        assert_eq!(link, Path::new("/opt/h/hello/bin/hello"));
         let missing = vec!["nope".to_string()];
         let e = stage(&Layout { services: &missing, ..layout }).unwrap_err();
-        assert_eq!(e.to_string(), "project `hello`: service `nope` is not a console script of the bundle");
+        assert_eq!(
+            e.to_string(),
+            "project `hello`: `nope` in `services` is not a console script of the bundle"
+        );
+        let e = stage(&Layout { links: &missing, ..layout }).unwrap_err();
+        assert_eq!(e.to_string(), "project `hello`: `nope` in `links` is not a console script of the bundle");
+    }
+
+    #[test]
+    fn unit_settings_are_quoted_as_systemd_reads_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let bin = bundle_dir(&root, "/opt/h/hello-1").join("bin");
+        fs_err::create_dir_all(&bin).unwrap();
+        fs_err::write(bin.join("hello"), "#!/bin/sh\n").unwrap();
+        let services = vec!["hello".to_string()];
+        let unit = Unit {
+            args: vec![
+                "--config-file".into(),
+                "/etc/hello/a b.conf".into(),
+                "100%".into(),
+                "$HOME \"q\" \\".into(),
+            ],
+            environment: vec!["OS_REGION=Region One".into(), "LIMIT=50%".into()],
+            environment_file: Some("/etc/default/hello".into()),
+            restart: Some("always".into()),
+            after: vec!["mysql.service".into(), "network-online.target".into()],
+            wants: vec![],
+        };
+        let units = std::collections::BTreeMap::from([("hello".to_string(), unit)]);
+        let layout = Layout {
+            root: &root,
+            project: "hello",
+            package: "hello-pkg",
+            checkout: tmp.path(),
+            install_path: "/opt/h/hello-1",
+            run_path: "/opt/h/hello-1",
+            services: &services,
+            links: &[],
+            units: &units,
+            ship_links: false,
+            user: None,
+            summary: "Says @USER@ 100%",
+            homepage: None,
+            copyright: "c\n",
+        };
+        stage(&layout).unwrap();
+        let text = fs_err::read_to_string(root.join("usr/lib/systemd/system/hello.service")).unwrap();
+        assert_eq!(
+            text,
+            "[Unit]\nDescription=Says @USER@ 100%% (hello)\nAfter=network-online.target mysql.service\nWants=network-online.target\n\n\
+             [Service]\nType=exec\nExecStart=/opt/h/hello-1/bin/hello \"--config-file\" \"/etc/hello/a b.conf\" \"100%%\" \"$$HOME \\\"q\\\" \\\\\"\n\
+             Environment=\"OS_REGION=Region One\"\nEnvironment=\"LIMIT=50%%\"\nEnvironmentFile=-/etc/default/hello\nRestart=always\n\n\
+             [Install]\nWantedBy=multi-user.target\n"
+        );
+        // systemd reads it back as meant: the arguments one by one, unexpanded.
+        if std::process::Command::new("systemd-analyze").arg("--version").output().is_ok() {
+            let unit_dir = root.join("usr/lib/systemd/system");
+            let out = std::process::Command::new("systemd-analyze")
+                .args(["verify", "--man=no"])
+                .arg(unit_dir.join("hello.service"))
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&out.stderr);
+            // The script is not installed here; nothing else may be wrong.
+            let problems: Vec<&str> =
+                said.lines().filter(|l| !l.contains("/opt/h/hello-1/bin/hello")).collect();
+            assert!(problems.is_empty(), "{said}");
+        }
     }
 }

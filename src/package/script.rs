@@ -30,15 +30,30 @@ pub fn quote(word: &str) -> String {
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len());
     for line in template.split_inclusive('\n') {
-        let mut filled = line.to_string();
+        // One pass over the template's text: a value is never read again, so one that holds
+        // `@KEY@` stays as it is.
+        let mut filled = String::with_capacity(line.len());
         let mut emptied = false;
-        for (key, value) in values {
-            let placeholder = format!("@{key}@");
-            if filled.contains(&placeholder) {
-                emptied |= value.is_empty();
-                filled = filled.replace(&placeholder, value);
+        let mut rest = line;
+        while let Some(at) = rest.find('@') {
+            filled.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let known = after.find('@').and_then(|end| {
+                values.iter().find(|(key, _)| *key == &after[..end]).map(|(_, value)| (end, *value))
+            });
+            match known {
+                Some((end, value)) => {
+                    emptied |= value.is_empty();
+                    filled.push_str(value);
+                    rest = &after[end + 1..];
+                }
+                None => {
+                    filled.push('@');
+                    rest = after;
+                }
             }
         }
+        filled.push_str(rest);
         let bare = filled.trim();
         if emptied && (bare.is_empty() || bare.ends_with('=')) {
             continue;
@@ -84,11 +99,26 @@ fn add_user(spec: &PackageSpec, template: &str, spaces: usize) -> Result<String>
 fn alternatives(spec: &PackageSpec, install: bool, spaces: usize) -> Result<String> {
     let Some(a) = &spec.alternative else { return Ok(String::new()) };
     let priority = a.priority.to_string();
+    // Each command on PATH follows the group: `--slave /usr/bin/<c> <group>-<c> <path>/bin/<c>`,
+    // every word quoted here as a Word would be.
+    let mut slaves = String::new();
+    for c in &a.commands {
+        let words = [format!("/usr/bin/{c}"), format!("{}-{c}", a.name), format!("{}/bin/{c}", a.path)];
+        if let Some(w) = words.iter().find(|w| w.chars().any(char::is_control)) {
+            return Err(Error::ScriptValue { key: "SLAVES".into(), value: w.clone() });
+        }
+        slaves.push_str(" --slave");
+        for w in &words {
+            slaves.push(' ');
+            slaves.push_str(&quote(w));
+        }
+    }
     let values = [
         ("LINK", Value::Word(&a.link)),
         ("NAME", Value::Word(&a.name)),
         ("PATH", Value::Word(&a.path)),
         ("PRIORITY", Value::Word(&priority)),
+        ("SLAVES", Value::Fragment(&slaves)),
     ];
     let template = if install {
         include_str!("../../packaging/fragments/alternatives-install")
@@ -185,6 +215,9 @@ mod tests {
         let t = "a=@A@\n@B@\nUser=@C@\nend @A@\n";
         assert_eq!(fill(t, &[("A", "1"), ("B", ""), ("C", "")]), "a=1\nend 1\n");
         assert_eq!(fill(t, &[("A", "1"), ("B", "b"), ("C", "nova")]), "a=1\nb\nUser=nova\nend 1\n");
+        // A value is not filled in again, and an unknown `@X@` stays.
+        assert_eq!(fill("@A@ @B@ @X@\n", &[("A", "@B@"), ("B", "b")]), "@B@ b @X@\n");
+        assert_eq!(fill("a@b.c @A@\n", &[("A", "1")]), "a@b.c 1\n");
     }
 
     #[test]
@@ -224,6 +257,7 @@ mod tests {
             link: format!("{value}-link"),
             path: value.to_string(),
             priority: 7,
+            commands: vec![format!("c{value}")],
         });
         spec
     }
@@ -281,6 +315,10 @@ mod tests {
                 if name == "postinst" || name == "%post" {
                     assert!(calls.contains(&format!("[{value}-link]")), "{name}: {calls}");
                     assert!(calls.contains(&format!("[u{value}]")), "{name}: {calls}");
+                    assert!(
+                        calls.contains(&format!("[--slave] [/usr/bin/c{value}] [n{value}-c{value}]")),
+                        "{name}: {calls}"
+                    );
                 }
                 if name == "prerm" || name == "%postun" {
                     assert!(
@@ -300,13 +338,14 @@ mod tests {
             link: "/opt/wrap/hello".into(),
             path: "/opt/wrap/hello-1.1.0".into(),
             priority: 1_010_050,
+            commands: vec!["hello".into()],
         });
         let dir = tempfile::tempdir().unwrap();
         let (_, postinst) = deb_scripts(&spec).unwrap().remove(0);
         let calls = run_in_dash(dir.path(), &postinst, &["configure"]);
         assert!(
             calls.contains(
-                "update-alternatives [--install] [/opt/wrap/hello] [opt-wrap-hello] [/opt/wrap/hello-1.1.0] [1010050]"
+                "update-alternatives [--install] [/opt/wrap/hello] [opt-wrap-hello] [/opt/wrap/hello-1.1.0] [1010050] [--slave] [/usr/bin/hello] [opt-wrap-hello-hello] [/opt/wrap/hello-1.1.0/bin/hello]"
             ),
             "{calls}"
         );

@@ -20,6 +20,9 @@ pub struct Alternative {
     pub path: String,
     /// Higher wins; derived from the version so that the newest is chosen.
     pub priority: u32,
+    /// Console scripts of this version's `bin/` that follow the group as `/usr/bin/<name>`
+    /// (update-alternatives' slaves).
+    pub commands: Vec<String>,
 }
 
 /// Everything a package writer needs.

@@ -33,6 +33,8 @@ const GROUPS: &[(&str, &[&str])] = &[
             "relations",
             "user",
             "services",
+            "links",
+            "units",
             "lintian_overrides",
             "rpmlint_filters",
         ],

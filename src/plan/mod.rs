@@ -153,6 +153,11 @@ pub struct PlannedProject {
     pub user: Option<String>,
     /// Console scripts that get a systemd unit.
     pub services: Vec<String>,
+    /// Console scripts put on PATH as `/usr/bin/<name>`.
+    pub links: Vec<String>,
+    /// What services' units say beyond wrap's defaults, by service.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub units: BTreeMap<String, crate::manifest::Unit>,
     /// When the bundle's modules are byte-compiled.
     pub bytecode: crate::manifest::Bytecode,
     /// Lintian overrides of the .deb (the settings' then the project's).
@@ -377,6 +382,8 @@ fn plan_project(
         relations: project.relations.clone(),
         user: project.user.clone(),
         services: project.services.clone(),
+        links: project.links.clone(),
+        units: project.units.clone(),
         bytecode: project.bytecode.unwrap_or(settings.bytecode),
         lintian_overrides: both(&settings.lintian_overrides, &project.lintian_overrides),
         rpmlint_filters: both(&settings.rpmlint_filters, &project.rpmlint_filters),

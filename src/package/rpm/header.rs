@@ -77,6 +77,9 @@ pub mod tag {
     pub const RECOMMENDNAME: u32 = 5046;
     pub const RECOMMENDVERSION: u32 = 5047;
     pub const RECOMMENDFLAGS: u32 = 5048;
+    pub const SUGGESTNAME: u32 = 5049;
+    pub const SUGGESTVERSION: u32 = 5050;
+    pub const SUGGESTFLAGS: u32 = 5051;
     pub const ENCODING: u32 = 5062;
     pub const PAYLOADDIGEST: u32 = 5092;
     pub const PAYLOADDIGESTALGO: u32 = 5093;

@@ -336,8 +336,9 @@ fn main_header(
     Ok(h)
 }
 
-/// Every dependency list with its three tags: requires, provides, recommends, conflicts,
-/// obsoletes (RPM has no Replaces: a package that replaces another obsoletes it). A rich
+/// Every dependency list with its three tags: requires, provides, recommends, suggests,
+/// conflicts, obsoletes (RPM has no Replaces: a package that replaces another obsoletes it; nor
+/// Breaks: a package that breaks another's versions conflicts with them). A rich
 /// dependency (`(a or b)`) in any of them makes the package require rpm's feature for it.
 fn dependency_lists(
     spec: &PackageSpec,
@@ -353,7 +354,11 @@ fn dependency_lists(
         ),
         ([tag::PROVIDENAME, tag::PROVIDEFLAGS, tag::PROVIDEVERSION], provides(spec, entries)),
         ([tag::RECOMMENDNAME, tag::RECOMMENDFLAGS, tag::RECOMMENDVERSION], list(&relations.recommends)),
-        ([tag::CONFLICTNAME, tag::CONFLICTFLAGS, tag::CONFLICTVERSION], list(&relations.conflicts)),
+        ([tag::SUGGESTNAME, tag::SUGGESTFLAGS, tag::SUGGESTVERSION], list(&relations.suggests)),
+        (
+            [tag::CONFLICTNAME, tag::CONFLICTFLAGS, tag::CONFLICTVERSION],
+            list(&[&relations.conflicts[..], &relations.breaks[..]].concat()),
+        ),
         ([tag::OBSOLETENAME, tag::OBSOLETEFLAGS, tag::OBSOLETEVERSION], list(&relations.replaces)),
     ];
     if lists.iter().flat_map(|(_, deps)| deps).any(|d| d.name.starts_with('(')) {
