@@ -109,9 +109,15 @@ PY
     # What issue 11 names, exactly.
     case "$name" in
         keystone) expect "$bundle/bin/keystone-manage --version" "30.0.0" ;;
-        nova) expect "$bundle/bin/nova-manage --version" "34.0.0" ;;
+        nova) expect "$bundle/bin/nova-manage --version" "34.0.0"
+            unit=/usr/lib/systemd/system/nova-scheduler.service
+            if ! verified=$(systemd-analyze verify --man=no "$unit" 2>&1) || [ -n "$verified" ]; then
+                fail "systemd-analyze verify $unit: $verified"
+            fi
+            expect "grep -F ExecStart= $unit" "$bundle/bin/nova-scheduler \"--config-file\" \"/etc/nova/nova.conf\"" ;;
         neutron) expect "$bundle/bin/neutron-db-manage --help" "usage: neutron-db-manage" ;;
-        python-openstackclient) expect "$bundle/bin/openstack --version" "openstack 10.5.0" ;;
+        python-openstackclient) expect "$bundle/bin/openstack --version" "openstack 10.5.0"
+            expect "/usr/bin/openstack --version" "openstack 10.5.0" ;;
         relay) expect "$bundle/bin/relay --routes" "north, south" ;;
     esac
     echo "$package: $ran console script(s) answered --help or --version, $declined ran and declined, from $bundle"
@@ -120,6 +126,9 @@ PY
     fi
     if [ -e "$bundle" ]; then
         fail "$package: purge left $bundle"
+    fi
+    if [ "$name" = python-openstackclient ] && [ -L /usr/bin/openstack ]; then
+        fail "$package: purge left /usr/bin/openstack"
     fi
 done
 installed=()

@@ -63,6 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rpmlint_filters: vec![],
         image: None,
         bytecode: wrap::manifest::Bytecode::Build,
+        scripts: Default::default(),
         origin: "Benchmark.".into(),
     };
     let format = if format == "deb" { Format::Deb } else { Format::Rpm };

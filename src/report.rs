@@ -517,6 +517,12 @@ fn write_inspection(out: &mut impl Write, i: &Inspection) -> std::io::Result<()>
             writeln!(out, "  {c}")?;
         }
     }
+    for (name, text) in &i.scripts {
+        writeln!(out, "\n{name}:")?;
+        for line in text.lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
     writeln!(out, "\nfiles ({}):", i.files.len())?;
     for f in &i.files {
         let link = f.link.as_deref().map(|l| format!(" -> {l}")).unwrap_or_default();

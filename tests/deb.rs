@@ -14,6 +14,9 @@ use std::sync::Mutex;
 use support::{Workspace, bytecode_used, find, run};
 use wrap::digest::sha256_hex;
 
+/// Where greet's operator fragments say they ran.
+const OPERATOR_LOG: &str = "/var/log/wrap-test-greet-operator.log";
+
 /// Tests that change the machine's dpkg database run one at a time.
 static DPKG: Mutex<()> = Mutex::new(());
 
@@ -31,8 +34,14 @@ fn text(output: &std::process::Output) -> String {
 fn example_with_services() -> Workspace {
     let ws = Workspace::offline_example();
     ws.greet_keys(
-        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]\nsuggests = [\"jq\"]\nbreaks = [\"wrap-test-greet-old (<< 0.1)\"]\nbytecode = \"install\"\nlinks = [\"greet\"]\n\n[project.unit.greet]\nargs = [\"ops\", \"100% of $USER\"]\nenvironment = [\"GREET_MODE=formal\"]\nrestart = \"always\"\nafter = [\"local-fs.target\"]",
+        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]\nsuggests = [\"jq\"]\nbreaks = [\"wrap-test-greet-old (<< 0.1)\"]\nbytecode = \"install\"\nlinks = [\"greet\"]\n\n[project.unit.greet]\nargs = [\"ops\", \"100% of $USER\"]\nenvironment = [\"GREET_MODE=formal\"]\nrestart = \"always\"\nafter = [\"local-fs.target\"]\n\n[project.scripts]\npostinst = \"scripts/greet.postinst\"\npostrm = \"scripts/greet.postrm\"",
     );
+    // The operator's own fragments: each says it ran, with its script's first argument.
+    std::fs::create_dir_all(ws.path().join("scripts")).unwrap();
+    for hook in ["postinst", "postrm"] {
+        let text = format!("#!/bin/sh\necho \"{hook} $1\" >> {OPERATOR_LOG}\n");
+        std::fs::write(ws.path().join(format!("scripts/greet.{hook}")), text).unwrap();
+    }
     ws
 }
 
@@ -105,6 +114,14 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     let control = text(&tool("dpkg-deb", &["--info", greet.to_str().unwrap(), "postinst"]));
     // Every value is quoted where the script uses it.
     assert!(control.contains("adduser --system --ingroup 'wrap-test-greet'"), "{control}");
+    // The operator's fragment, after wrap's own work, and shown by wrap inspect.
+    assert!(
+        control.contains("# The operator's own `scripts.postinst` (scripts/greet.postinst)"),
+        "{control}"
+    );
+    let scripts = inspect["inspection"]["scripts"].as_array().unwrap();
+    let postinst = scripts.iter().find(|s| s[0] == "postinst").expect("postinst shown");
+    assert!(postinst[1].as_str().unwrap().contains(&format!("echo \"postinst $1\" >> {OPERATOR_LOG}")));
     // `bytecode = "install"`, Debian's Python policy: no bytecode in the package; the postinst
     // compiles it.
     assert!(!contents.contains("__pycache__"), "{contents}");
@@ -201,6 +218,7 @@ impl Drop for Cleanup {
         let _ = tool("delgroup", &["--system", "wrap-test-greet"]);
         let _ = std::fs::remove_dir_all("/opt/wrap-test");
         let _ = std::fs::remove_dir_all("/etc/greet");
+        let _ = std::fs::remove_file(OPERATOR_LOG);
     }
 }
 
@@ -322,6 +340,7 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
     // greet has no stable path: its package ships the link on PATH.
     assert_eq!(std::fs::read_link("/usr/bin/greet").unwrap(), Path::new("/opt/wrap-test/greet/bin/greet"));
     assert_eq!(run("/usr/bin/greet", &["ops"], Path::new("/")), "Good morning, ops.\n");
+    assert_eq!(std::fs::read_to_string(OPERATOR_LOG).unwrap_or_default(), "postinst configure\n");
     std::fs::write("/etc/greet/greet.conf", "salutation = Hi\n").unwrap();
     dpkg(&["-i", greet_1.to_str().unwrap()]); // reinstall: scripts are idempotent
     dpkg(&["-i", greet_2.to_str().unwrap()]);
@@ -332,6 +351,8 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
     let status = run("dpkg-query", &["-W", "-f", "${Version}", "wrap-test-greet"], Path::new("/"));
     assert!(status.ends_with("-2"), "{status}");
     dpkg(&["--purge", "wrap-test-greet"]);
+    let log = std::fs::read_to_string(OPERATOR_LOG).unwrap_or_default();
+    assert!(log.contains("postrm upgrade\n") && log.ends_with("postrm remove\npostrm purge\n"), "{log}");
     for gone in [
         "/opt/wrap-test/greet",
         "/etc/greet",

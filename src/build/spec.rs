@@ -98,6 +98,7 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         rpmlint_filters: planned.rpmlint_filters.clone(),
         image: planned.image.as_ref().map(|image| image_spec(planned, image)),
         bytecode: planned.bytecode,
+        scripts: planned.scripts.clone(),
     })
 }
 

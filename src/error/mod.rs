@@ -271,6 +271,10 @@ pub enum Error {
     )]
     ScriptValue { key: String, value: String },
 
+    /// An operator's maintainer-script fragment that the shell cannot read.
+    #[error("project `{project}`: `{file}` (`scripts.{hook}`) is not valid shell: {problem}")]
+    ScriptSyntax { project: String, hook: String, file: String, problem: String },
+
     /// A subprocess that could not be started or failed unexpectedly.
     #[error("`{program}` failed: {detail}")]
     Command { program: String, detail: String },
@@ -343,6 +347,7 @@ impl Error {
             | Self::RefNotFound { .. }
             | Self::CommitMissing { .. }
             | Self::PatchParse { .. }
+            | Self::ScriptSyntax { .. }
             | Self::PatchApply { .. }
             | Self::RefNotCommit { .. }
             | Self::LockMismatch { .. }

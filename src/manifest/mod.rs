@@ -187,6 +187,8 @@ pub struct Project {
     pub links: Vec<String>,
     /// What services' units say beyond wrap's defaults, by service.
     pub units: std::collections::BTreeMap<String, Unit>,
+    /// The operator's maintainer-script fragments, by hook (`postinst`, `preun`, …).
+    pub scripts: std::collections::BTreeMap<String, Script>,
     /// Extra package relations (Debian syntax, rendered for each format).
     pub relations: Relations,
     /// `[project.rpm] system_dependencies`: the RPM names, where they differ from Debian's.
@@ -260,6 +262,15 @@ pub struct Unit {
     /// Units this one wants started (`Wants=`), besides `network-online.target`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub wants: Vec<String>,
+}
+
+/// One of the operator's maintainer-script fragments (`[project.scripts]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Script {
+    /// The file, as written (relative to the manifest).
+    pub rel: String,
+    /// Its text.
+    pub text: String,
 }
 
 /// `[project.image]`: what a project's container image declares to its runtime.
@@ -508,6 +519,13 @@ mod tests {
         assert!(err(&with("args = [\"a\\nExecStartPre=/bin/sh\"]")).contains("one line"));
         assert!(err(&with("environment_file = \"etc/x\"")).contains("is not absolute"));
         assert!(err(&with("user = \"x\"")).contains("unknown field `user`"));
+        // Script fragments: files in the tree, for a known hook.
+        let e = err(&format!("{ONE}\n[project.scripts]\npostinst = \"scripts/none.sh\"\n"));
+        assert!(e.starts_with("wrap.toml:7:12:") && e.contains("scripts/none.sh"), "{e}");
+        assert!(
+            err(&format!("{ONE}\n[project.scripts]\nconfigure = \"x\"\n"))
+                .contains("unknown field `configure`")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::*;
 use crate::error::{Error, Location, ManifestError, Result};
 
 mod fields;
+mod hooks;
 mod units;
 
 #[derive(Deserialize, Default)]
@@ -100,6 +101,7 @@ struct RawProject {
     links: Vec<Spanned<String>>,
     #[serde(default)]
     unit: std::collections::BTreeMap<Spanned<String>, units::RawUnit>,
+    scripts: Option<hooks::RawScripts>,
     #[serde(default)]
     recommends: Vec<Spanned<String>>,
     #[serde(default)]
@@ -447,6 +449,7 @@ impl Ctx<'_> {
         let image = self.project_image(&name, raw.image.as_ref(), services.is_empty())?;
         let relations = self.project_relations(&raw)?;
         let units = self.units(&name, &raw.unit, &services)?;
+        let scripts = self.hooks(raw.scripts.as_ref())?;
         Ok(Project {
             name,
             git,
@@ -464,6 +467,7 @@ impl Ctx<'_> {
             services,
             links,
             units,
+            scripts,
             relations,
             rpm_system_dependencies,
             verify_skip,

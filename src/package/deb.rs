@@ -153,7 +153,6 @@ fn write(
     let listed = {
         let mut builder =
             tar::Builder::new(Encoder::new(compression, std::io::BufWriter::new(data.as_file_mut()))?);
-        // Bytecode is left out: the postinst compiles it (Debian's Python policy).
         // Bytecode is shipped when it was compiled for the package (`bytecode = "build"`) only.
         let shipped =
             |m: &&Member| spec.bytecode == Bytecode::Build || !m.rel.iter().any(|c| c == "__pycache__");

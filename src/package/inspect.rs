@@ -45,6 +45,9 @@ pub struct Inspection {
     pub fields: Vec<(String, String)>,
     /// Configuration files.
     pub conffiles: Vec<String>,
+    /// Maintainer scripts (a .deb's) or scriptlets (an .rpm's): name and text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scripts: Vec<(String, String)>,
     /// Every entry.
     pub files: Vec<FileInfo>,
     /// `.wrap/build-info.json`, when present.
@@ -109,8 +112,12 @@ fn decompressor<'a>(name: &str, reader: impl Read + 'a) -> Result<Box<dyn Read +
 }
 
 /// The control tarball's control file, md5sums (by path) and conffiles.
-fn read_control(name: &str, bytes: &[u8]) -> Result<(String, BTreeMap<String, String>, Vec<String>)> {
+/// A .deb's control member: control, md5sums, conffiles and maintainer scripts.
+type ControlMember = (String, BTreeMap<String, String>, Vec<String>, Vec<(String, String)>);
+
+fn read_control(name: &str, bytes: &[u8]) -> Result<ControlMember> {
     let mut control = String::new();
+    let mut scripts = Vec::new();
     let mut md5sums: BTreeMap<String, String> = BTreeMap::new();
     let mut conffiles = Vec::new();
     let mut tar = tar::Archive::new(decompressor(name, bytes)?);
@@ -129,10 +136,11 @@ fn read_control(name: &str, bytes: &[u8]) -> Result<(String, BTreeMap<String, St
                 }
             }
             "conffiles" => conffiles = text.lines().map(str::to_string).collect(),
+            "preinst" | "postinst" | "prerm" | "postrm" => scripts.push((name, text)),
             _ => {}
         }
     }
-    Ok((control, md5sums, conffiles))
+    Ok((control, md5sums, conffiles, scripts))
 }
 
 /// The control file of the .deb at `path` and the time of its control member, reading nothing
@@ -147,7 +155,7 @@ pub fn deb_control(path: &Path) -> Result<(String, i64)> {
             let date = entry.header().mtime() as i64;
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes)?;
-            let (control, _, _) = read_control(&name, &bytes)?;
+            let (control, ..) = read_control(&name, &bytes)?;
             return Ok((control, date));
         }
     }
@@ -175,7 +183,7 @@ fn inspect_deb(path: &Path) -> Result<Inspection> {
     if !control_name.starts_with("control.tar") {
         return Err(bad(format!("expected control.tar.*, found `{control_name}`")));
     }
-    let (control, mut md5sums, conffiles) = read_control(&control_name, &control_bytes)?;
+    let (control, mut md5sums, conffiles, scripts) = read_control(&control_name, &control_bytes)?;
     if control.is_empty() {
         return Err(bad("it has no control file".into()));
     }
@@ -214,6 +222,7 @@ fn inspect_deb(path: &Path) -> Result<Inspection> {
         format: "deb",
         fields: parse_fields(&control),
         conffiles,
+        scripts,
         files,
         build_info: extras.build_info,
         sbom: extras.sbom,
@@ -299,6 +308,15 @@ fn inspect_rpm(path: &Path) -> Result<Inspection> {
     let signature = rpm_signature(&package.metadata, &mut fields).map_err(bad)?;
     let meta = &package.metadata;
     let entries = meta.get_file_entries().map_err(rpm_err)?;
+    let scripts = [
+        ("%pre", meta.get_pre_install_script()),
+        ("%post", meta.get_post_install_script()),
+        ("%preun", meta.get_pre_uninstall_script()),
+        ("%postun", meta.get_post_uninstall_script()),
+    ]
+    .into_iter()
+    .filter_map(|(name, s)| s.ok().map(|s| (name.to_string(), s.script)))
+    .collect();
     // verify_digests checked the header, the payload and, through it, every file's digest.
     let verified = 1 + entries.iter().filter(|e| e.file_type() == rpm::FileType::Regular).count();
     let mut files = Vec::new();
@@ -353,6 +371,7 @@ fn inspect_rpm(path: &Path) -> Result<Inspection> {
         format: "rpm",
         fields,
         conffiles,
+        scripts,
         files,
         build_info: extras.build_info,
         sbom: extras.sbom,
@@ -464,6 +483,7 @@ pub(super) fn tar_inspection(
         format,
         fields: Vec::new(),
         conffiles: Vec::new(),
+        scripts: Vec::new(),
         files,
         build_info: extras.build_info,
         sbom: extras.sbom,

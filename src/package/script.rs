@@ -143,7 +143,46 @@ fn remove_bytecode(spec: &PackageSpec, spaces: usize) -> Result<String> {
     Ok(indent(&assemble(template, &[("INSTALL_PATH", Value::Word(&spec.install_path))])?, spaces))
 }
 
-/// The .deb's maintainer scripts: (name, text).
+/// The operator's own fragment for `hook`, as script text: a subshell (so that an `exit` in it
+/// ends the fragment, not wrap's script; `set -e` holds in it) with the script's arguments.
+fn operator(spec: &PackageSpec, hook: &str) -> String {
+    spec.scripts.get(hook).map_or(String::new(), |s| {
+        format!(
+            "# The operator's own `scripts.{hook}` ({}), with this script's arguments.\n(\n{}\n)\n",
+            s.rel,
+            s.text.trim_end()
+        )
+    })
+}
+
+/// `text` (a script holding the operator's fragment for `hook`) as `sh -n` reads it: a
+/// fragment that is not valid shell fails the build, not the host.
+fn checked(spec: &PackageSpec, hook: &str, text: String) -> Result<String> {
+    let Some(script) = spec.scripts.get(hook) else { return Ok(text) };
+    let mut child = std::process::Command::new("sh")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Command { program: "sh".into(), detail: e.to_string() })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::io::Write::write_all(&mut stdin, text.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if out.status.success() {
+        return Ok(text);
+    }
+    Err(Error::ScriptSyntax {
+        project: spec.project.clone(),
+        hook: hook.into(),
+        file: script.rel.clone(),
+        problem: String::from_utf8_lossy(&out.stderr).trim().replace('\n', "; "),
+    })
+}
+
+/// The .deb's maintainer scripts: (name, text); a preinst only for the operator's fragment, a
+/// postinst only when it has something to do.
 pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
     let add_user = add_user(spec, include_str!("../../packaging/fragments/add-user.deb"), 8)?;
     let install = alternatives(spec, true, 8)?;
@@ -151,6 +190,17 @@ pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
     let bytecode = remove_bytecode(spec, 8)?;
     let compile = compile_bytecode(spec, 8)?;
     let (package, path) = (Value::Word(&spec.name), Value::Word(&spec.install_path));
+    let own = |hook| operator(spec, hook);
+    let mut scripts = Vec::new();
+    if spec.scripts.contains_key("preinst") {
+        let preinst = assemble(
+            include_str!("../../packaging/deb/preinst"),
+            &[("PACKAGE", package), ("OPERATOR", Value::Fragment(&own("preinst")))],
+        )?;
+        scripts.push(("preinst", preinst));
+    }
+    // Nothing to do after unpacking: no postinst at all (lintian refuses an empty one).
+    let idle = [&add_user, &install, &compile, &own("postinst")].iter().all(|f| f.is_empty());
     let postinst = assemble(
         include_str!("../../packaging/deb/postinst"),
         &[
@@ -158,38 +208,71 @@ pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
             ("ADD_USER", Value::Fragment(&add_user)),
             ("ALTERNATIVES", Value::Fragment(&install)),
             ("COMPILE_BYTECODE", Value::Fragment(&compile)),
+            ("OPERATOR", Value::Fragment(&own("postinst"))),
         ],
     )?;
+    if !idle {
+        scripts.push(("postinst", postinst));
+    }
     let prerm = assemble(
         include_str!("../../packaging/deb/prerm"),
-        &[("PACKAGE", package), ("INSTALL_PATH", path), ("ALTERNATIVES", Value::Fragment(&remove))],
+        &[
+            ("PACKAGE", package),
+            ("INSTALL_PATH", path),
+            ("ALTERNATIVES", Value::Fragment(&remove)),
+            ("OPERATOR", Value::Fragment(&own("prerm"))),
+        ],
     )?;
+    scripts.push(("prerm", prerm));
     let postrm = assemble(
         include_str!("../../packaging/deb/postrm"),
-        &[("PACKAGE", package), ("REMOVE_BYTECODE", Value::Fragment(&bytecode))],
+        &[
+            ("PACKAGE", package),
+            ("REMOVE_BYTECODE", Value::Fragment(&bytecode)),
+            ("OPERATOR", Value::Fragment(&own("postrm"))),
+        ],
     )?;
-    Ok(vec![("postinst", postinst), ("prerm", prerm), ("postrm", postrm)])
+    scripts.push(("postrm", postrm));
+    scripts.into_iter().map(|(name, text)| Ok((name, checked(spec, name, text)?))).collect()
 }
 
-/// The .rpm's scriptlets: %post (when the package creates a user or a stable path) and %postun.
-pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<(Option<String>, String)> {
+/// The .rpm's scriptlets by name (`pre`, `post`, `preun`, `postun`): %postun always, %post when
+/// the package creates a user or a stable path, compiles bytecode or the operator has one, %pre
+/// and %preun for the operator's fragments only.
+pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
     let add_user = add_user(spec, include_str!("../../packaging/fragments/add-user.rpm"), 0)?;
     let install = alternatives(spec, true, 0)?;
     let compile = compile_bytecode(spec, 0)?;
     let package = Value::Word(&spec.name);
-    let post = if add_user.is_empty() && install.is_empty() && compile.is_empty() {
-        None
-    } else {
-        Some(assemble(
+    let own = |hook| operator(spec, hook);
+    let mut scripts = Vec::new();
+    for hook in ["pre", "preun"] {
+        if spec.scripts.contains_key(hook) {
+            let text = assemble(
+                include_str!("../../packaging/rpm/operator"),
+                &[
+                    ("HOOK", Value::Fragment(hook)),
+                    ("PACKAGE", package),
+                    ("OPERATOR", Value::Fragment(&own(hook))),
+                ],
+            )?;
+            scripts.push((hook, text));
+        }
+    }
+    let post = own("post");
+    if !(add_user.is_empty() && install.is_empty() && compile.is_empty() && post.is_empty()) {
+        let text = assemble(
             include_str!("../../packaging/rpm/post"),
             &[
                 ("PACKAGE", package),
                 ("ADD_USER", Value::Fragment(&add_user)),
                 ("ALTERNATIVES", Value::Fragment(&install)),
                 ("COMPILE_BYTECODE", Value::Fragment(&compile)),
+                ("OPERATOR", Value::Fragment(&post)),
             ],
-        )?)
-    };
+        )?;
+        scripts.push(("post", text));
+    }
     let remove = alternatives(spec, false, 4)?;
     let bytecode = remove_bytecode(spec, 4)?;
     let postun = assemble(
@@ -198,9 +281,11 @@ pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<(Option<String>, String)> {
             ("PACKAGE", package),
             ("ALTERNATIVES", Value::Fragment(&remove)),
             ("REMOVE_BYTECODE", Value::Fragment(&bytecode)),
+            ("OPERATOR", Value::Fragment(&own("postun"))),
         ],
     )?;
-    Ok((post, postun))
+    scripts.push(("postun", postun));
+    scripts.into_iter().map(|(name, text)| Ok((name, checked(spec, name, text)?))).collect()
 }
 
 #[cfg(test)]
@@ -304,9 +389,9 @@ mod tests {
                     (name.to_string(), text, args)
                 })
                 .collect();
-            let (post, postun) = rpm_scriptlets(&spec).unwrap();
-            scripts.push(("%post".into(), post.unwrap(), &["1"]));
-            scripts.push(("%postun".into(), postun, &["0"]));
+            let rpm: std::collections::BTreeMap<_, _> = rpm_scriptlets(&spec).unwrap().into_iter().collect();
+            scripts.push(("%post".into(), rpm["post"].clone(), &["1"]));
+            scripts.push(("%postun".into(), rpm["postun"].clone(), &["0"]));
             for (name, text, args) in scripts {
                 let dir = tempfile::tempdir().unwrap();
                 let calls = run_in_dash(dir.path(), &text, args);
@@ -364,8 +449,8 @@ mod tests {
             let mut spec = crate::package::spec::tests::spec(Path::new("/nonexistent"));
             spec.bytecode = policy;
             let scripts = deb_scripts(&spec).unwrap();
-            let (post, postun) = rpm_scriptlets(&spec).unwrap();
-            let post = post.expect("the user is added");
+            let rpm: std::collections::BTreeMap<_, _> = rpm_scriptlets(&spec).unwrap().into_iter().collect();
+            let (post, postun) = (rpm["post"].clone(), rpm["postun"].clone());
             for text in [&scripts[0].1, &post] {
                 assert_eq!(
                     text.matches("-m compileall -q -j 0").count() > 0,
@@ -379,5 +464,66 @@ mod tests {
             assert!(scripts[2].1.contains("-name __pycache__"), "{}", scripts[2].1);
             assert!(postun.contains("-name __pycache__"), "{postun}");
         }
+    }
+
+    #[test]
+    fn operator_fragments_run_at_their_points_and_bad_shell_fails_the_build() {
+        let mut spec = crate::package::spec::tests::spec(Path::new("/nonexistent"));
+        spec.alternative = Some(Alternative {
+            name: "opt-wrap-hello".into(),
+            link: "/opt/wrap/hello".into(),
+            path: "/opt/wrap/hello-1.1.0".into(),
+            priority: 1,
+            commands: vec![],
+        });
+        let fragment = |text: &str| crate::manifest::Script { rel: "scripts/x".into(), text: text.into() };
+        for hook in ["preinst", "postinst", "prerm", "postrm", "pre", "post", "preun", "postun"] {
+            // `exit 0` ends the fragment, not wrap's script.
+            spec.scripts.insert(hook.into(), fragment(&format!("find operator-{hook} \"$1\"\nexit 0\n")));
+        }
+        let deb: std::collections::BTreeMap<_, _> = deb_scripts(&spec).unwrap().into_iter().collect();
+        assert_eq!(deb.keys().copied().collect::<Vec<_>>(), ["postinst", "postrm", "preinst", "prerm"]);
+        let dir = tempfile::tempdir().unwrap();
+        let calls = run_in_dash(dir.path(), &deb["postinst"], &["configure"]);
+        let (wrap_at, operator_at) = (
+            calls.find("update-alternatives [--install]"),
+            calls.find("find [operator-postinst] [configure]"),
+        );
+        assert!(wrap_at.is_some() && operator_at > wrap_at, "postinst: wrap's work first:\n{calls}");
+        let dir = tempfile::tempdir().unwrap();
+        let calls = run_in_dash(dir.path(), &deb["prerm"], &["remove"]);
+        let (operator_at, wrap_at) =
+            (calls.find("find [operator-prerm] [remove]"), calls.find("update-alternatives [--remove]"));
+        assert!(operator_at.is_some() && wrap_at > operator_at, "prerm: the operator's first:\n{calls}");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            run_in_dash(dir.path(), &deb["preinst"], &["install"])
+                .contains("find [operator-preinst] [install]")
+        );
+        let rpm: std::collections::BTreeMap<_, _> = rpm_scriptlets(&spec).unwrap().into_iter().collect();
+        assert_eq!(rpm.keys().copied().collect::<Vec<_>>(), ["post", "postun", "pre", "preun"]);
+        for (hook, arg) in [("pre", "1"), ("preun", "0"), ("postun", "0")] {
+            let dir = tempfile::tempdir().unwrap();
+            let calls = run_in_dash(dir.path(), &rpm[hook], &[arg]);
+            assert!(calls.contains(&format!("find [operator-{hook}] [{arg}]")), "{hook}: {calls}");
+        }
+        // A fragment the shell cannot read fails the build, naming its file and hook.
+        spec.scripts.insert("postinst".into(), fragment("if true; then\n"));
+        let e = deb_scripts(&spec).unwrap_err().to_string();
+        assert!(
+            e.starts_with("project `hello`: `scripts/x` (`scripts.postinst`) is not valid shell: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_postinst_with_nothing_to_do_is_not_written() {
+        let mut spec = crate::package::spec::tests::spec(Path::new("/nonexistent"));
+        spec.user = None;
+        let names =
+            |spec: &PackageSpec| deb_scripts(spec).unwrap().into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(names(&spec), ["prerm", "postrm"]);
+        spec.bytecode = Bytecode::Install;
+        assert_eq!(names(&spec), ["postinst", "prerm", "postrm"]);
     }
 }

@@ -87,6 +87,8 @@ pub struct PackageSpec {
     /// When the bundle's modules are byte-compiled: the artifacts carry pycs (`Build`), or the
     /// install scripts compile them (`Install`), or neither.
     pub bytecode: crate::manifest::Bytecode,
+    /// The operator's maintainer-script fragments, by hook (`postinst`, `preun`, …).
+    pub scripts: std::collections::BTreeMap<String, crate::manifest::Script>,
 }
 
 /// What a container image adds to the package model.
@@ -244,6 +246,7 @@ pub(crate) mod tests {
             rpmlint_filters: vec![],
             image: None,
             bytecode: crate::manifest::Bytecode::Build,
+            scripts: Default::default(),
         }
     }
 

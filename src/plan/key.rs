@@ -35,6 +35,7 @@ const GROUPS: &[(&str, &[&str])] = &[
             "services",
             "links",
             "units",
+            "scripts",
             "lintian_overrides",
             "rpmlint_filters",
         ],

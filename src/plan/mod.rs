@@ -158,6 +158,9 @@ pub struct PlannedProject {
     /// What services' units say beyond wrap's defaults, by service.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub units: BTreeMap<String, crate::manifest::Unit>,
+    /// The operator's maintainer-script fragments, by hook.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub scripts: BTreeMap<String, crate::manifest::Script>,
     /// When the bundle's modules are byte-compiled.
     pub bytecode: crate::manifest::Bytecode,
     /// Lintian overrides of the .deb (the settings' then the project's).
@@ -384,6 +387,7 @@ fn plan_project(
         services: project.services.clone(),
         links: project.links.clone(),
         units: project.units.clone(),
+        scripts: project.scripts.clone(),
         bytecode: project.bytecode.unwrap_or(settings.bytecode),
         lintian_overrides: both(&settings.lintian_overrides, &project.lintian_overrides),
         rpmlint_filters: both(&settings.rpmlint_filters, &project.rpmlint_filters),

@@ -407,6 +407,7 @@ pub fn tree_spec(root: &Path, name: &str, release: &str) -> wrap::package::spec:
         rpmlint_filters: vec![],
         image: None,
         bytecode: wrap::manifest::Bytecode::Build,
+        scripts: Default::default(),
     }
 }
 

@@ -32,7 +32,9 @@ pub mod tag {
     pub const URL: u32 = 1020;
     pub const OS: u32 = 1021;
     pub const ARCH: u32 = 1022;
+    pub const PREIN: u32 = 1023;
     pub const POSTIN: u32 = 1024;
+    pub const PREUN: u32 = 1025;
     pub const POSTUN: u32 = 1026;
     pub const FILESIZES: u32 = 1028;
     pub const FILEMODES: u32 = 1030;
@@ -56,7 +58,9 @@ pub mod tag {
     pub const CHANGELOGTIME: u32 = 1080;
     pub const CHANGELOGNAME: u32 = 1081;
     pub const CHANGELOGTEXT: u32 = 1082;
+    pub const PREINPROG: u32 = 1085;
     pub const POSTINPROG: u32 = 1086;
+    pub const PREUNPROG: u32 = 1087;
     pub const POSTUNPROG: u32 = 1088;
     pub const OBSOLETENAME: u32 = 1090;
     pub const FILEDEVICES: u32 = 1095;

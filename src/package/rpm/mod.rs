@@ -325,13 +325,16 @@ fn main_header(
     for (tags, deps) in dependency_lists(spec, entries, compression) {
         set_deps(&mut h, tags, &deps);
     }
-    let (post, postun) = crate::package::script::rpm_scriptlets(spec)?;
-    if let Some(post) = post {
-        h.set(tag::POSTIN, Value::Str(post));
-        h.set(tag::POSTINPROG, Value::Str("/bin/sh".into()));
+    for (name, text) in crate::package::script::rpm_scriptlets(spec)? {
+        let (script, program) = match name {
+            "pre" => (tag::PREIN, tag::PREINPROG),
+            "post" => (tag::POSTIN, tag::POSTINPROG),
+            "preun" => (tag::PREUN, tag::PREUNPROG),
+            _ => (tag::POSTUN, tag::POSTUNPROG),
+        };
+        h.set(script, Value::Str(text));
+        h.set(program, Value::Str("/bin/sh".into()));
     }
-    h.set(tag::POSTUN, Value::Str(postun));
-    h.set(tag::POSTUNPROG, Value::Str("/bin/sh".into()));
     file_list(&mut h, entries, spec.mtime as u32);
     Ok(h)
 }
@@ -539,6 +542,7 @@ mod tests {
             rpmlint_filters: vec![],
             image: None,
             bytecode: crate::manifest::Bytecode::Build,
+            scripts: Default::default(),
         }
     }
 
