@@ -56,6 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         alternative: None,
         user: None,
         units: vec![],
+        enable_units: Default::default(),
+        restart_on_upgrade: false,
         conffiles: vec![],
         root: root.clone(),
         mtime: 1_700_000_000,

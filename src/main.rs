@@ -29,7 +29,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .with_ansi(anstream::ColorChoice::global() != anstream::ColorChoice::Never)
+        // Colour only where stderr shows it: a terminal, unless NO_COLOR or `--color never`
+        // (`wrap -v build 2>log` writes no escapes).
+        .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
         .without_time()
         .init();
     let reporter: Box<dyn Reporter> = match cli.message_format {

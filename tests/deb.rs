@@ -34,7 +34,7 @@ fn text(output: &std::process::Output) -> String {
 fn example_with_services() -> Workspace {
     let ws = Workspace::offline_example();
     ws.greet_keys(
-        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]\nsuggests = [\"jq\"]\nbreaks = [\"wrap-test-greet-old (<< 0.1)\"]\nbytecode = \"install\"\nlinks = [\"greet\"]\n\n[project.unit.greet]\nargs = [\"ops\", \"100% of $USER\"]\nenvironment = [\"GREET_MODE=formal\"]\nrestart = \"always\"\nafter = [\"local-fs.target\"]\n\n[project.scripts]\npostinst = \"scripts/greet.postinst\"\npostrm = \"scripts/greet.postrm\"",
+        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nsystem_dependencies = [\"ca-certificates\"]\nrecommends = [\"less\"]\nsuggests = [\"jq\"]\nbreaks = [\"wrap-test-greet-old (<< 0.1)\"]\nbytecode = \"install\"\nlinks = [\"greet\"]\nenable_units = \"enable\"\n\n[project.unit.greet]\nargs = [\"ops\", \"100% of $USER\"]\nenvironment = [\"GREET_MODE=formal\"]\nrestart = \"always\"\nafter = [\"local-fs.target\"]\n\n[project.scripts]\npostinst = \"scripts/greet.postinst\"\npostrm = \"scripts/greet.postrm\"",
     );
     // The operator's own fragments: each says it ran, with its script's first argument.
     std::fs::create_dir_all(ws.path().join("scripts")).unwrap();
@@ -78,7 +78,8 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     let field = |name: &str| {
         fields.iter().find(|f| f[0] == name).map(|f| f[1].as_str().unwrap().to_string()).unwrap_or_default()
     };
-    assert_eq!(field("Depends"), "python3.11, adduser, ca-certificates");
+    // deb-systemd-helper enables the unit (`enable_units`).
+    assert_eq!(field("Depends"), "python3.11, adduser, init-system-helpers (>= 1.54~), ca-certificates");
     assert_eq!(field("Recommends"), "less");
     assert_eq!(field("Suggests"), "jq");
     assert_eq!(field("Breaks"), "wrap-test-greet-old (<< 0.1)");
@@ -333,6 +334,9 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
     assert!(
         unit.contains("After=network-online.target local-fs.target\n") && unit.contains("Restart=always\n")
     );
+    // Enabled on the first install (`enable_units = "enable"`), by deb-systemd-helper.
+    let wants = Path::new("/etc/systemd/system/multi-user.target.wants/greet.service");
+    assert!(std::fs::symlink_metadata(wants).is_ok(), "greet.service is not enabled");
     // systemd reads the installed unit without a complaint (its script is there now).
     let verified = tool("systemd-analyze", &["verify", "--man=no", "/usr/lib/systemd/system/greet.service"]);
     assert!(verified.status.success() && text(&verified).trim().is_empty(), "{}", text(&verified));
@@ -359,6 +363,7 @@ fn dpkg_installs_runs_upgrades_side_by_side_and_purges() {
         "/usr/lib/systemd/system/greet.service",
         "/usr/share/doc/wrap-test-greet",
         "/usr/bin/greet",
+        "/etc/systemd/system/multi-user.target.wants/greet.service",
     ] {
         assert!(std::fs::symlink_metadata(gone).is_err(), "{gone} left after purge");
     }

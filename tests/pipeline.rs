@@ -525,3 +525,20 @@ fn cache_info_and_clean() {
 fn count_entries(cache: &Path) -> usize {
     list(cache).iter().filter(|p| !p.starts_with("locks") && cache.join(p).is_file()).count()
 }
+
+#[test]
+fn logs_written_to_a_file_carry_no_colour_escapes() {
+    let ws = Workspace::offline_example();
+    for (color, escapes) in [(None, false), (Some("always"), true)] {
+        let mut args = vec!["-v", "build", "--format", "tar", "-p", "tally", "--rebuild"];
+        if let Some(when) = color {
+            args.extend(["--color", when]);
+        }
+        // stderr is a pipe here, as `wrap -v build 2>log` makes it, and NO_COLOR is unset.
+        let out = ws.command(&args, &[]).env_remove("NO_COLOR").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("DEBUG"), "{stderr}");
+        assert_eq!(stderr.contains('\x1b'), escapes, "{color:?}: {stderr}");
+    }
+}

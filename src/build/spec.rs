@@ -90,6 +90,8 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         alternative: alternative(planned),
         user: planned.user.clone(),
         units: laid.units,
+        enable_units: planned.enable_units,
+        restart_on_upgrade: planned.restart_on_upgrade,
         conffiles: laid.conffiles,
         root: parts.root.to_path_buf(),
         mtime: planned.source_date_epoch.max(0) as u64,

@@ -53,6 +53,19 @@ pub enum Bytecode {
     None,
 }
 
+/// What installing and upgrading a package does with its services' units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnableUnits {
+    /// Installed only: the operator enables and starts them.
+    #[default]
+    None,
+    /// Enabled on the first install (an administrator's `disable` survives upgrades).
+    Enable,
+    /// Enabled and, where systemd runs, started on the first install.
+    EnableAndStart,
+}
+
 /// A file or directory inside the manifest's tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalPath {
@@ -181,6 +194,10 @@ pub struct Project {
     pub user: Option<String>,
     /// Overrides the settings' bytecode policy.
     pub bytecode: Option<Bytecode>,
+    /// What installing does with the services' units.
+    pub enable_units: EnableUnits,
+    /// Whether an upgrade restarts the running services (`try-restart`).
+    pub restart_on_upgrade: bool,
     /// Console scripts to install systemd units for (installed, not started).
     pub services: Vec<String>,
     /// Console scripts put on PATH as `/usr/bin/<name>`.

@@ -96,6 +96,10 @@ struct RawProject {
     user: Option<Spanned<String>>,
     bytecode: Option<Bytecode>,
     #[serde(default)]
+    enable_units: EnableUnits,
+    #[serde(default)]
+    restart_on_upgrade: bool,
+    #[serde(default)]
     services: Vec<Spanned<String>>,
     #[serde(default)]
     links: Vec<Spanned<String>>,
@@ -464,6 +468,8 @@ impl Ctx<'_> {
             link_path,
             user,
             bytecode: raw.bytecode,
+            enable_units: raw.enable_units,
+            restart_on_upgrade: raw.restart_on_upgrade,
             services,
             links,
             units,

@@ -12,7 +12,7 @@ use crate::archive::{Kind, Listed, append_members, append_named};
 use crate::compress::Encoder;
 use crate::error::Result;
 use crate::fs::temp_file_in;
-use crate::manifest::{Bytecode, Compression, Format, Relation};
+use crate::manifest::{Bytecode, Compression, EnableUnits, Format, Relation};
 use crate::package::content::{Content, Generated};
 use crate::package::depends::Requirement;
 use crate::package::script::fill;
@@ -95,6 +95,11 @@ pub fn depends(spec: &PackageSpec) -> (Vec<String>, Vec<String>) {
     }
     if spec.user.is_some() {
         push("adduser".into(), &mut out);
+    }
+    if !spec.units.is_empty() && (spec.enable_units != EnableUnits::None || spec.restart_on_upgrade) {
+        // deb-systemd-helper and deb-systemd-invoke, which the scripts enable and start with:
+        // an essential package, depended on with a version as debhelper's scripts do.
+        push("init-system-helpers (>= 1.54~)".into(), &mut out);
     }
     for dep in &spec.system_dependencies {
         push(dep.deb(), &mut out);

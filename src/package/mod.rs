@@ -15,6 +15,7 @@ pub mod oci;
 pub mod rpm;
 pub mod script;
 pub mod spec;
+mod systemd;
 pub mod tarball;
 
 use std::io::Write;

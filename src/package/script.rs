@@ -10,6 +10,7 @@
 use crate::error::{Error, Result};
 use crate::manifest::Bytecode;
 use crate::package::spec::PackageSpec;
+use crate::package::systemd::units_fragment;
 
 /// What replaces a `@KEY@` of a script template.
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +84,7 @@ pub fn assemble(template: &str, values: &[(&str, Value<'_>)]) -> Result<String> 
 }
 
 /// `text` with every line indented by `spaces`.
-fn indent(text: &str, spaces: usize) -> String {
+pub(super) fn indent(text: &str, spaces: usize) -> String {
     let pad = " ".repeat(spaces);
     text.lines().map(|l| if l.is_empty() { "\n".to_string() } else { format!("{pad}{l}\n") }).collect()
 }
@@ -200,7 +201,8 @@ pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
         scripts.push(("preinst", preinst));
     }
     // Nothing to do after unpacking: no postinst at all (lintian refuses an empty one).
-    let idle = [&add_user, &install, &compile, &own("postinst")].iter().all(|f| f.is_empty());
+    let enable = units_fragment(spec, "postinst", 8);
+    let idle = [&add_user, &install, &compile, &enable, &own("postinst")].iter().all(|f| f.is_empty());
     let postinst = assemble(
         include_str!("../../packaging/deb/postinst"),
         &[
@@ -208,6 +210,7 @@ pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
             ("ADD_USER", Value::Fragment(&add_user)),
             ("ALTERNATIVES", Value::Fragment(&install)),
             ("COMPILE_BYTECODE", Value::Fragment(&compile)),
+            ("UNITS", Value::Fragment(&enable)),
             ("OPERATOR", Value::Fragment(&own("postinst"))),
         ],
     )?;
@@ -220,6 +223,7 @@ pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
             ("PACKAGE", package),
             ("INSTALL_PATH", path),
             ("ALTERNATIVES", Value::Fragment(&remove)),
+            ("UNITS", Value::Fragment(&units_fragment(spec, "prerm", 8))),
             ("OPERATOR", Value::Fragment(&own("prerm"))),
         ],
     )?;
@@ -229,6 +233,7 @@ pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
         &[
             ("PACKAGE", package),
             ("REMOVE_BYTECODE", Value::Fragment(&bytecode)),
+            ("UNITS", Value::Fragment(&units_fragment(spec, "postrm", 8))),
             ("OPERATOR", Value::Fragment(&own("postrm"))),
         ],
     )?;
@@ -246,21 +251,36 @@ pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>>
     let package = Value::Word(&spec.name);
     let own = |hook| operator(spec, hook);
     let mut scripts = Vec::new();
-    for hook in ["pre", "preun"] {
-        if spec.scripts.contains_key(hook) {
-            let text = assemble(
-                include_str!("../../packaging/rpm/operator"),
-                &[
-                    ("HOOK", Value::Fragment(hook)),
-                    ("PACKAGE", package),
-                    ("OPERATOR", Value::Fragment(&own(hook))),
-                ],
-            )?;
-            scripts.push((hook, text));
-        }
+    if spec.scripts.contains_key("pre") {
+        let text = assemble(
+            include_str!("../../packaging/rpm/operator"),
+            &[
+                ("HOOK", Value::Fragment("pre")),
+                ("PACKAGE", package),
+                ("OPERATOR", Value::Fragment(&own("pre"))),
+            ],
+        )?;
+        scripts.push(("pre", text));
     }
-    let post = own("post");
-    if !(add_user.is_empty() && install.is_empty() && compile.is_empty() && post.is_empty()) {
+    let preun = units_fragment(spec, "preun", 0);
+    if spec.scripts.contains_key("preun") || !preun.is_empty() {
+        let text = assemble(
+            include_str!("../../packaging/rpm/preun"),
+            &[
+                ("PACKAGE", package),
+                ("OPERATOR", Value::Fragment(&own("preun"))),
+                ("UNITS", Value::Fragment(&preun)),
+            ],
+        )?;
+        scripts.push(("preun", text));
+    }
+    let (post, enable) = (own("post"), units_fragment(spec, "post", 0));
+    if !(add_user.is_empty()
+        && install.is_empty()
+        && compile.is_empty()
+        && post.is_empty()
+        && enable.is_empty())
+    {
         let text = assemble(
             include_str!("../../packaging/rpm/post"),
             &[
@@ -268,6 +288,7 @@ pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>>
                 ("ADD_USER", Value::Fragment(&add_user)),
                 ("ALTERNATIVES", Value::Fragment(&install)),
                 ("COMPILE_BYTECODE", Value::Fragment(&compile)),
+                ("UNITS", Value::Fragment(&enable)),
                 ("OPERATOR", Value::Fragment(&post)),
             ],
         )?;
@@ -281,6 +302,7 @@ pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>>
             ("PACKAGE", package),
             ("ALTERNATIVES", Value::Fragment(&remove)),
             ("REMOVE_BYTECODE", Value::Fragment(&bytecode)),
+            ("UNITS", Value::Fragment(&units_fragment(spec, "postun", 0))),
             ("OPERATOR", Value::Fragment(&own("postun"))),
         ],
     )?;
@@ -291,6 +313,7 @@ pub fn rpm_scriptlets(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::EnableUnits;
     use crate::package::spec::Alternative;
     use std::path::Path;
     use std::process::Command;
@@ -352,7 +375,8 @@ mod tests {
     fn run_in_dash(dir: &Path, script: &str, args: &[&str]) -> String {
         let bin = dir.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        for tool in ["getent", "addgroup", "adduser", "groupadd", "useradd", "update-alternatives", "find"] {
+        let tools = ["getent", "addgroup", "adduser", "groupadd", "useradd", "update-alternatives", "find"];
+        for tool in tools.into_iter().chain(["deb-systemd-helper", "deb-systemd-invoke", "systemctl"]) {
             let stub = format!(
                 "#!/bin/sh\nprintf '%s' {tool} >> calls\nfor a in \"$@\"; do printf ' [%s]' \"$a\" >> calls; done\necho >> calls\n[ {tool} != getent ]\n"
             );
@@ -525,5 +549,47 @@ mod tests {
         assert_eq!(names(&spec), ["prerm", "postrm"]);
         spec.bytecode = Bytecode::Install;
         assert_eq!(names(&spec), ["postinst", "prerm", "postrm"]);
+    }
+
+    #[test]
+    fn units_are_enabled_on_the_first_install_only_and_disabled_on_erase() {
+        let mut spec = crate::package::spec::tests::spec(Path::new("/nonexistent"));
+        spec.units = vec!["/usr/lib/systemd/system/hello.service".into()];
+        let deb = |spec: &PackageSpec| -> std::collections::BTreeMap<_, _> {
+            deb_scripts(spec).unwrap().into_iter().collect()
+        };
+        // `none`, the default: installed only; stopped before a removal where systemd runs.
+        let scripts = deb(&spec);
+        assert!(!scripts["postinst"].contains("deb-systemd"), "{}", scripts["postinst"]);
+        assert!(scripts["prerm"].contains("systemctl stop 'hello.service'"), "{}", scripts["prerm"]);
+        spec.enable_units = EnableUnits::EnableAndStart;
+        spec.restart_on_upgrade = true;
+        let scripts = deb(&spec);
+        let dir = tempfile::tempdir().unwrap();
+        let first = run_in_dash(dir.path(), &scripts["postinst"], &["configure"]);
+        assert!(first.contains("deb-systemd-helper [enable] [hello.service]"), "{first}");
+        let dir = tempfile::tempdir().unwrap();
+        let upgrade = run_in_dash(dir.path(), &scripts["postinst"], &["configure", "1.0.0-1"]);
+        assert!(!upgrade.contains("[enable]"), "an upgrade enables nothing: {upgrade}");
+        // Started and restarted only where systemd runs (not in this test's sandbox).
+        assert!(scripts["postinst"].contains(
+            "if [ -z \"$2\" ] && [ -d /run/systemd/system ]; then deb-systemd-invoke start 'hello.service'"
+        ));
+        assert!(scripts["postinst"].contains("deb-systemd-invoke try-restart 'hello.service'"));
+        let dir = tempfile::tempdir().unwrap();
+        let purge = run_in_dash(dir.path(), &scripts["postrm"], &["purge"]);
+        assert!(purge.contains("deb-systemd-helper [purge] [hello.service]"), "{purge}");
+        let rpm: std::collections::BTreeMap<_, _> = rpm_scriptlets(&spec).unwrap().into_iter().collect();
+        let dir = tempfile::tempdir().unwrap();
+        let post = run_in_dash(dir.path(), &rpm["post"], &["1"]);
+        assert!(post.contains("systemctl [--no-reload] [enable] [hello.service]"), "{post}");
+        let dir = tempfile::tempdir().unwrap();
+        let erase = run_in_dash(dir.path(), &rpm["preun"], &["0"]);
+        assert!(erase.contains("systemctl [--no-reload] [disable] [--now] [hello.service]"), "{erase}");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            !run_in_dash(dir.path(), &rpm["preun"], &["1"]).contains("disable"),
+            "an upgrade disables nothing"
+        );
     }
 }

@@ -70,6 +70,10 @@ pub struct PackageSpec {
     pub user: Option<String>,
     /// systemd unit files shipped (absolute paths).
     pub units: Vec<String>,
+    /// What installing does with them.
+    pub enable_units: crate::manifest::EnableUnits,
+    /// Whether an upgrade restarts the running services.
+    pub restart_on_upgrade: bool,
     /// Files under /etc (absolute paths): kept across upgrades.
     pub conffiles: Vec<String>,
     /// The staged filesystem root holding every file of the package.
@@ -238,6 +242,8 @@ pub(crate) mod tests {
             alternative: None,
             user: Some("hello".into()),
             units: vec![],
+            enable_units: Default::default(),
+            restart_on_upgrade: false,
             conffiles: vec![],
             root: root.into(),
             mtime: 1_771_061_400,

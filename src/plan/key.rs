@@ -35,6 +35,8 @@ const GROUPS: &[(&str, &[&str])] = &[
             "services",
             "links",
             "units",
+            "enable_units",
+            "restart_on_upgrade",
             "scripts",
             "lintian_overrides",
             "rpmlint_filters",

@@ -155,6 +155,10 @@ pub struct PlannedProject {
     pub services: Vec<String>,
     /// Console scripts put on PATH as `/usr/bin/<name>`.
     pub links: Vec<String>,
+    /// What installing does with the services' units.
+    pub enable_units: crate::manifest::EnableUnits,
+    /// Whether an upgrade restarts the running services.
+    pub restart_on_upgrade: bool,
     /// What services' units say beyond wrap's defaults, by service.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub units: BTreeMap<String, crate::manifest::Unit>,
@@ -387,6 +391,8 @@ fn plan_project(
         services: project.services.clone(),
         links: project.links.clone(),
         units: project.units.clone(),
+        enable_units: project.enable_units,
+        restart_on_upgrade: project.restart_on_upgrade,
         scripts: project.scripts.clone(),
         bytecode: project.bytecode.unwrap_or(settings.bytecode),
         lintian_overrides: both(&settings.lintian_overrides, &project.lintian_overrides),

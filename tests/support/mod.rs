@@ -399,6 +399,8 @@ pub fn tree_spec(root: &Path, name: &str, release: &str) -> wrap::package::spec:
         alternative: None,
         user: None,
         units: vec![],
+        enable_units: Default::default(),
+        restart_on_upgrade: false,
         conffiles: vec![],
         root: root.to_path_buf(),
         mtime: 1_700_000_000,

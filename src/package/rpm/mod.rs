@@ -534,6 +534,8 @@ mod tests {
             alternative: None,
             user: None,
             units: vec![],
+            enable_units: Default::default(),
+            restart_on_upgrade: false,
             conffiles: vec![],
             root: PathBuf::from("/nonexistent"),
             mtime: 0,
