@@ -225,6 +225,9 @@ pub(super) fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
     })
 }
 
+/// A project's own version, then its package name, install path and stable path templates.
+type ProjectPaths = (Option<String>, Option<Template>, Option<Template>, Option<Template>);
+
 /// Validation context: the manifest's name, directory and text (for line numbers).
 struct Ctx<'a> {
     path: &'a Path,
@@ -414,26 +417,7 @@ impl Ctx<'_> {
         if let Err(expected) = check_project_name(&name) {
             return Err(self.invalid("name", &raw.name, expected));
         }
-        let version = raw.version.as_ref().map(|v| self.version("version", v)).transpose()?;
-        let package_name = raw.package_name.as_ref().map(|t| self.template("package_name", t)).transpose()?;
-        let install_path = raw.install_path.as_ref().map(|t| self.template("install_path", t)).transpose()?;
-        let link_path = raw.link_path.as_ref().map(|t| self.template("link_path", t)).transpose()?;
-        // The real version comes from the lock; the probe catches what the templates alone get wrong.
-        let probe = version.as_deref().or(settings.version.as_deref()).unwrap_or(PROBE_VERSION);
-        let pkg = package_name.as_ref().unwrap_or(&settings.package_name).render(&name, probe);
-        // Blame the project's own key, else the settings template, else the name itself.
-        let blame = |own: &Option<Spanned<String>>, settings_key: Option<usize>| {
-            Some(own.as_ref().map(|t| t.span().start).or(settings_key).unwrap_or(raw.name.span().start))
-        };
-        check_package_name(&name, &pkg)
-            .map_err(|kind| self.err(blame(&raw.package_name, spans.package_name), kind))?;
-        let path = install_path.as_ref().unwrap_or(&settings.install_path).render(&name, probe);
-        check_install_path(&name, "install_path", &path)
-            .map_err(|kind| self.err(blame(&raw.install_path, spans.install_path), kind))?;
-        if let Some(link) = link_path.as_ref().or(settings.link_path.as_ref()) {
-            check_install_path(&name, "link_path", &link.render(&name, probe))
-                .map_err(|kind| self.err(blame(&raw.link_path, None), kind))?;
-        }
+        let (version, package_name, install_path, link_path) = self.paths(&raw, &name, settings, spans)?;
         let (git, git_ref) = self.git(&raw)?;
         let patches =
             raw.patches.iter().map(|p| self.local_path("patches", p, true, false)).collect::<Result<_>>()?;
@@ -483,6 +467,38 @@ impl Ctx<'_> {
             image,
             line,
         })
+    }
+
+    /// The project's version and its package name, install path and stable path templates,
+    /// each checked as rendered with the version (or a probe when the lock has it).
+    fn paths(
+        &self,
+        raw: &RawProject,
+        name: &str,
+        settings: &Settings,
+        spans: &TemplateSpans,
+    ) -> Result<ProjectPaths> {
+        let version = raw.version.as_ref().map(|v| self.version("version", v)).transpose()?;
+        let package_name = raw.package_name.as_ref().map(|t| self.template("package_name", t)).transpose()?;
+        let install_path = raw.install_path.as_ref().map(|t| self.template("install_path", t)).transpose()?;
+        let link_path = raw.link_path.as_ref().map(|t| self.template("link_path", t)).transpose()?;
+        // The real version comes from the lock; the probe catches what the templates alone get wrong.
+        let probe = version.as_deref().or(settings.version.as_deref()).unwrap_or(PROBE_VERSION);
+        let pkg = package_name.as_ref().unwrap_or(&settings.package_name).render(name, probe);
+        // Blame the project's own key, else the settings template, else the name itself.
+        let blame = |own: &Option<Spanned<String>>, settings_key: Option<usize>| {
+            Some(own.as_ref().map(|t| t.span().start).or(settings_key).unwrap_or(raw.name.span().start))
+        };
+        check_package_name(name, &pkg)
+            .map_err(|kind| self.err(blame(&raw.package_name, spans.package_name), kind))?;
+        let path = install_path.as_ref().unwrap_or(&settings.install_path).render(name, probe);
+        check_install_path(name, "install_path", &path)
+            .map_err(|kind| self.err(blame(&raw.install_path, spans.install_path), kind))?;
+        if let Some(link) = link_path.as_ref().or(settings.link_path.as_ref()) {
+            check_install_path(name, "link_path", &link.render(name, probe))
+                .map_err(|kind| self.err(blame(&raw.link_path, None), kind))?;
+        }
+        Ok((version, package_name, install_path, link_path))
     }
 
     /// Console script names (`services`, `links`).
