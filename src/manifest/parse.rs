@@ -502,11 +502,16 @@ impl Ctx<'_> {
     }
 
     /// Console script names (`services`, `links`).
+    /// A name given twice counts once: a second `--slave` for one link makes update-alternatives
+    /// fail at install, and a second image per service would carry the first one's tag.
     fn scripts(&self, key: &str, values: &[Spanned<String>]) -> Result<Vec<String>> {
-        self.each(key, values, |s| {
+        let mut names = self.each(key, values, |s| {
             (!is_valid_script_name(s))
                 .then(|| "a console script of the project: letters, digits and `. _ + -`, without `/`".into())
-        })
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        Ok(names)
     }
 
     /// A project's `recommends`, `suggests`, `breaks`, `provides`, `conflicts` and `replaces`.

@@ -102,10 +102,7 @@ pub fn stage(layout: &Layout<'_>) -> Result<Staged> {
         let dir = layout.root.join("usr/bin");
         fs_err::create_dir_all(&dir)?;
         for link in layout.links {
-            let target = format!("{}/bin/{link}", layout.run_path);
-            if std::fs::symlink_metadata(dir.join(link)).is_err() {
-                fs_err::os::unix::fs::symlink(target, dir.join(link))?;
-            }
+            fs_err::os::unix::fs::symlink(format!("{}/bin/{link}", layout.run_path), dir.join(link))?;
         }
     }
     for script in layout.services {
