@@ -66,6 +66,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         image: None,
         bytecode: wrap::manifest::Bytecode::Build,
         scripts: Default::default(),
+        bundle: true,
+        extra_files: Vec::new(),
         origin: "Benchmark.".into(),
     };
     let format = if format == "deb" { Format::Deb } else { Format::Rpm };

@@ -60,11 +60,23 @@ pub struct Member {
     pub executable: bool,
     /// Bytes (files).
     pub size: u64,
+    /// A mode the manifest gives (`[[project.files]]`), instead of the normalized one.
+    pub mode: Option<u32>,
+    /// Numeric owner and group, instead of root's (an image's service user).
+    pub owner: Option<(u64, u64)>,
 }
 
 impl Member {
-    /// The entry's normalized mode.
+    /// An entry with the normalized mode, owned by root.
+    pub fn new(rel: PathBuf, data: Data, executable: bool, size: u64) -> Member {
+        Member { rel, data, executable, size, mode: None, owner: None }
+    }
+
+    /// The entry's mode: the manifest's, else the normalized one.
     pub fn mode(&self) -> u32 {
+        if let (Some(mode), false) = (self.mode, matches!(self.data, Data::Symlink(_))) {
+            return mode;
+        }
         match self.data {
             Data::Dir => 0o755,
             Data::Symlink(_) => 0o777,
@@ -92,7 +104,7 @@ pub fn list_tree(tree: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<Vec<Member
             let meta = entry.metadata().map_err(|e| Error::Io(e.into()))?;
             (Data::File(entry.path().to_path_buf()), meta.permissions().mode() & 0o111 != 0, meta.len())
         };
-        members.push(Member { rel, data, executable, size });
+        members.push(Member::new(rel, data, executable, size));
     }
     Ok(members)
 }
@@ -132,10 +144,13 @@ pub fn append_members<'a, W: Write>(
         }
         let mut header = tar::Header::new_gnu();
         header.set_mtime(mtime);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_username("root").map_err(Error::Io)?;
-        header.set_groupname("root").map_err(Error::Io)?;
+        let (uid, gid) = member.owner.unwrap_or((0, 0));
+        header.set_uid(uid);
+        header.set_gid(gid);
+        if member.owner.is_none() {
+            header.set_username("root").map_err(Error::Io)?;
+            header.set_groupname("root").map_err(Error::Io)?;
+        }
         header.set_mode(member.mode());
         header.set_size(member.size);
         let (kind, digest) = match &member.data {

@@ -163,12 +163,12 @@ fn cause_07_two_projects_cannot_make_one_package() {
     let ws = Workspace::offline_example();
     edited(&ws, "package_name = \"wrap-example-{name}\"", "package_name = \"same\"");
     let e = check_fails(&ws);
-    assert_eq!(e, "error: wrap.toml:21: projects `greet` and `hello` (line 12) both make package `same`");
+    assert_eq!(e, "error: wrap.toml:24: projects `greet` and `hello` (line 15) both make package `same`");
     // With {version} in the name, the versions decide: the plan compares them.
     edited(&ws, "package_name = \"same\"", "package_name = \"same-{version}\"\nversion = \"1.0\"");
     ws.wrap(&["check"]).ok();
     let e = ws.wrap(&["plan"]).fails(1);
-    assert_eq!(e, "error: wrap.toml:22: projects `greet` and `hello` (line 13) both make package `same-1.0`");
+    assert_eq!(e, "error: wrap.toml:25: projects `greet` and `hello` (line 16) both make package `same-1.0`");
 }
 
 #[test]
@@ -382,7 +382,7 @@ fn cause_13_values_are_checked_when_the_manifest_is_read() {
         (
             "name = \"tally\"",
             "name = \"HELLO\"\npackage_name = \"hello-upper\"",
-            "projects `HELLO` and `hello` (line 12) are the same Python distribution name",
+            "projects `HELLO` and `hello` (line 15) are the same Python distribution name",
         ),
         (
             "name = \"tally\"",
@@ -413,7 +413,7 @@ fn cause_13_values_are_checked_when_the_manifest_is_read() {
     ws.write_manifest(&two);
     let e = check_fails(&ws);
     assert!(
-        e.contains("projects `my_proj` and `my-proj` (line 21) are the same Python distribution name"),
+        e.contains("projects `my_proj` and `my-proj` (line 24) are the same Python distribution name"),
         "{e}"
     );
     // A binary manifest: located, not an I/O failure.

@@ -15,6 +15,7 @@ use support::{Workspace, find, run, untar};
 const RELAY: &str = r#"[settings]
 package_name = "wrap-test-{name}"
 install_path = "/opt/wrap-test/{name}-{version}"
+side_by_side = false
 find_links = ["wheels"]
 offline = true
 

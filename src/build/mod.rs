@@ -6,6 +6,7 @@
 pub mod spec;
 pub mod tools;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -206,20 +207,33 @@ fn write_packages(
         let Some(packager) = package::packager(*format) else { continue };
         reporter.stage(&planned.name, Stage::Package(*format));
         reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
-        let (artifact, warnings) = timed(&planned.name, &format!("wrote the {}", format.as_str()), || {
-            package::write(
-                packager,
-                &spec,
-                &content,
-                &package::Options { compression: planned.compression[format], signer: tools.signer.as_ref() },
-                &planned.files[format],
-                job.out_dir,
-            )
-        })?;
-        for warning in warnings {
-            reporter.warn(format!("project `{}`: {warning}", planned.name));
+        let options =
+            package::Options { compression: planned.compression[format], signer: tools.signer.as_ref() };
+        // Side by side, a .deb or .rpm is two packages: this version's and the metapackage.
+        let packages = match (&planned.meta_package, planned.meta_files.get(format)) {
+            (Some(meta), Some(meta_file)) => {
+                let (versioned, metapackage) = package::meta::split(&spec, &content, meta, *format)?;
+                let own = |(s, c): (package::spec::PackageSpec, package::content::Content)| {
+                    (Cow::Owned(s), Cow::Owned(c))
+                };
+                vec![(own(versioned), &planned.files[format]), (own(metapackage), meta_file)]
+            }
+            // The image is one artifact whatever the version: the unversioned name.
+            (Some(meta), None) if *format == Format::Oci => {
+                let named = package::spec::PackageSpec { name: meta.clone(), ..spec.clone() };
+                vec![((Cow::Owned(named), Cow::Borrowed(&content)), &planned.files[format])]
+            }
+            _ => vec![((Cow::Borrowed(&spec), Cow::Borrowed(&content)), &planned.files[format])],
+        };
+        for ((spec, content), file_name) in packages {
+            let (artifact, warnings) = timed(&planned.name, &format!("wrote {file_name}"), || {
+                package::write(packager, &spec, &content, &options, file_name, job.out_dir)
+            })?;
+            for warning in warnings {
+                reporter.warn(format!("project `{}`: {warning}", planned.name));
+            }
+            finished(reporter, planned, artifact, placed);
         }
-        finished(reporter, planned, artifact, placed);
     }
     Ok(())
 }

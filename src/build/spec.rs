@@ -50,6 +50,7 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
     let homepage = upstream_home.clone().or_else(|| planned.public_git.as_deref().and_then(home_page));
     let license = own.and_then(|m| m.license.clone());
     let run_path = planned.link_path.clone().unwrap_or_else(|| planned.install_path.clone());
+    let copyright_text = copyright(planned, &summary, &what, license.as_deref(), parts.abi);
     let laid = layout::stage(&Layout {
         root: parts.root,
         project: &planned.name,
@@ -64,8 +65,12 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         user: planned.user.as_deref(),
         summary: &summary,
         homepage: upstream_home.as_deref(),
-        copyright: &copyright(planned, &summary, &what, license.as_deref(), parts.abi),
+        copyright: &copyright_text,
     })?;
+    meta_copyright(planned, parts.root, &copyright_text)?;
+    let mut conffiles = laid.conffiles;
+    conffiles.extend(crate::package::extra::stage(parts.root, &planned.name, &planned.extra_files)?);
+    conffiles.sort();
     Ok(PackageSpec {
         project: planned.name.clone(),
         name: planned.package_name.clone(),
@@ -92,7 +97,7 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         units: laid.units,
         enable_units: planned.enable_units,
         restart_on_upgrade: planned.restart_on_upgrade,
-        conffiles: laid.conffiles,
+        conffiles,
         root: parts.root.to_path_buf(),
         mtime: planned.source_date_epoch.max(0) as u64,
         origin: origin(planned),
@@ -101,7 +106,19 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         image: planned.image.as_ref().map(|image| image_spec(planned, image)),
         bytecode: planned.bytecode,
         scripts: planned.scripts.clone(),
+        bundle: true,
+        extra_files: planned.extra_files.clone(),
     })
+}
+
+/// Side by side, the metapackage's own documentation directory, with the copyright file.
+fn meta_copyright(planned: &PlannedProject, root: &Path, text: &str) -> Result<()> {
+    if let Some(meta) = &planned.meta_package {
+        let doc = root.join("usr/share/doc").join(meta);
+        fs_err::create_dir_all(&doc)?;
+        fs_err::write(doc.join("copyright"), text.replacen(&planned.package_name, meta, 1))?;
+    }
+    Ok(())
 }
 
 /// The image facts of `planned`: its base, the image or images it makes, labels and runtime.

@@ -121,10 +121,22 @@ pub fn last_built(cache: &Cache, project: &str, format: Format) -> Option<Last> 
 /// Keeps a copy of the freshly built `artifact` under `key`, replacing an older entry, and
 /// remembers it with `inputs` (the key's) as the last of its project in its format.
 pub fn save(cache: &Cache, key: &str, inputs: &BTreeMap<String, String>, artifact: &Artifact) -> Result<()> {
+    save_as(cache, key, inputs, artifact, &artifact.project)
+}
+
+/// [`save`], remembered as the last of `record` (a project's metapackage has a record of its
+/// own) in its format.
+pub fn save_as(
+    cache: &Cache,
+    key: &str,
+    inputs: &BTreeMap<String, String>,
+    artifact: &Artifact,
+    record: &str,
+) -> Result<()> {
     let file = artifact.path.file_name().expect("artifacts are files").to_string_lossy().to_string();
     let last = Last { inputs: inputs.clone(), file: file.clone(), sha256: artifact.sha256.clone() };
     let last = serde_json::to_vec_pretty(&last).expect("serializes");
-    write_atomically(&last_path(cache, &artifact.project, artifact.format), &last)?;
+    write_atomically(&last_path(cache, record, artifact.format), &last)?;
     let dir = cache.artifact_dir(key);
     remove_atomically(&dir)?;
     create_dir_atomically(&dir, |tmp| -> Result<()> {

@@ -1,6 +1,7 @@
 //! The commands: each runs the stages in order — manifest, lock, sources, plan — and reports what
 //! it did through the [`Reporter`]. `main` parses flags into these calls.
 
+mod build_one;
 mod closures;
 mod fetch;
 mod hygiene;
@@ -14,18 +15,17 @@ use std::time::Instant;
 
 use crate::artifact::Artifact;
 use crate::build;
+use crate::cache::Cache;
 use crate::cache::lock::{FileLock, Kind};
 use crate::cache::prune::{self, Policy};
-use crate::cache::{Cache, store};
 use crate::digest::sha256_hex;
 use crate::error::{Drift, Error, Result, short};
 use crate::lock::closure::Resolved;
 use crate::lock::{self, Lock, LockedFile, LockedProject};
 use crate::manifest::{Constraint, Format, Installer, Manifest};
-use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject, key};
+use crate::plan::{self, BuildPlan, PlanInputs, PlannedProject};
 use crate::report::{Event, Failure, Outcome, Reporter, Stage, Status};
 use crate::source;
-use crate::time::timed;
 use crate::venv;
 use crate::venv::installer::{self, Backend};
 
@@ -452,109 +452,6 @@ impl Session<'_> {
             });
         }
         Ok(artifacts)
-    }
-
-    /// Says, per format of `todo`, why `planned` is rebuilt (the key inputs that changed since
-    /// its last build); returns what each artifact's name stood for before.
-    fn rebuilding(
-        &self,
-        planned: &PlannedProject,
-        todo: &[Format],
-        inputs: &BTreeMap<Format, BTreeMap<String, String>>,
-        rebuild: bool,
-        out_dir: &std::path::Path,
-    ) -> BTreeMap<Format, hygiene::Before> {
-        let mut before = BTreeMap::new();
-        for format in todo {
-            let last = store::last_built(&self.cache, &planned.name, *format);
-            let changes = last.as_ref().map(|l| key::changes(&l.inputs, &inputs[format]));
-            let why = match &changes {
-                _ if rebuild => vec!["--rebuild".to_string()],
-                Some(changes) => changes.clone(),
-                None => vec!["not built before".to_string()],
-            };
-            self.reporter.report(&Event::Rebuilding { project: &planned.name, format: *format, why: &why });
-            let path = out_dir.join(&planned.files[format]);
-            before.insert(
-                *format,
-                hygiene::before(path, last.as_ref(), changes.as_deref().unwrap_or_default()),
-            );
-        }
-        before
-    }
-
-    /// One project: its artifacts from the cache where their keys are unchanged, the others
-    /// built (saying, per format, which inputs changed since the last build).
-    fn build_one(
-        &self,
-        plan: &BuildPlan,
-        lock: &Lock,
-        planned: &PlannedProject,
-        tools: &build::Tools,
-        constraints: &[PathBuf],
-        options: &BuildOptions,
-    ) -> Result<Vec<Artifact>> {
-        // One build of a project at a time across processes sharing the cache: a second one
-        // waits, then finds the first one's artifacts.
-        let lock_name = format!("build-{}-{}", planned.name, short(&planned.key, 16));
-        let _building = FileLock::acquire(&self.cache.lock_path(&lock_name), Kind::Exclusive, || {
-            self.reporter.stage(&planned.name, Stage::Waiting);
-            self.reporter.status("Waiting", format!("for another wrap process building {}", planned.name));
-        })?;
-        let inputs: BTreeMap<Format, BTreeMap<String, String>> =
-            plan.formats.iter().map(|f| (*f, build::key_inputs(planned, tools, *f))).collect();
-        let keys: BTreeMap<Format, String> = inputs.iter().map(|(f, i)| (*f, key::key_of(i))).collect();
-        let out_dir = &plan.output_dir;
-        let mut artifacts = BTreeMap::new();
-        for (format, key) in keys.iter().filter(|_| !options.rebuild) {
-            if let Some(artifact) = store::restore(&self.cache, key, &planned.name, out_dir)? {
-                tracing::debug!(project = %planned.name, key = %key, "build key unchanged");
-                artifacts.insert(*format, artifact);
-            }
-        }
-        let todo: Vec<Format> = keys.keys().filter(|f| !artifacts.contains_key(f)).copied().collect();
-        if todo.is_empty() {
-            let message = format!("{} {}: artifacts from the cache", planned.name, planned.version);
-            self.reporter.status("Unchanged", message);
-            return Ok(artifacts.into_values().collect());
-        }
-        let before = self.rebuilding(planned, &todo, &inputs, options.rebuild, out_dir);
-        self.reporter.stage(&planned.name, Stage::Fetch);
-        let mut placed = Vec::new();
-        let result = (|| -> Result<()> {
-            let unknown = || Error::UnknownProject { name: planned.name.clone(), known: Vec::new() };
-            let project = self.manifest.project(&planned.name).ok_or_else(unknown)?;
-            let locked = lock.project(&planned.name).ok_or_else(unknown)?;
-            let mut warnings = Vec::new();
-            let checkout = source::checkout(&self.cache, project, locked, plan.offline, &mut warnings);
-            self.warn_all(warnings);
-            let job =
-                build::Job { plan, planned, checkout: &checkout?, constraints, formats: &todo, out_dir };
-            build::build(&self.cache, tools, &job, self.reporter, &mut placed)?;
-            for artifact in &placed {
-                if let Some(warning) =
-                    before.get(&artifact.format).and_then(|b| hygiene::warning(b, artifact))
-                {
-                    self.reporter.warn(format!("project `{}`: {warning}", planned.name));
-                }
-                timed(&planned.name, "artifact cached", || {
-                    store::save(&self.cache, &keys[&artifact.format], &inputs[&artifact.format], artifact)
-                })?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            // A failed project leaves nothing that looks complete: neither what it wrote
-            // before failing nor what it took from the cache.
-            for artifact in placed.iter().chain(artifacts.values()) {
-                crate::artifact::remove(artifact);
-            }
-            return Err(e);
-        }
-        for artifact in placed {
-            artifacts.insert(artifact.format, artifact);
-        }
-        Ok(artifacts.into_values().collect())
     }
 
     /// Every constraints file as a local path: the manifest's own, or the cached download

@@ -95,11 +95,14 @@ impl ManifestError {
             Self::InvalidInstallPath { key: "image.volumes", .. } => {
                 "a volume is an absolute path in the image, such as `/var/lib/{name}`".into()
             }
+            Self::InvalidInstallPath { key: "files.dest", .. } => {
+                "give `dest` a path of its own: wrap writes the bundle, the stable path, units, `/usr/bin` links and `/usr/share/doc/<package>` itself".into()
+            }
             Self::InvalidInstallPath { .. } => {
                 "use an absolute path of its own, such as `/opt/wrap/{name}`".into()
             }
             Self::PathEscapes { .. } => {
-                "keep patches, constraints and wheels in the manifest's directory tree".into()
+                "keep patches, constraints, wheels, scripts and files in the manifest's directory tree".into()
             }
             Self::NoProjects => "add a `[[project]]` table with `name`, `git` and `ref`".into(),
             Self::DuplicateProject { .. } => "give every project its own `name`".into(),

@@ -221,6 +221,10 @@ pub enum Error {
     #[error("project `{project}`: `{script}` in `{key}` is not a console script of the bundle")]
     ServiceMissing { project: String, key: &'static str, script: String },
 
+    /// A `[[project.files]]` entry that cannot be put in the package.
+    #[error("project `{project}`: files entry `{dest}` {problem}")]
+    PackageFile { project: String, dest: String, problem: String },
+
     /// A package file that is not what it claims, or is cut short.
     #[error("`{}` is not a valid {format} package: {problem}", path.display())]
     BadPackage { path: PathBuf, format: &'static str, problem: String },
@@ -363,6 +367,7 @@ impl Error {
             | Self::Relocate { .. }
             | Self::SymlinkEscapes { .. }
             | Self::ServiceMissing { .. }
+            | Self::PackageFile { .. }
             | Self::EntryPointImport { .. }
             | Self::RecordFileMissing { .. }
             | Self::RequirementsInconsistent { .. }

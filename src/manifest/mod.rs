@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location, Result};
 
+pub mod files;
 mod parse;
 pub mod relation;
 mod rules;
 mod template;
 
+pub use files::FileEntry;
 pub use relation::Relation;
 pub use rules::{
     MAX_NAME, RELEASE_FORM, VERSION_FORM, check_install_path, check_package_name, check_version,
@@ -145,6 +147,9 @@ pub struct Settings {
     pub compression: Compression,
     /// When every project's bytecode is compiled.
     pub bytecode: Bytecode,
+    /// Versions side by side: a versioned package per version and an unversioned metapackage;
+    /// `None`: when `install_path` holds `{version}` and `package_name` does not.
+    pub side_by_side: Option<bool>,
     /// Debian epoch, when the version scheme changed.
     pub epoch: Option<u32>,
     /// Debian section.
@@ -194,6 +199,8 @@ pub struct Project {
     pub user: Option<String>,
     /// Overrides the settings' bytecode policy.
     pub bytecode: Option<Bytecode>,
+    /// Overrides the settings' `side_by_side`.
+    pub side_by_side: Option<bool>,
     /// What installing does with the services' units.
     pub enable_units: EnableUnits,
     /// Whether an upgrade restarts the running services (`try-restart`).
@@ -206,6 +213,8 @@ pub struct Project {
     pub units: std::collections::BTreeMap<String, Unit>,
     /// The operator's maintainer-script fragments, by hook (`postinst`, `preun`, …).
     pub scripts: std::collections::BTreeMap<String, Script>,
+    /// `[[project.files]]`: files, directories and links beside the bundle.
+    pub files: Vec<FileEntry>,
     /// Extra package relations (Debian syntax, rendered for each format).
     pub relations: Relations,
     /// `[project.rpm] system_dependencies`: the RPM names, where they differ from Debian's.

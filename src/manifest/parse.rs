@@ -16,6 +16,7 @@ use super::*;
 use crate::error::{Error, Location, ManifestError, Result};
 
 mod fields;
+mod files;
 mod hooks;
 mod units;
 
@@ -59,6 +60,7 @@ struct RawSettings {
     compression: Compression,
     #[serde(default)]
     bytecode: Bytecode,
+    side_by_side: Option<bool>,
     epoch: Option<u32>,
     section: Option<Spanned<String>>,
     priority: Option<Spanned<String>>,
@@ -95,6 +97,7 @@ struct RawProject {
     link_path: Option<Spanned<String>>,
     user: Option<Spanned<String>>,
     bytecode: Option<Bytecode>,
+    side_by_side: Option<bool>,
     #[serde(default)]
     enable_units: EnableUnits,
     #[serde(default)]
@@ -106,6 +109,8 @@ struct RawProject {
     #[serde(default)]
     unit: std::collections::BTreeMap<Spanned<String>, units::RawUnit>,
     scripts: Option<hooks::RawScripts>,
+    #[serde(default)]
+    files: Vec<files::RawFile>,
     #[serde(default)]
     recommends: Vec<Spanned<String>>,
     #[serde(default)]
@@ -438,6 +443,7 @@ impl Ctx<'_> {
         let relations = self.project_relations(&raw)?;
         let units = self.units(&name, &raw.unit, &services)?;
         let scripts = self.hooks(raw.scripts.as_ref())?;
+        let files = self.files(&name, user.as_deref(), &raw.files)?;
         Ok(Project {
             name,
             git,
@@ -452,12 +458,14 @@ impl Ctx<'_> {
             link_path,
             user,
             bytecode: raw.bytecode,
+            side_by_side: raw.side_by_side,
             enable_units: raw.enable_units,
             restart_on_upgrade: raw.restart_on_upgrade,
             services,
             links,
             units,
             scripts,
+            files,
             relations,
             rpm_system_dependencies,
             verify_skip,

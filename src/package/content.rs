@@ -39,12 +39,12 @@ impl Content {
         parents.reverse();
         for dir in parents {
             if !self.entries.iter().any(|(m, _)| m.rel == dir) {
-                let member = Member { rel: dir, data: Data::Dir, executable: false, size: 0 };
+                let member = Member::new(dir, Data::Dir, false, 0);
                 self.entries.push((member, Some(format)));
             }
         }
         let size = generated.bytes.len() as u64;
-        let member = Member { rel, data: Data::Bytes(generated.bytes), executable: false, size };
+        let member = Member::new(rel, Data::Bytes(generated.bytes), false, size);
         // An entry every format ships at this path stays, for the other formats.
         let mut kept = Vec::new();
         for (m, only) in std::mem::take(&mut self.entries) {
@@ -61,6 +61,59 @@ impl Content {
         // Comparing paths component by component gives the walk's order: parents first,
         // siblings by name.
         self.entries.sort_by(|(a, _), (b, _)| components(&a.rel).cmp(&components(&b.rel)));
+    }
+
+    /// The entries `keep` accepts (by path), with the directories above them.
+    pub fn select(&self, keep: &dyn Fn(&Path) -> bool) -> Content {
+        let mut needed = std::collections::HashSet::new();
+        for (member, _) in &self.entries {
+            if !member.rel.as_os_str().is_empty() && keep(&member.rel) {
+                needed.extend(member.rel.ancestors().map(Path::to_path_buf));
+            }
+        }
+        let entries = self.entries.iter().filter(|(m, _)| needed.contains(&m.rel)).cloned().collect();
+        Content { entries }
+    }
+
+    /// Gives the entry at `rel` the mode `mode`, or, for a `tree`, every file below it.
+    pub fn set_mode(&mut self, rel: &Path, mode: u32, tree: bool) {
+        for (member, _) in &mut self.entries {
+            let hit = if tree {
+                member.rel.starts_with(rel) && member.data != Data::Dir
+            } else {
+                member.rel == rel
+            };
+            if hit {
+                member.mode = Some(mode);
+            }
+        }
+    }
+
+    /// Limits the entry at `rel`, what lies below it, and the directories above it that hold
+    /// nothing else, to `format`.
+    pub fn limit(&mut self, rel: &Path, format: Format) {
+        for (member, only) in &mut self.entries {
+            if member.rel.starts_with(rel) && only.is_none() {
+                *only = Some(format);
+            }
+        }
+        for dir in rel.ancestors().skip(1).filter(|d| !d.as_os_str().is_empty()) {
+            let below = self.entries.iter().filter(|(m, _)| m.rel.starts_with(dir) && m.rel != dir);
+            if below.clone().all(|(_, only)| *only == Some(format)) {
+                for (member, only) in &mut self.entries {
+                    if member.rel == dir {
+                        *only = Some(format);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Numeric owners for the entries `owner` names one for (an image's service user).
+    pub fn set_owners(&mut self, owner: &dyn Fn(&Member) -> Option<(u64, u64)>) {
+        for (member, _) in &mut self.entries {
+            member.owner = owner(member);
+        }
     }
 
     /// The entries `format` ships, in order.

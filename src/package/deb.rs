@@ -204,8 +204,13 @@ fn control_tarball(spec: &PackageSpec, depends: &[String], listed: &[Listed]) ->
         ("control".into(), control(spec, depends, kib).into_bytes(), 0o644),
         ("md5sums".into(), md5sums.into_bytes(), 0o644),
     ];
-    if !spec.conffiles.is_empty() {
-        members.push(("conffiles".into(), (spec.conffiles.join("\n") + "\n").into_bytes(), 0o644));
+    // Only the conffiles this package ships (an rpm-only file is not one of them).
+    let shipped: std::collections::HashSet<String> =
+        listed.iter().filter(|l| l.kind == Kind::File).map(|l| format!("/{}", l.rel.display())).collect();
+    let conffiles: Vec<&str> =
+        spec.conffiles.iter().filter(|c| shipped.contains(*c)).map(String::as_str).collect();
+    if !conffiles.is_empty() {
+        members.push(("conffiles".into(), (conffiles.join("\n") + "\n").into_bytes(), 0o644));
     }
     for (name, text) in crate::package::script::deb_scripts(spec)? {
         members.push((name.into(), text.into_bytes(), 0o755));
@@ -253,6 +258,18 @@ fn lintian_overrides(spec: &PackageSpec) -> String {
         include_str!("../../packaging/deb/lintian-overrides"),
         &[("PACKAGE", &spec.name), ("BUNDLE", bundle)],
     );
+    if !spec.bundle {
+        text = without_bundle(&text, bundle);
+    }
+    let modes = crate::package::extra::lintian_overrides(&spec.extra_files);
+    if !modes.is_empty() {
+        text.push_str(
+            "# Modes the manifest's files set: in the package, so never wider open, even before configure.\n",
+        );
+        for o in &modes {
+            text.push_str(&format!("{}: {o}\n", spec.name));
+        }
+    }
     if !spec.lintian_overrides.is_empty() {
         text.push_str("# The manifest's own overrides.\n");
         for o in &spec.lintian_overrides {
@@ -260,6 +277,29 @@ fn lintian_overrides(spec: &PackageSpec) -> String {
         }
     }
     text
+}
+
+/// The overrides of a metapackage, which holds no bundle: those that name neither the bundle nor
+/// /opt, each with the comment lines above it.
+fn without_bundle(text: &str, bundle: &str) -> String {
+    let (mut out, mut comments) = (String::new(), String::new());
+    for line in text.lines() {
+        if line.starts_with('#') {
+            comments.push_str(line);
+            comments.push('\n');
+            continue;
+        }
+        if !line.contains(bundle)
+            && !line.contains("dir-or-file-in-opt")
+            && !line.contains("unusual-interpreter")
+        {
+            out.push_str(&comments);
+            out.push_str(line);
+            out.push('\n');
+        }
+        comments.clear();
+    }
+    out
 }
 
 /// The copyright file with, for a license Debian ships the text of, where that text is.

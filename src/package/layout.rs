@@ -1,5 +1,6 @@
 //! The staged filesystem root of a package: the relocated bundle at its install path, the
-//! project's own `etc/` tree as `/etc/<name>/` (conffiles), `/usr/share/doc/<package>/copyright`,
+//! project's own `etc/` tree (and its `etc/<name>/`, where OpenStack keeps it) as `/etc/<name>/`
+//! (conffiles), `/usr/share/doc/<package>/copyright`,
 //! and a systemd unit per named service. The .deb and .rpm writers archive this one tree.
 
 use std::path::{Path, PathBuf};
@@ -61,29 +62,18 @@ pub fn bundle_dir(root: &Path, install_path: &str) -> PathBuf {
 /// Writes everything but the bundle into the root.
 pub fn stage(layout: &Layout<'_>) -> Result<Staged> {
     let mut staged = Staged::default();
+    // OpenStack projects keep their configuration in `etc/<name>/` (nova, neutron, cinder),
+    // others in `etc/` itself (keystone, glance): both go to /etc/<name>/, `etc/<name>/`'s file
+    // winning where both have one.
     let etc = layout.checkout.join("etc");
-    if etc.is_dir() {
-        let dest = layout.root.join("etc").join(layout.project);
-        for entry in walkdir::WalkDir::new(&etc).sort_by_file_name() {
-            let entry = entry.map_err(|e| Error::Io(e.into()))?;
-            let rel = entry.path().strip_prefix(&etc).expect("below etc");
-            let target = dest.join(rel);
-            // git keeps an empty directory alive with an empty hidden file: the directory ships,
-            // the placeholder does not (it would be a zero-length conffile).
-            let keep_file = entry.file_type().is_file()
-                && [".placeholder", ".gitkeep", ".keep"]
-                    .contains(&entry.file_name().to_string_lossy().as_ref())
-                && entry.metadata().is_ok_and(|m| m.len() == 0);
-            if entry.file_type().is_dir() {
-                fs_err::create_dir_all(&target)?;
-            } else if keep_file {
-                continue;
-            } else if entry.file_type().is_file() {
-                fs_err::copy(entry.path(), &target)?;
-                staged.conffiles.push(format!("/etc/{}/{}", layout.project, rel.display()));
-            }
+    let own = etc.join(layout.project);
+    for (tree, skip) in [(&etc, Some(&own)), (&own, None)] {
+        if tree.is_dir() {
+            stage_etc(layout, tree, skip.map(PathBuf::as_path), &mut staged.conffiles)?;
         }
     }
+    staged.conffiles.sort();
+    staged.conffiles.dedup();
     let doc = layout.root.join("usr/share/doc").join(layout.package);
     fs_err::create_dir_all(&doc)?;
     fs_err::write(doc.join("copyright"), layout.copyright)?;
@@ -113,6 +103,37 @@ pub fn stage(layout: &Layout<'_>) -> Result<Staged> {
         staged.units.push(format!("/{UNIT_DIR}/{script}.service"));
     }
     Ok(staged)
+}
+
+/// Copies the configuration tree `tree` (but `skip`) to /etc/<name>/ in the root, each file a
+/// conffile.
+fn stage_etc(
+    layout: &Layout<'_>,
+    tree: &Path,
+    skip: Option<&Path>,
+    conffiles: &mut Vec<String>,
+) -> Result<()> {
+    let dest = layout.root.join("etc").join(layout.project);
+    let walk = walkdir::WalkDir::new(tree).sort_by_file_name().into_iter();
+    for entry in walk.filter_entry(|e| Some(e.path()) != skip) {
+        let entry = entry.map_err(|e| Error::Io(e.into()))?;
+        let rel = entry.path().strip_prefix(tree).expect("below etc");
+        let target = dest.join(rel);
+        // git keeps an empty directory alive with an empty hidden file: the directory ships,
+        // the placeholder does not (it would be a zero-length conffile).
+        let keep_file = entry.file_type().is_file()
+            && [".placeholder", ".gitkeep", ".keep"].contains(&entry.file_name().to_string_lossy().as_ref())
+            && entry.metadata().is_ok_and(|m| m.len() == 0);
+        if entry.file_type().is_dir() {
+            fs_err::create_dir_all(&target)?;
+        } else if keep_file {
+            continue;
+        } else if entry.file_type().is_file() {
+            fs_err::copy(entry.path(), &target)?;
+            conffiles.push(format!("/etc/{}/{}", layout.project, rel.display()));
+        }
+    }
+    Ok(())
 }
 
 /// The unit of `script`: wrap's template with the manifest's `[project.unit.<script>]`. Values
@@ -169,6 +190,11 @@ mod tests {
         fs_err::create_dir_all(checkout.join("etc/sub")).unwrap();
         fs_err::write(checkout.join("etc/hello.conf"), "x=1\n").unwrap();
         fs_err::write(checkout.join("etc/sub/more.conf"), "y=2\n").unwrap();
+        // OpenStack's `etc/<name>/` is /etc/<name>/ too, not /etc/<name>/<name>/.
+        fs_err::create_dir_all(checkout.join("etc/hello/rootwrap.d")).unwrap();
+        fs_err::write(checkout.join("etc/hello/rootwrap.conf"), "[DEFAULT]\n").unwrap();
+        fs_err::write(checkout.join("etc/hello/rootwrap.d/a.filters"), "[Filters]\n").unwrap();
+        fs_err::write(checkout.join("etc/hello/hello.conf"), "x=2\n").unwrap();
         let root = tmp.path().join("root");
         let bin = bundle_dir(&root, "/opt/h/hello-1").join("bin");
         fs_err::create_dir_all(&bin).unwrap();
@@ -192,7 +218,17 @@ mod tests {
             copyright: "c\n",
         };
         let staged = stage(&layout).unwrap();
-        assert_eq!(staged.conffiles, ["/etc/hello/hello.conf", "/etc/hello/sub/more.conf"]);
+        assert_eq!(
+            staged.conffiles,
+            [
+                "/etc/hello/hello.conf",
+                "/etc/hello/rootwrap.conf",
+                "/etc/hello/rootwrap.d/a.filters",
+                "/etc/hello/sub/more.conf"
+            ]
+        );
+        assert_eq!(fs_err::read_to_string(root.join("etc/hello/hello.conf")).unwrap(), "x=2\n");
+        assert!(!root.join("etc/hello/hello").exists());
         assert_eq!(staged.units, ["/usr/lib/systemd/system/hello.service"]);
         let unit = fs_err::read_to_string(root.join("usr/lib/systemd/system/hello.service")).unwrap();
         assert!(unit.contains("ExecStart=/opt/h/hello/bin/hello\nUser=hello\nGroup=hello\n"), "{unit}");

@@ -7,10 +7,12 @@
 pub mod content;
 pub mod deb;
 pub mod depends;
+pub mod extra;
 pub mod inspect;
 mod inspect_oci;
 pub mod layout;
 mod members;
+pub mod meta;
 pub mod oci;
 pub mod rpm;
 pub mod script;
@@ -86,6 +88,7 @@ pub fn content(spec: &PackageSpec, formats: &[Format]) -> Result<Content> {
             content.add(generated, packager.format());
         }
     }
+    extra::apply(&mut content, &spec.extra_files);
     Ok(content)
 }
 

@@ -55,8 +55,9 @@ impl Packager for Oci {
             Some(user) => Some(numeric_user(spec, image, &base, content, user)?),
             None => None,
         };
+        let owned = owned_by_user(spec, content, user.as_deref());
         let layer_file = crate::fs::temp_file_in(scratch)?;
-        let (diff_id, layer) = write_layer(spec, content, layer_file.as_file())?;
+        let (diff_id, layer) = write_layer(spec, owned.as_ref().unwrap_or(content), layer_file.as_file())?;
         let layers: Vec<Descriptor> = base.layers.iter().cloned().chain([layer.clone()]).collect();
         let mut blobs: std::collections::BTreeMap<String, (Data, u64)> = base
             .layers
@@ -87,8 +88,7 @@ impl Packager for Oci {
         }
         let index = oci::to_bytes(&json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": entries}));
         let docker = oci::to_bytes(&json!(docker));
-        let member =
-            |rel: &str, data: Data, size: u64| Member { rel: rel.into(), data, executable: false, size };
+        let member = |rel: &str, data: Data, size: u64| Member::new(rel.into(), data, false, size);
         let mut members = vec![member("blobs", Data::Dir, 0), member("blobs/sha256", Data::Dir, 0)];
         members.extend(
             blobs.into_iter().map(|(hex, (data, size))| member(&format!("blobs/sha256/{hex}"), data, size)),
@@ -235,6 +235,24 @@ fn numeric_user(
         .find(|f| f.len() > 3 && f[0] == user)
         .map(|f| format!("{}:{}", f[2], f[3]))
         .ok_or_else(|| failure(spec, image, format!("its /etc/passwd has no user `{user}`"), None))
+}
+
+/// `content` with the numeric ids of `user` (`uid:gid`) on the entries the manifest's files
+/// give to the service user, when there are any.
+fn owned_by_user(spec: &PackageSpec, content: &Content, user: Option<&str>) -> Option<Content> {
+    let (uid, gid) = user?.split_once(':')?;
+    let ids: (u64, u64) = (uid.parse().ok()?, gid.parse().ok()?);
+    let files = &spec.extra_files;
+    if !files.iter().any(|f| f.ships_in(Format::Oci) && (f.owner != "root" || f.group != "root")) {
+        return None;
+    }
+    let mut owned = content.clone();
+    owned.set_owners(&|m| {
+        let abs = format!("/{}", m.rel.display());
+        let (owner, group) = crate::package::extra::owner_of(files, &abs, Format::Oci)?;
+        Some((if owner == "root" { 0 } else { ids.0 }, if group == "root" { 0 } else { ids.1 }))
+    });
+    Some(owned)
 }
 
 /// The layer: the package content for this format as a gzip-compressed tar, written to `file`;

@@ -93,6 +93,11 @@ pub struct PackageSpec {
     pub bytecode: crate::manifest::Bytecode,
     /// The operator's maintainer-script fragments, by hook (`postinst`, `preun`, …).
     pub scripts: std::collections::BTreeMap<String, crate::manifest::Script>,
+    /// Whether the package holds the bundle (a metapackage does not: its scripts leave the
+    /// bundle's bytecode alone).
+    pub bundle: bool,
+    /// The manifest's `[[project.files]]`, staged in the root.
+    pub extra_files: Vec<crate::plan::files::PlannedFile>,
 }
 
 /// What a container image adds to the package model.
@@ -253,6 +258,8 @@ pub(crate) mod tests {
             image: None,
             bytecode: crate::manifest::Bytecode::Build,
             scripts: Default::default(),
+            bundle: true,
+            extra_files: Vec::new(),
         }
     }
 

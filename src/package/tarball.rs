@@ -15,7 +15,9 @@ pub fn write(tree: &Path, project: &PlannedProject, out_dir: &Path) -> Result<Ar
     let file_name = &project.files[&Format::Tar];
     crate::package::emit(out_dir, file_name, &project.name, Format::Tar, |out| {
         let mut builder = tar::Builder::new(gzip(out));
-        let prefix = format!("{}-{}", project.package_name, project.version);
+        // Side by side, the tarball is one artifact whatever the version: the unversioned name.
+        let name = project.meta_package.as_deref().unwrap_or(&project.package_name);
+        let prefix = format!("{name}-{}", project.version);
         append_tree(&mut builder, tree, &prefix, project.source_date_epoch.max(0) as u64, false, &|_| false)?;
         builder.into_inner()?.finish()?;
         Ok(())

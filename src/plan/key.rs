@@ -25,6 +25,7 @@ const GROUPS: &[(&str, &[&str])] = &[
         "package metadata",
         &[
             "package_name",
+            "meta_package",
             "maintainer",
             "section",
             "priority",
@@ -42,6 +43,7 @@ const GROUPS: &[(&str, &[&str])] = &[
             "rpmlint_filters",
         ],
     ),
+    ("files", &["extra_files"]),
     ("paths", &["install_path", "link_path", "alternative_priority"]),
     ("virtualenv", &["extras", "pip_dependencies", "verify_skip", "exclude"]),
     ("bytecode", &["bytecode"]),
@@ -52,7 +54,14 @@ const GROUPS: &[(&str, &[&str])] = &[
 /// own when the lock has one, file names follow from the package fields, compression is keyed
 /// per format (the image too: its base's digest and configuration go into the image's key
 /// alone), and the key is the result.
-const IGNORED: &[&str] = &["patches", "closure", "files", "compression", "image", "key_inputs", "key"];
+const IGNORED: &[&str] =
+    &["patches", "closure", "files", "meta_files", "compression", "image", "key_inputs", "key"];
+
+/// The key of a project's metapackage (side by side), from its package's key: the same inputs,
+/// another artifact.
+pub fn meta_key(key: &str) -> String {
+    sha256_hex(format!("{key} metapackage").as_bytes())
+}
 
 /// `planned` with its key inputs and key: its own decisions, its patches, the constraints and
 /// the local wheels (which every project installs from).

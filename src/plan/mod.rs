@@ -5,7 +5,9 @@
 //! read (host format, environment, where uv is). The stages after it read the plan, never the
 //! manifest; `wrap plan --message-format json` prints it (schema [`PLAN_SCHEMA`]).
 
+pub mod files;
 pub mod key;
+mod names;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,7 +18,7 @@ use crate::error::{Error, ManifestError, Result};
 use crate::lock::{Lock, LockedFile, LockedProject};
 use crate::manifest::{
     BaseImage, Compression, Format, Installer, KeySource, Manifest, Project, Relation, Relations, Settings,
-    check_install_path, check_package_name, check_version,
+    check_install_path, check_version,
 };
 
 /// The version of the plan's JSON form; bumped when a field changes meaning or goes away.
@@ -133,6 +135,13 @@ pub struct PlannedProject {
     pub alternative_priority: u32,
     /// Per format: the artifact's file name.
     pub files: BTreeMap<Format, String>,
+    /// The unversioned metapackage that depends on this version's package, when versions
+    /// install side by side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta_package: Option<String>,
+    /// Per package format: the metapackage's file name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta_files: BTreeMap<Format, String>,
     /// Per format: the payload's compression.
     pub compression: BTreeMap<Format, Compression>,
     /// Extras of the project installed with it.
@@ -165,6 +174,9 @@ pub struct PlannedProject {
     /// The operator's maintainer-script fragments, by hook.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub scripts: BTreeMap<String, crate::manifest::Script>,
+    /// `[[project.files]]`, planned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_files: Vec<files::PlannedFile>,
     /// When the bundle's modules are byte-compiled.
     pub bytecode: crate::manifest::Bytecode,
     /// Lintian overrides of the .deb (the settings' then the project's).
@@ -323,6 +335,28 @@ pub fn formats(settings: &Settings, inputs: &PlanInputs) -> Result<Vec<Format>> 
     Ok(formats)
 }
 
+/// The version a project is packaged at (`--version`, the project's, the settings', else the
+/// locked one), checked.
+fn version_of(
+    project: &Project,
+    settings: &Settings,
+    locked: &LockedProject,
+    inputs: &PlanInputs,
+) -> Result<(String, crate::version::Version), ManifestError> {
+    let version = inputs
+        .version
+        .clone()
+        .or_else(|| project.version.clone())
+        .or_else(|| settings.version.clone())
+        .unwrap_or_else(|| locked.version.clone());
+    let parsed = check_version(&version).map_err(|normal| ManifestError::InvalidVersion {
+        key: "version".into(),
+        value: version.clone(),
+        normal,
+    })?;
+    Ok((version, parsed))
+}
+
 /// One project's decisions (its key is added by [`key::with_key`]).
 fn plan_project(
     manifest: &Manifest,
@@ -333,26 +367,21 @@ fn plan_project(
 ) -> Result<PlannedProject> {
     let settings = &manifest.settings;
     let at_project = |kind| Error::Manifest { location: manifest.location(project), kind };
-    let version = inputs
-        .version
-        .clone()
-        .or_else(|| project.version.clone())
-        .or_else(|| settings.version.clone())
-        .unwrap_or_else(|| locked.version.clone());
-    let parsed = check_version(&version).map_err(|normal| {
-        at_project(ManifestError::InvalidVersion { key: "version".into(), value: version.clone(), normal })
-    })?;
+    let (version, parsed) = version_of(project, settings, locked, inputs).map_err(at_project)?;
     let package_version = crate::version::package_version(&parsed);
-    let package_name = project.package_name_template(settings).render(&project.name, &version);
-    check_package_name(&project.name, &package_name).map_err(at_project)?;
-    let install_path = project.install_path_template(settings).render(&project.name, &version);
-    check_install_path(&project.name, "install_path", &install_path).map_err(at_project)?;
-    let link_path = project.link_path(settings, &version);
-    if let Some(link) = &link_path {
-        check_link_path(&project.name, link, &install_path).map_err(at_project)?;
-    }
+    let names::Names { package_name, meta_package, install_path, link_path } =
+        names::names(project, settings, &version).map_err(at_project)?;
+    // Side by side, the files go to the metapackage: its documentation directory is taken.
+    let reserved = files::Reserved {
+        package: meta_package.as_deref().unwrap_or(&package_name),
+        install_path: &install_path,
+        link_path: link_path.as_deref(),
+    };
+    let extra_files = files::plan(project, &version, &reserved).map_err(at_project)?;
     let both = |a: &[String], b: &[String]| a.iter().chain(b).cloned().collect::<Vec<_>>();
     let (upstream, release) = (package_version.upstream, settings.release.clone());
+    let (files, meta_files) =
+        names::file_names(&package_name, meta_package.as_deref(), formats, [&version, &upstream, &release]);
     Ok(PlannedProject {
         name: project.name.clone(),
         git: project.git.written.clone(),
@@ -361,10 +390,9 @@ fn plan_project(
         commit: locked.commit.clone(),
         patches: locked.patches.clone(),
         source_version: locked.version.clone(),
-        files: formats
-            .iter()
-            .map(|f| (*f, f.file_name(&package_name, &version, &upstream, &release)))
-            .collect(),
+        files,
+        meta_files,
+        meta_package,
         compression: formats.iter().map(|f| (*f, compression(*f, settings))).collect(),
         version,
         package_version: upstream,
@@ -394,6 +422,7 @@ fn plan_project(
         enable_units: project.enable_units,
         restart_on_upgrade: project.restart_on_upgrade,
         scripts: project.scripts.clone(),
+        extra_files,
         bytecode: project.bytecode.unwrap_or(settings.bytecode),
         lintian_overrides: both(&settings.lintian_overrides, &project.lintian_overrides),
         rpmlint_filters: both(&settings.rpmlint_filters, &project.rpmlint_filters),
@@ -427,143 +456,4 @@ fn check_link_path(project: &str, link: &str, install_path: &str) -> Result<(), 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lock::LockedProject;
-    use std::path::Path;
-
-    fn manifest(extra: &str) -> Manifest {
-        let text = format!(
-            "[settings]\npackage_name = \"openstack-{{name}}\"\ninstall_path = \"/opt/openstack/{{name}}-{{version}}\"\n{extra}\n[[project]]\nname = \"nova\"\ngit = \"https://opendev.org/openstack/nova\"\nref = \"master\"\n[[project]]\nname = \"glance\"\ngit = \"https://opendev.org/openstack/glance\"\nref = \"30.0.0\"\nversion = \"30.0.0\"\n"
-        );
-        Manifest::parse(Path::new("wrap.toml"), Path::new("/m"), &text).unwrap()
-    }
-
-    fn lock() -> Lock {
-        let pin = |name: &str, version: &str| LockedProject {
-            name: name.into(),
-            git: format!("https://opendev.org/openstack/{name}"),
-            git_ref: "x".into(),
-            commit: "c".repeat(40),
-            commit_time: 1_700_000_000,
-            version: version.into(),
-            patches: vec![],
-            closure: None,
-        };
-        Lock {
-            projects: vec![pin("nova", "31.0.0+git20261122.cccccccccccc"), pin("glance", "29.0.0")],
-            ..Lock::new()
-        }
-    }
-
-    #[test]
-    fn plans_versions_names_and_paths() {
-        let plan = plan(
-            &manifest(""),
-            &lock(),
-            &PlanInputs { host_format: Some(Format::Deb), ..Default::default() },
-        )
-        .unwrap();
-        assert_eq!(plan.formats, [Format::Deb]);
-        let nova = &plan.projects[0];
-        assert_eq!(nova.version, "31.0.0+git20261122.cccccccccccc");
-        assert_eq!(nova.package_name, "openstack-nova");
-        assert_eq!(nova.install_path, "/opt/openstack/nova-31.0.0+git20261122.cccccccccccc");
-        assert_eq!(nova.source_date_epoch, 1_700_000_000);
-        // The project's own version beats the locked one.
-        assert_eq!(plan.projects[1].version, "30.0.0");
-    }
-
-    #[test]
-    fn overrides_and_selection() {
-        let inputs = PlanInputs {
-            projects: vec!["glance".into()],
-            formats: vec![Format::Rpm, Format::Tar, Format::Rpm],
-            source_date_epoch: Some(42),
-            version: Some("2026.1.0".into()),
-            ..Default::default()
-        };
-        let plan = plan(&manifest("version = \"9.9\"\nformats = [\"deb\"]"), &lock(), &inputs).unwrap();
-        assert_eq!(plan.formats, [Format::Rpm, Format::Tar]);
-        assert_eq!(plan.projects.len(), 1);
-        assert_eq!(plan.projects[0].version, "2026.1.0");
-        assert_eq!(plan.projects[0].source_date_epoch, 42);
-    }
-
-    #[test]
-    fn keys_change_with_their_project_inputs_only() {
-        let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
-        let keys = |m: &Manifest, l: &Lock, i: &PlanInputs| -> Vec<String> {
-            plan(m, l, i).unwrap().projects.into_iter().map(|p| p.key).collect()
-        };
-        let base = keys(&manifest(""), &lock(), &inputs);
-        assert_eq!(base, keys(&manifest(""), &lock(), &inputs), "stable");
-        assert_ne!(base[0], base[1]);
-        // A comment in the manifest changes nothing.
-        assert_eq!(base, keys(&manifest("# a comment\n"), &lock(), &inputs));
-        // A patch of glance changes glance's key only, and says so.
-        let mut patched = lock();
-        patched.projects[1].patches =
-            vec![LockedFile { source: "patches/glance/0001.patch".into(), sha256: "a".repeat(64) }];
-        let after = keys(&manifest(""), &patched, &inputs);
-        assert_eq!(after[0], base[0]);
-        assert_ne!(after[1], base[1]);
-        let (before, now) =
-            (plan(&manifest(""), &lock(), &inputs).unwrap(), plan(&manifest(""), &patched, &inputs).unwrap());
-        assert_eq!(
-            key::changes(&before.projects[1].key_inputs, &now.projects[1].key_inputs),
-            ["patch 0001.patch added"]
-        );
-        // Settings every project shares, the wheels and the source date reach every key.
-        for changed in [
-            keys(&manifest("release = \"2\""), &lock(), &inputs),
-            keys(&manifest(""), &lock(), &PlanInputs { find_links_digest: "w".into(), ..inputs.clone() }),
-            keys(&manifest(""), &lock(), &PlanInputs { source_date_epoch: Some(1), ..inputs.clone() }),
-        ] {
-            assert!(changed.iter().zip(&base).all(|(a, b)| a != b));
-        }
-    }
-
-    #[test]
-    fn the_plan_as_json() {
-        let inputs = PlanInputs {
-            host_format: Some(Format::Deb),
-            // An image needs a base image on disk: tests/oci.rs plans and builds one.
-            formats: vec![Format::Deb, Format::Rpm, Format::Tar],
-            ..Default::default()
-        };
-        let mut lock = lock();
-        lock.projects[1].patches =
-            vec![LockedFile { source: "patches/glance/0001.patch".into(), sha256: "a".repeat(64) }];
-        let plan = plan(&manifest("maintainer = \"Ops <ops@example.com>\""), &lock, &inputs).unwrap();
-        let host = [Format::Deb.host_arch(), Format::Rpm.host_arch()];
-        insta::with_settings!({filters => host.iter().map(|a| (*a, "[ARCH]")).collect::<Vec<_>>()}, {
-            insta::assert_json_snapshot!(plan);
-        });
-    }
-
-    #[test]
-    fn every_planned_field_is_a_key_input_or_named_as_none() {
-        let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
-        let plan = plan(&manifest(""), &lock(), &inputs).unwrap();
-        assert_eq!(key::unplaced_fields(&plan.projects[0]), Vec::<String>::new());
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_decide() {
-        let e = plan(&manifest(""), &lock(), &PlanInputs::default()).unwrap_err();
-        assert!(matches!(e, Error::UnknownHostFormat));
-        let inputs = PlanInputs {
-            projects: vec!["keystone".into()],
-            host_format: Some(Format::Deb),
-            ..Default::default()
-        };
-        assert!(matches!(plan(&manifest(""), &lock(), &inputs), Err(Error::UnknownProject { .. })));
-        // A hand-edited lock with a version dpkg and rpm cannot take.
-        let mut bad = lock();
-        bad.projects[0].version = "1 2".into();
-        let inputs = PlanInputs { host_format: Some(Format::Deb), ..Default::default() };
-        let e = plan(&manifest(""), &bad, &inputs).unwrap_err();
-        assert_eq!(e.to_string(), "wrap.toml:5: `version` = `1 2` is not a PEP 440 version in normal form");
-    }
-}
+mod tests;

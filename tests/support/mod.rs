@@ -410,6 +410,8 @@ pub fn tree_spec(root: &Path, name: &str, release: &str) -> wrap::package::spec:
         image: None,
         bytecode: wrap::manifest::Bytecode::Build,
         scripts: Default::default(),
+        bundle: true,
+        extra_files: Vec::new(),
     }
 }
 

@@ -66,6 +66,7 @@ impl Ctx<'_> {
             output_dir,
             compression: raw.compression,
             bytecode: raw.bytecode,
+            side_by_side: raw.side_by_side,
             epoch: raw.epoch,
             section,
             priority,

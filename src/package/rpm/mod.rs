@@ -13,6 +13,7 @@
 //! key adds an OpenPGP signature of the main header (what rpm 4.16 and later check).
 
 mod header;
+mod lint;
 mod payload;
 
 use std::io::Write;
@@ -24,10 +25,10 @@ use crate::manifest::relation::{Clause, Op};
 use crate::manifest::{Compression, Format, Relation};
 use crate::package::content::Content;
 use crate::package::depends::Requirement;
-use crate::package::script::fill;
 use crate::package::spec::{PackageSpec, wrap_words};
 use crate::package::{Options, Packager};
 use header::{Header, Value, sigtag, tag};
+pub use lint::{RPMLINT_SUFFIX, rpmlint_config};
 use payload::{Entry, Payload};
 
 /// The .rpm writer.
@@ -214,10 +215,14 @@ fn isa(arch: &str) -> Option<&'static str> {
 fn all_requires(spec: &PackageSpec, entries: &[Entry], compression: Compression) -> Vec<Dep> {
     let mut out = requires(spec, spec.rpm_system_dependencies());
     let post = sense::SCRIPT_POST;
+    // The user is made in %pre, before the payload that may hold its files.
     if spec.user.is_some() {
         for tool in ["/usr/sbin/useradd", "/usr/sbin/groupadd", "/usr/bin/getent"] {
-            out.push(Dep::with(tool, post, ""));
+            out.push(Dep::with(tool, sense::SCRIPT_PRE, ""));
         }
+    }
+    if spec.user.is_some() || spec.scripts.contains_key("pre") {
+        out.push(Dep::with("/bin/sh", sense::INTERP | sense::SCRIPT_PRE, ""));
     }
     if spec.alternative.is_some() {
         out.push(Dep::with("/usr/sbin/update-alternatives", post, ""));
@@ -399,8 +404,8 @@ fn file_list(h: &mut Header, entries: &[Entry], mtime: u32) {
     h.set(tag::FILEDIGESTS, strings(&|e| e.digest.clone()));
     h.set(tag::FILELINKTOS, strings(&|e| e.link.clone()));
     h.set(tag::FILEFLAGS, Value::Int32(entries.iter().map(|e| e.flags).collect()));
-    h.set(tag::FILEUSERNAME, strings(&|_| "root".into()));
-    h.set(tag::FILEGROUPNAME, strings(&|_| "root".into()));
+    h.set(tag::FILEUSERNAME, strings(&|e| e.user.clone()));
+    h.set(tag::FILEGROUPNAME, strings(&|e| e.group.clone()));
     h.set(tag::FILEVERIFYFLAGS, Value::Int32(vec![u32::MAX; n]));
     h.set(tag::FILEDEVICES, Value::Int32(vec![1; n]));
     h.set(tag::FILEINODES, Value::Int32((1..=n as u32).collect()));
@@ -409,32 +414,6 @@ fn file_list(h: &mut Header, entries: &[Entry], mtime: u32) {
     h.set(tag::BASENAMES, Value::StrArray(basenames));
     h.set(tag::DIRNAMES, Value::StrArray(dirs));
     h.set(tag::FILEDIGESTALGO, Value::Int32(vec![header::SHA256_ALGO]));
-}
-
-/// The suffix of the rpmlint configuration wrap writes beside each .rpm.
-pub const RPMLINT_SUFFIX: &str = ".rpmlint.toml";
-
-/// The rpmlint configuration of `spec`'s package (rpmlint has no place in a package for
-/// filters): packaging/rpm/rpmlint.toml with the bundle's path, then the manifest's filters.
-pub fn rpmlint_config(spec: &PackageSpec) -> String {
-    // Install paths hold letters, digits and `. _ + @ / -`: of these, `.` and `+` mean something
-    // in a regular expression.
-    let bundle = spec.install_path.replace('.', "\\.").replace('+', "\\+");
-    let text = fill(
-        include_str!("../../../packaging/rpm/rpmlint.toml"),
-        &[("PACKAGE", &spec.name), ("BUNDLE", &bundle)],
-    );
-    let end = text.rfind(']').expect("the template ends its list");
-    let mut out = text[..end].to_string();
-    if !spec.rpmlint_filters.is_empty() {
-        out.push_str("    # The manifest's own filters.\n");
-        for filter in &spec.rpmlint_filters {
-            // The manifest refused filters with `'`: a TOML literal string holds them as written.
-            out.push_str(&format!("    '{filter}',\n"));
-        }
-    }
-    out.push_str(&text[end..]);
-    out
 }
 
 /// The content's entries for the .rpm, sorted by path as rpm lists them: files (configuration
@@ -464,13 +443,16 @@ fn entries(spec: &PackageSpec, content: &Content) -> Result<Vec<Entry>> {
         }
         let (mode, size, link) = match &member.data {
             Data::Dir => {
+                // Never a system directory (`/etc/sudoers.d` is sudo's): the project's own trees
+                // and what its `[[project.files]]` make.
                 let own = under(&path, &spec.install_path)
                     || under(&path, &doc)
-                    || (path.starts_with("/etc/") && path.matches('/').count() >= 2);
+                    || under(&path, &format!("/etc/{}", spec.project))
+                    || crate::package::extra::owns_dir(&spec.extra_files, &path);
                 if !own {
                     continue;
                 }
-                (0o040755, 0, String::new())
+                (0o040000 | member.mode(), 0, String::new())
             }
             Data::Symlink(target) => {
                 let target = target.to_string_lossy().into_owned();
@@ -481,7 +463,10 @@ fn entries(spec: &PackageSpec, content: &Content) -> Result<Vec<Entry>> {
         if size > u64::from(u32::MAX) {
             return Err(Error::RpmFileTooLarge { package: spec.name.clone(), path, size });
         }
-        out.push(Entry { path, mode, size, digest: String::new(), link, flags, data: member.data.clone() });
+        let (user, group) = crate::package::extra::owner_of(&spec.extra_files, &path, Format::Rpm)
+            .map_or(("root".into(), "root".into()), |(u, g)| (u.to_string(), g.to_string()));
+        let data = member.data.clone();
+        out.push(Entry { path, mode, size, digest: String::new(), link, flags, data, user, group });
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
@@ -545,6 +530,8 @@ mod tests {
             image: None,
             bytecode: crate::manifest::Bytecode::Build,
             scripts: Default::default(),
+            bundle: true,
+            extra_files: Vec::new(),
         }
     }
 

@@ -28,6 +28,10 @@ pub struct Entry {
     pub flags: u32,
     /// Where the bytes come from.
     pub data: Data,
+    /// Owner name.
+    pub user: String,
+    /// Group name.
+    pub group: String,
 }
 
 /// The compressed payload, in a temporary file, and what the header says of it.
