@@ -43,7 +43,7 @@ fn workspace(base: &Path) -> Workspace {
     );
     let text = text.replacen(
         "[[project]]\nname = \"greet\"",
-        "[project.image]\nports = [\"8000\", \"9000/udp\"]\nvolumes = [\"/var/lib/wrap-hello\"]\n\n[[project]]\nname = \"greet\"",
+        "[project.image]\nports = [\"8000\", \"9000/udp\"]\nvolumes = [\"/var/lib/wrap-hello\"]\n\n[[project.files]]\ndest = \"/var/lib/{user}\"\ndirectory = true\nowner = \"{user}\"\nmode = \"0750\"\n\n[[project]]\nname = \"greet\"",
         1,
     );
     ws.write_manifest(&text);
@@ -157,6 +157,10 @@ fn images_are_read_by_skopeo_and_umoci_run_the_service_and_reproduce() {
     assert_eq!(runtime["process"]["args"], serde_json::json!([format!("{bin}/hello")]));
     assert_eq!(runtime["process"]["user"]["uid"], 100);
     if is_root_or_skip("running the image's root file system with chroot") {
+        // The manifest's directory for the service user belongs to it in the image too.
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let state = std::fs::metadata(rootfs.join("var/lib/wrap-hello")).unwrap();
+        assert_eq!((state.uid(), state.gid(), state.permissions().mode() & 0o7777), (100, 100, 0o750));
         let out = run(
             "chroot",
             &["--userspec=100:100", rootfs.to_str().unwrap(), &format!("{bin}/hello"), "ops"],

@@ -37,6 +37,11 @@ impl Session<'_> {
             }
             (_, uv) => self.closures(lock, mode, uv.as_deref())?,
         };
+        // `release = "auto"`: the releases as a build would give them (the format does not
+        // change a project's inputs).
+        let mut lock = lock;
+        let inputs = PlanInputs { formats: vec![crate::artifact::Format::Tar], ..Default::default() };
+        self.releases(&mut lock, mode, &inputs)?;
         self.write_lock(&lock)?;
         Ok(lock)
     }

@@ -270,8 +270,8 @@ impl<'a> Session<'a> {
                 .iter()
                 .map(|p| LockedFile { source: p.rel.clone(), sha256: digests[&p.rel].clone() })
                 .collect();
-            let kept =
-                old.project(&project.name).filter(|l| l.same_source(project) && !updating(&project.name));
+            let previous = old.project(&project.name);
+            let kept = previous.filter(|l| l.same_source(project) && !updating(&project.name));
             let (commit, commit_time, version) = match kept {
                 Some(l) => (l.commit.clone(), l.commit_time, l.version.clone()),
                 None => self.pin(project, &old)?,
@@ -285,11 +285,11 @@ impl<'a> Session<'a> {
                 version,
                 patches,
                 closure: None,
+                releases: previous.map(|l| l.releases.clone()).unwrap_or_default(),
             };
             // A closure stands while what it was resolved from does.
             let inputs = lock::closure_inputs(project, &pinned, &new.constraints);
-            pinned.closure =
-                old.project(&project.name).and_then(|l| l.closure.clone()).filter(|c| c.inputs == inputs);
+            pinned.closure = previous.and_then(|l| l.closure.clone()).filter(|c| c.inputs == inputs);
             new.projects.push(pinned);
         }
         let kept: Vec<Resolved> = new
@@ -322,7 +322,8 @@ impl<'a> Session<'a> {
 
     /// `wrap plan`: what a build would do.
     pub fn plan(&self, mode: &LockMode, inputs: &PlanInputs) -> Result<BuildPlan> {
-        let lock = self.lock(mode)?;
+        let mut lock = self.lock(mode)?;
+        self.releases(&mut lock, mode, inputs)?;
         let plan = self.make_plan(&lock, inputs)?;
         // What each project's bindep.txt asks of the system, read from its mirror at the pinned
         // commit (nothing is fetched for it).
@@ -358,6 +359,42 @@ impl<'a> Session<'a> {
             ..inputs.clone()
         };
         plan::plan(&self.manifest, lock, &inputs)
+    }
+
+    /// `release = "auto"`: gives each planned version whose build inputs changed since the lock
+    /// gave it a release the next one (1 for a version built for the first time), and records it
+    /// in the lock; with `--locked`, such a change is drift.
+    fn releases(&self, lock: &mut Lock, mode: &LockMode, inputs: &PlanInputs) -> Result<()> {
+        if self.manifest.settings.release != plan::AUTO_RELEASE {
+            return Ok(());
+        }
+        let probe = self.make_plan(lock, &PlanInputs { release_probe: true, ..inputs.clone() })?;
+        let mut changed = Vec::new();
+        for planned in &probe.projects {
+            let Some(locked) = lock.projects.iter_mut().find(|p| p.name == planned.name) else { continue };
+            let release = match locked.releases.iter().find(|r| r.version == planned.version) {
+                Some(r) if r.inputs == planned.key => continue,
+                Some(r) => r.release + 1,
+                None => 1,
+            };
+            locked.releases.retain(|r| r.version != planned.version);
+            let (version, inputs) = (planned.version.clone(), planned.key.clone());
+            locked.releases.push(lock::LockedRelease { version: version.clone(), inputs, release });
+            locked.releases.sort_by(|a, b| a.version.cmp(&b.version));
+            changed.push(Drift::ReleaseChanged { project: planned.name.clone(), version, release });
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        if *mode == LockMode::Locked {
+            return Err(Error::LockDrift { path: Lock::path_for(&self.manifest.path), differences: changed });
+        }
+        for drift in &changed {
+            if let Drift::ReleaseChanged { project, version, release } = drift {
+                self.reporter.status("Releasing", format!("{project} {version} as release {release}"));
+            }
+        }
+        self.write_lock(lock)
     }
 
     /// Names and sizes of every file in the `find_links` directories (wheel names carry their
@@ -414,6 +451,7 @@ impl Session<'_> {
     ) -> Result<Vec<Artifact>> {
         let _cache = self.hold_cache()?;
         let mut lock = self.lock(mode)?;
+        self.releases(&mut lock, mode, inputs)?;
         let plan = self.make_plan(&lock, inputs)?;
         let python = venv::python::probe(&plan.python, plan.installer == Installer::Pip)?;
         let plan = self.for_python(mode, &mut lock, plan, inputs, &python)?;

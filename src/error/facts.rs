@@ -144,6 +144,8 @@ pub enum Drift {
     ClosureStale(String),
     /// The project's closure was resolved for another interpreter version.
     ClosurePython { project: String, locked: String, now: String },
+    /// `release = "auto"`: the project's build inputs are not those its release was given for.
+    ReleaseChanged { project: String, version: String, release: u32 },
 }
 
 impl Drift {
@@ -176,6 +178,17 @@ impl fmt::Display for Drift {
                 "project `{project}`: its dependency closure was resolved for Python {locked}, and this build uses {now}"
             ),
             Self::ClosureMissing(p) => write!(f, "project `{p}`: the lock pins no dependency closure"),
+            Self::ReleaseChanged { project, version, release: 1 } => {
+                write!(
+                    f,
+                    "project `{project}`: the lock gives {version} no release yet (`release = \"auto\"`)"
+                )
+            }
+            Self::ReleaseChanged { project, version, release } => write!(
+                f,
+                "project `{project}`: its build inputs changed since the lock gave {version} release {} (`release = \"auto\"` makes it {release})",
+                release - 1
+            ),
             Self::ClosureStale(p) => write!(
                 f,
                 "project `{p}`: its dependency closure was resolved for another commit, requirement-changing patches, constraints, extras or pip_dependencies (or by an older wrap)"

@@ -165,7 +165,8 @@ pub fn check_version(v: &str) -> Result<crate::version::Version, Option<String>>
 }
 
 /// What [`is_valid_release`] accepts, as error messages say it.
-pub const RELEASE_FORM: &str = "a release starts with a digit and holds only letters, digits and `. + ~`";
+pub const RELEASE_FORM: &str =
+    "a release starts with a digit and holds only letters, digits and `. + ~`; or `auto`, numbered by wrap";
 
 /// A package release (Debian revision, RPM Release): starts with a digit, and holds only what
 /// dpkg and rpm both accept (no `-`, which separates version from release).

@@ -53,6 +53,9 @@ pub struct PlanInputs {
     /// The layout directory a registry base image (`[image] base = "docker://…"`) was pulled
     /// into at its locked digest; the commands pull it before planning.
     pub base_layout: Option<PathBuf>,
+    /// With `release = "auto"`: plan with the release `auto` itself, so that the keys weigh the
+    /// inputs alone (which the lock's release records are compared with).
+    pub release_probe: bool,
 }
 
 /// The key that signs packages (.rpm), as configured; loaded when a build starts.
@@ -335,6 +338,32 @@ pub fn formats(settings: &Settings, inputs: &PlanInputs) -> Result<Vec<Format>> 
     Ok(formats)
 }
 
+/// `release = "auto"` in the manifest.
+pub const AUTO_RELEASE: &str = "auto";
+
+/// The release: the manifest's, or with `release = "auto"` the one the lock gave this version
+/// (`auto` itself for a probe, [`PlanInputs::release_probe`]).
+fn release_of(
+    project: &Project,
+    settings: &Settings,
+    locked: &LockedProject,
+    version: &str,
+    inputs: &PlanInputs,
+) -> Result<String, ManifestError> {
+    if settings.release != AUTO_RELEASE || inputs.release_probe {
+        return Ok(settings.release.clone());
+    }
+    let recorded = locked.releases.iter().find(|r| r.version == version);
+    recorded.map(|r| r.release.to_string()).ok_or_else(|| ManifestError::InvalidValue {
+        key: "release".into(),
+        value: AUTO_RELEASE.into(),
+        expected: format!(
+            "a release the lock records for {} {version} (run `wrap lock` or `wrap build`)",
+            project.name
+        ),
+    })
+}
+
 /// The version a project is packaged at (`--version`, the project's, the settings', else the
 /// locked one), checked.
 fn version_of(
@@ -379,7 +408,8 @@ fn plan_project(
     };
     let extra_files = files::plan(project, &version, &reserved).map_err(at_project)?;
     let both = |a: &[String], b: &[String]| a.iter().chain(b).cloned().collect::<Vec<_>>();
-    let (upstream, release) = (package_version.upstream, settings.release.clone());
+    let release = release_of(project, settings, locked, &version, inputs).map_err(at_project)?;
+    let upstream = package_version.upstream;
     let (files, meta_files) =
         names::file_names(&package_name, meta_package.as_deref(), formats, [&version, &upstream, &release]);
     Ok(PlannedProject {

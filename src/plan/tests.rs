@@ -20,6 +20,7 @@ fn lock() -> Lock {
         version: version.into(),
         patches: vec![],
         closure: None,
+        releases: Vec::new(),
     };
     Lock {
         projects: vec![pin("nova", "31.0.0+git20261122.cccccccccccc"), pin("glance", "29.0.0")],

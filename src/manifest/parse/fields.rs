@@ -10,7 +10,7 @@ impl Ctx<'_> {
     pub(super) fn settings(&self, raw: RawSettings) -> Result<Settings> {
         let version = raw.version.as_ref().map(|v| self.version("settings.version", v)).transpose()?;
         let release = match &raw.release {
-            Some(r) if !is_valid_release(r.get_ref()) => {
+            Some(r) if !is_valid_release(r.get_ref()) && r.get_ref() != "auto" => {
                 return Err(self.invalid("settings.release", r, RELEASE_FORM));
             }
             Some(r) => r.get_ref().clone(),
