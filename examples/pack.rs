@@ -51,6 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         requirements: vec![Requirement::Python("3.11".into())],
         system_dependencies: vec![],
         rpm_system_dependencies: None,
+        rpm_relations: None,
         relations: Relations::default(),
         install_path: install_path.clone(),
         alternative: None,

@@ -23,7 +23,7 @@ fn rpm(args: &[&str]) -> String {
 fn example_with_services() -> Workspace {
     let ws = Workspace::offline_example();
     ws.greet_keys(
-        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nlinks = [\"greet\"]\nsuggests = [\"jq\"]\nbreaks = [\"wrap-test-greet-old (<< 0.1)\"]\nsystem_dependencies = [\"ca-certificates\"]\n\n[project.rpm]\nsystem_dependencies = [\"ca-certificates-rpm\"]",
+        "user = \"wrap-test-greet\"\nservices = [\"greet\"]\nlinks = [\"greet\"]\nsuggests = [\"jq\"]\nbreaks = [\"wrap-test-greet-old (<< 0.1)\"]\nsystem_dependencies = [\"ca-certificates\"]\n\n[project.rpm]\nsystem_dependencies = [\"ca-certificates-rpm\"]\nprovides = [\"greeter = 1.0\", \"wrap-test-greeter = 1.0\"]\nobsoletes = [\"wrap-test-greeter < 1.0\"]",
     );
     ws
 }
@@ -77,6 +77,11 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
     assert!(!requires.contains("ca-certificates\n"), "the Debian name leaked into the rpm:\n{requires}");
     // Suggests as a weak dependency; Breaks, which RPM lacks, as a conflict.
     assert_eq!(rpm(&["-qp", "--suggests", greet.to_str().unwrap()]).trim(), "jq");
+    // `[project.rpm]` relations where the RPM names differ: its own provides and obsoletes (what
+    // it obsoletes, it provides: rpmlint's `obsolete-not-provided`).
+    let provides = rpm(&["-qp", "--provides", greet.to_str().unwrap()]);
+    assert!(provides.lines().any(|l| l == "greeter = 1.0"), "{provides}");
+    assert_eq!(rpm(&["-qp", "--obsoletes", greet.to_str().unwrap()]).trim(), "wrap-test-greeter < 1.0");
     let conflicts = rpm(&["-qp", "--conflicts", greet.to_str().unwrap()]);
     assert!(conflicts.contains("wrap-test-greet-old < 0.1"), "{conflicts}");
     let scripts = rpm(&["-qp", "--scripts", greet.to_str().unwrap()]);

@@ -90,6 +90,7 @@ pub fn package_spec(parts: &Parts<'_>) -> Result<PackageSpec> {
         })?,
         system_dependencies: planned.system_dependencies.clone(),
         rpm_system_dependencies: Some(planned.rpm_system_dependencies.clone()),
+        rpm_relations: planned.rpm_relations.clone(),
         relations: planned.relations.clone(),
         install_path: planned.install_path.clone(),
         alternative: alternative(planned),

@@ -219,6 +219,8 @@ pub struct Project {
     pub relations: Relations,
     /// `[project.rpm] system_dependencies`: the RPM names, where they differ from Debian's.
     pub rpm_system_dependencies: Option<Vec<Relation>>,
+    /// `[project.rpm]` relations: the .rpm's, where they differ from the Debian ones.
+    pub rpm_relations: Option<Relations>,
     /// `[project.image]`: what its container image declares.
     pub image: ProjectImage,
     /// Entry points the verify stage does not import (`NAME` or `GROUP:NAME`, globs allowed).
@@ -288,6 +290,12 @@ pub struct Unit {
     /// Units this one wants started (`Wants=`), besides `network-online.target`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub wants: Vec<String>,
+    /// `User=`, instead of the project's user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `Group=`, instead of the user's own group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// One of the operator's maintainer-script fragments (`[project.scripts]`).
@@ -545,7 +553,10 @@ mod tests {
         assert!(err(&with("environment = [\"A B=1\"]")).contains("`NAME=VALUE`"));
         assert!(err(&with("args = [\"a\\nExecStartPre=/bin/sh\"]")).contains("one line"));
         assert!(err(&with("environment_file = \"etc/x\"")).contains("is not absolute"));
-        assert!(err(&with("user = \"x\"")).contains("unknown field `user`"));
+        assert!(
+            err(&with("user = \"Nova\"")).contains("`unit.user` = `Nova` is not valid: a user or group name")
+        );
+        assert!(err(&with("colour = \"x\"")).contains("unknown field `colour`"));
         // Script fragments: files in the tree, for a known hook.
         let e = err(&format!("{ONE}\n[project.scripts]\npostinst = \"scripts/none.sh\"\n"));
         assert!(e.starts_with("wrap.toml:7:12:") && e.contains("scripts/none.sh"), "{e}");

@@ -151,6 +151,11 @@ struct RawProjectImage {
 #[serde(deny_unknown_fields)]
 struct RawRpm {
     system_dependencies: Option<Vec<Spanned<String>>>,
+    recommends: Option<Vec<Spanned<String>>>,
+    suggests: Option<Vec<Spanned<String>>>,
+    provides: Option<Vec<Spanned<String>>>,
+    conflicts: Option<Vec<Spanned<String>>>,
+    obsoletes: Option<Vec<Spanned<String>>>,
 }
 
 /// Validates manifest `text`; `path` names it in errors, `dir` anchors relative paths.
@@ -441,6 +446,7 @@ impl Ctx<'_> {
         let rpm_system_dependencies = self.rpm_dependencies(raw.rpm.as_ref())?;
         let image = self.project_image(&name, raw.image.as_ref(), services.is_empty())?;
         let relations = self.project_relations(&raw)?;
+        let rpm_relations = self.rpm_relations(raw.rpm.as_ref(), &relations)?;
         let units = self.units(&name, &raw.unit, &services)?;
         let scripts = self.hooks(raw.scripts.as_ref())?;
         let files = self.files(&name, user.as_deref(), &raw.files)?;
@@ -468,6 +474,7 @@ impl Ctx<'_> {
             files,
             relations,
             rpm_system_dependencies,
+            rpm_relations,
             verify_skip,
             exclude: self.patterns("exclude", &raw.exclude)?,
             lintian_overrides: self.lintian_overrides("lintian_overrides", &raw.lintian_overrides)?,

@@ -155,6 +155,10 @@ fn unit_file(layout: &Layout<'_>, script: &str, unit: Unit) -> String {
     }
     let environment: Vec<String> =
         unit.environment.iter().map(|e| format!("Environment={}", quoted(e, false))).collect();
+    // The unit's own account, else the project's user and its group; a unit's own user without
+    // a group runs in that user's primary group (systemd's default, when `Group=` is absent).
+    let user = unit.user.as_deref().or(layout.user);
+    let group = unit.group.as_deref().or(if unit.user.is_some() { None } else { layout.user });
     let together = |extra: &[String]| {
         let mut all = vec!["network-online.target".to_string()];
         all.extend(extra.iter().filter(|u| *u != "network-online.target").cloned());
@@ -172,8 +176,8 @@ fn unit_file(layout: &Layout<'_>, script: &str, unit: Unit) -> String {
             ("EXEC", &exec),
             ("ENVIRONMENT", &environment.join("\n")),
             ("ENVIRONMENT_FILE", &unit.environment_file.map(|f| format!("-{f}")).unwrap_or_default()),
-            ("USER", &layout.user.map(|u| format!("User={u}")).unwrap_or_default()),
-            ("GROUP", &layout.user.map(|u| format!("Group={u}")).unwrap_or_default()),
+            ("USER", &user.map(|u| format!("User={u}")).unwrap_or_default()),
+            ("GROUP", &group.map(|g| format!("Group={g}")).unwrap_or_default()),
             ("RESTART", unit.restart.as_deref().unwrap_or("on-failure")),
         ],
     )
@@ -267,6 +271,8 @@ mod tests {
             restart: Some("always".into()),
             after: vec!["mysql.service".into(), "network-online.target".into()],
             wants: vec![],
+            user: Some("libvirt-qemu".into()),
+            group: None,
         };
         let units = std::collections::BTreeMap::from([("hello".to_string(), unit)]);
         let layout = Layout {
@@ -291,7 +297,7 @@ mod tests {
             text,
             "[Unit]\nDescription=Says @USER@ 100%% (hello)\nAfter=network-online.target mysql.service\nWants=network-online.target\n\n\
              [Service]\nType=exec\nExecStart=/opt/h/hello-1/bin/hello \"--config-file\" \"/etc/hello/a b.conf\" \"100%%\" \"$$HOME \\\"q\\\" \\\\\"\n\
-             Environment=\"OS_REGION=Region One\"\nEnvironment=\"LIMIT=50%%\"\nEnvironmentFile=-/etc/default/hello\nRestart=always\n\n\
+             Environment=\"OS_REGION=Region One\"\nEnvironment=\"LIMIT=50%%\"\nEnvironmentFile=-/etc/default/hello\nUser=libvirt-qemu\nRestart=always\n\n\
              [Install]\nWantedBy=multi-user.target\n"
         );
         // systemd reads it back as meant: the arguments one by one, unexpanded.

@@ -48,6 +48,7 @@ pub fn split(
 fn versioned(spec: &PackageSpec) -> PackageSpec {
     PackageSpec {
         relations: Relations::default(),
+        rpm_relations: None,
         user: None,
         units: Vec::new(),
         enable_units: EnableUnits::None,

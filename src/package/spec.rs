@@ -60,6 +60,8 @@ pub struct PackageSpec {
     pub system_dependencies: Vec<Relation>,
     /// The manifest's `[project.rpm] system_dependencies`, where RPM names differ.
     pub rpm_system_dependencies: Option<Vec<Relation>>,
+    /// The .rpm's relations, where they differ from `relations`.
+    pub rpm_relations: Option<Relations>,
     /// Recommends, Provides, Conflicts, Replaces from the manifest.
     pub relations: Relations,
     /// Where the bundle is installed.
@@ -239,6 +241,7 @@ pub(crate) mod tests {
             requirements: vec![Requirement::Python("3.11".into()), Requirement::Glibc("2.17".into())],
             system_dependencies: vec![Relation::parse_deb("libvirt0").unwrap()],
             rpm_system_dependencies: None,
+            rpm_relations: None,
             relations: Relations {
                 recommends: vec![Relation::parse_deb("jq (>= 1.6)").unwrap()],
                 ..Relations::default()

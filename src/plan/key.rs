@@ -31,6 +31,7 @@ const GROUPS: &[(&str, &[&str])] = &[
             "priority",
             "system_dependencies",
             "rpm_system_dependencies",
+            "rpm_relations",
             "relations",
             "user",
             "services",

@@ -159,6 +159,9 @@ pub struct PlannedProject {
     pub system_dependencies: Vec<Relation>,
     /// System packages the .rpm requires (the `[project.rpm]` list, else the Debian one).
     pub rpm_system_dependencies: Vec<Relation>,
+    /// The .rpm's relations, where `[project.rpm]` gives its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpm_relations: Option<Relations>,
     /// Recommends, Provides, Conflicts, Replaces.
     pub relations: Relations,
     /// System user the packages create.
@@ -445,6 +448,7 @@ fn plan_project(
             .clone()
             .unwrap_or_else(|| project.system_dependencies.clone()),
         relations: project.relations.clone(),
+        rpm_relations: project.rpm_relations.clone(),
         user: project.user.clone(),
         services: project.services.clone(),
         links: project.links.clone(),

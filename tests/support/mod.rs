@@ -394,6 +394,7 @@ pub fn tree_spec(root: &Path, name: &str, release: &str) -> wrap::package::spec:
         requirements: vec![],
         system_dependencies: vec![],
         rpm_system_dependencies: None,
+        rpm_relations: None,
         relations: Default::default(),
         install_path: "/opt/wrap-test/big".into(),
         alternative: None,

@@ -280,6 +280,46 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// `[project.rpm]` relations in RPM syntax, each list replacing the one derived from the
+    /// Debian relations (`obsoletes` replaces `replaces`, `conflicts` both `conflicts` and
+    /// `breaks`); `None` when it gives none.
+    pub(super) fn rpm_relations(
+        &self,
+        rpm: Option<&RawRpm>,
+        debian: &Relations,
+    ) -> Result<Option<Relations>> {
+        let Some(rpm) = rpm else { return Ok(None) };
+        let parse = |key: &str, list: &Option<Vec<Spanned<String>>>| -> Result<Option<Vec<Relation>>> {
+            list.as_ref()
+                .map(|l| {
+                    l.iter()
+                        .map(|d| Relation::parse_rpm(d.get_ref()).map_err(|p| self.invalid(key, d, p)))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()
+        };
+        let lists = [
+            parse("rpm.recommends", &rpm.recommends)?,
+            parse("rpm.suggests", &rpm.suggests)?,
+            parse("rpm.provides", &rpm.provides)?,
+            parse("rpm.conflicts", &rpm.conflicts)?,
+            parse("rpm.obsoletes", &rpm.obsoletes)?,
+        ];
+        if lists.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let [recommends, suggests, provides, conflicts, obsoletes] = lists;
+        let mut out = debian.clone();
+        out.recommends = recommends.unwrap_or(out.recommends);
+        out.suggests = suggests.unwrap_or(out.suggests);
+        out.provides = provides.unwrap_or(out.provides);
+        if let Some(conflicts) = conflicts {
+            (out.conflicts, out.breaks) = (conflicts, Vec::new());
+        }
+        out.replaces = obsoletes.unwrap_or(out.replaces);
+        Ok(Some(out))
+    }
+
     pub(super) fn rpm_dependencies(&self, rpm: Option<&RawRpm>) -> Result<Option<Vec<Relation>>> {
         Ok(match rpm.and_then(|r| r.system_dependencies.as_ref()) {
             Some(deps) => Some(

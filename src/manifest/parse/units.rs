@@ -22,6 +22,8 @@ pub(super) struct RawUnit {
     after: Vec<Spanned<String>>,
     #[serde(default)]
     wants: Vec<Spanned<String>>,
+    user: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
 }
 
 /// `Restart=` values systemd takes.
@@ -96,7 +98,21 @@ impl Ctx<'_> {
                         .then(|| "a unit name, as `mysql.service` or `network-online.target`".into())
                 })
             };
+            // `User=`/`Group=`: the project's user by default; another account the host has (one
+            // another package made: `libvirt-qemu`), or `root`.
+            let account = |key: &str, value: &Option<Spanned<String>>| -> Result<Option<String>> {
+                match value {
+                    Some(v) if !is_valid_user(v.get_ref()) => Err(self.invalid(
+                        key,
+                        v,
+                        "a user or group name: lowercase letters, digits, `-` and `_`, starting with a letter",
+                    )),
+                    v => Ok(v.as_ref().map(|v| v.get_ref().clone())),
+                }
+            };
             let unit = Unit {
+                user: account("unit.user", &raw.user)?,
+                group: account("unit.group", &raw.group)?,
                 args,
                 environment,
                 environment_file: raw.environment_file.as_ref().map(|f| f.get_ref().clone()),

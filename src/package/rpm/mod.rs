@@ -255,7 +255,7 @@ fn provides(spec: &PackageSpec, entries: &[Entry]) -> Vec<Dep> {
     if entries.iter().any(|e| e.flags & FILE_CONFIG != 0) {
         out.push(Dep::with(format!("config({})", spec.name), sense::CONFIG | sense::EQUAL, &evr));
     }
-    out.extend(spec.relations.provides.iter().map(dependency));
+    out.extend(spec.rpm_relations.as_ref().unwrap_or(&spec.relations).provides.iter().map(dependency));
     out
 }
 
@@ -353,7 +353,7 @@ fn dependency_lists(
     entries: &[Entry],
     compression: Compression,
 ) -> Vec<([u32; 3], Vec<Dep>)> {
-    let relations = &spec.relations;
+    let relations = spec.rpm_relations.as_ref().unwrap_or(&spec.relations);
     let list = |deps: &[Relation]| deps.iter().map(dependency).collect::<Vec<_>>();
     let mut lists = vec![
         (
@@ -514,6 +514,7 @@ mod tests {
             ],
             system_dependencies: vec![Relation::parse_deb("libvirt0").unwrap()],
             rpm_system_dependencies: None,
+            rpm_relations: None,
             relations: Relations::default(),
             install_path: "/opt/wrap-test/hello-1.1.0".into(),
             alternative: None,
