@@ -134,11 +134,12 @@ pub enum Command {
     /// go only with `--all`.
     Clean {
         /// Remove entries (mirrors, checkouts, artifacts, downloads, logs) unused for this long:
-        /// 30d, 12h, 2w.
+        /// a number and a unit, s, m (minutes), h, d or w (30d, 12h, 2w); a bare number is days.
         #[arg(long, value_name = "AGE", value_parser = crate::cache::prune::parse_age)]
         older_than: Option<std::time::Duration>,
         /// Then remove the least recently used entries until the cache is at most this big:
-        /// 500M, 10G.
+        /// 500M, 10G (powers of 1024). The installers' caches and wrap's tools go only with
+        /// `--all`: a warning says when they keep the cache over this size.
         #[arg(long, value_name = "SIZE", value_parser = crate::cache::prune::parse_size)]
         max_size: Option<u64>,
         /// Remove everything.
@@ -229,7 +230,8 @@ pub struct SourceArgs {
     /// Refuse to run when the lock does not match the manifest, a patch or a constraints file.
     #[arg(long)]
     pub locked: bool,
-    /// Never touch the network: cached git mirrors only.
+    /// Never touch the network: cached git mirrors only, and no package index (wheels from the
+    /// cache and `find_links` only).
     #[arg(long)]
     pub offline: bool,
 }

@@ -349,7 +349,8 @@ impl Human {
                 )
             }
             Event::Fetched { project, commit, version, patches, path, .. } => {
-                let patches = if patches.is_empty() { "no patches".to_string() } else { patches.join(", ") };
+                // A tab-separated field: empty when there are none, like every other empty field.
+                let patches = patches.join(", ");
                 writeln!(out, "{project}\t{}\t{version}\t{patches}\t{path}", crate::error::short(commit, 12))
             }
             Event::Plan { plan, bindep } => write_plan(&mut out, plan, bindep),

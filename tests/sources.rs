@@ -39,7 +39,7 @@ fn lock_then_fetch_locked_gives_patched_checkouts_at_the_recorded_commits() {
     let hello = std::path::PathBuf::from(fields[4]);
     assert!(hello.starts_with(ws.cache()), "{out}");
     let fields: Vec<&str> = lines[1].split('\t').collect();
-    assert_eq!(&fields[..4], ["greet", &greet_main[..12], nightly.as_str(), "no patches"]);
+    assert_eq!(&fields[..4], ["greet", &greet_main[..12], nightly.as_str(), ""]);
     let greet = std::path::PathBuf::from(fields[4]);
 
     // The checkouts sit at the pinned commits, patched, with history and tags for pbr.

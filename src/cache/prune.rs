@@ -169,6 +169,30 @@ pub fn clean(cache: &Cache, policy: &Policy, now: SystemTime) -> Result<Vec<Remo
     Ok(removed)
 }
 
+/// Why the cache is still over `policy.max_size` after `removed` went, if it is: what size never
+/// removes (the installers' caches and wrap's tools, which only `--all` removes), by size.
+pub fn shortfall(cache: &Cache, policy: &Policy, removed: &[Removed]) -> Result<Option<String>> {
+    let Some(max) = policy.max_size.filter(|_| !policy.all) else { return Ok(None) };
+    let usage = usage(cache)?;
+    let gone: u64 = if policy.dry_run { removed.iter().map(|r| r.bytes).sum() } else { 0 };
+    let left = usage.bytes.saturating_sub(gone);
+    if left <= max {
+        return Ok(None);
+    }
+    let whole: Vec<String> = KINDS
+        .iter()
+        .filter(|(_, depth)| *depth == Depth::Whole)
+        .filter_map(|(name, _)| usage.categories.iter().find(|c| c.name == *name && c.bytes > 0))
+        .map(|c| format!("{} {}", c.name, human_size(c.bytes)))
+        .collect();
+    let held = if whole.is_empty() { "entries in use".to_string() } else { whole.join(", ") };
+    Ok(Some(format!(
+        "the cache is still {} after cleaning, over `--max-size` {}: what is left is {held}, which only `--all` removes",
+        human_size(left),
+        human_size(max)
+    )))
+}
+
 fn is_temporary(path: &Path) -> bool {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     name.starts_with(interrupt::TEMP_MARK) && !name.starts_with(&interrupt::temp_prefix())
@@ -311,6 +335,16 @@ mod tests {
         assert_eq!(reasons, ["leftover", "age", "size"]);
         assert!(!old.exists() && !mid.exists() && !leftover.exists());
         assert!(new.exists() && uv.exists(), "installer caches go only with --all");
+        assert_eq!(shortfall(&cache, &policy, &removed).unwrap(), None, "200 KB met");
+        // 5 KB cannot be met without the installers' caches: said, with what is left.
+        let small = Policy { max_size: Some(5_000), ..Policy::default() };
+        let removed = clean(&cache, &small, SystemTime::now()).unwrap();
+        let warning = shortfall(&cache, &small, &removed).unwrap().expect("over the size");
+        assert!(
+            warning.contains("over `--max-size` 4.9 KiB: what is left is uv ")
+                && warning.ends_with("which only `--all` removes"),
+            "{warning}"
+        );
 
         clean(&cache, &Policy { all: true, ..Policy::default() }, SystemTime::now()).unwrap();
         assert!(!new.exists() && !uv.exists());

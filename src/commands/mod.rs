@@ -516,6 +516,10 @@ pub fn clean(cache: &Cache, policy: &Policy, reporter: &dyn Reporter) -> Result<
     })?;
     let removed = prune::clean(cache, policy, std::time::SystemTime::now())?;
     reporter.report(&Event::Cleaned { removed: &removed, dry_run: policy.dry_run });
+    // A size the cache could not be brought to is said, not passed over.
+    if let Some(warning) = prune::shortfall(cache, policy, &removed)? {
+        reporter.warn(warning);
+    }
     Ok(())
 }
 
