@@ -59,6 +59,13 @@ pub enum FileKind {
     },
 }
 
+impl FileKind {
+    /// Whether it is a copied directory tree (not a single file).
+    pub fn is_tree(&self) -> bool {
+        matches!(self, FileKind::Copy { files, .. } if files.iter().any(|f| !f.rel.is_empty()))
+    }
+}
+
 /// One entry of a copied source, as read when the manifest was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceFile {
@@ -130,7 +137,9 @@ pub fn check_dest(dest: &str) -> Result<(), String> {
 
 /// Whether `path` is `dir` or lies below it.
 pub fn is_under(path: &str, dir: &str) -> bool {
-    path == dir || path.starts_with(&format!("{}/", dir.trim_end_matches('/')))
+    // Called for every entry of a package (rpm's owners): no allocation.
+    let dir = dir.trim_end_matches('/');
+    path.strip_prefix(dir).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::artifact::Format;
 use crate::error::{Error, Result};
 use crate::manifest::files::{FileKind, is_under};
 use crate::package::content::Content;
+use crate::package::script::{Value, assemble, indent};
 use crate::plan::files::PlannedFile;
 
 /// Where `dest` is in the staged root.
@@ -87,9 +88,7 @@ pub fn apply(content: &mut Content, files: &[PlannedFile]) {
     for file in files {
         let rel = PathBuf::from(file.dest.trim_start_matches('/'));
         if let Some(mode) = file.mode {
-            let tree =
-                matches!(&file.kind, FileKind::Copy { files, .. } if files.iter().any(|f| !f.rel.is_empty()));
-            content.set_mode(&rel, mode, tree);
+            content.set_mode(&rel, mode, file.kind.is_tree());
         }
         if let Some(format) = file.only {
             content.limit(&rel, format);
@@ -102,7 +101,7 @@ pub fn apply(content: &mut Content, files: &[PlannedFile]) {
 pub fn owner_of<'a>(files: &'a [PlannedFile], abs: &str, format: Format) -> Option<(&'a str, &'a str)> {
     files
         .iter()
-        .filter(|f| f.ships_in(format) && (f.owner != "root" || f.group != "root"))
+        .filter(|f| f.ships_in(format) && f.non_root())
         .find(|f| match &f.kind {
             FileKind::Copy { .. } => is_under(abs, &f.dest),
             _ => abs == f.dest,
@@ -115,18 +114,18 @@ pub fn owner_of<'a>(files: &'a [PlannedFile], abs: &str, format: Format) -> Opti
 pub fn owns_dir(files: &[PlannedFile], abs: &str) -> bool {
     files.iter().any(|f| match &f.kind {
         FileKind::Directory => abs == f.dest,
-        FileKind::Copy { files, .. } => files.iter().any(|e| !e.rel.is_empty()) && is_under(abs, &f.dest),
+        FileKind::Copy { .. } => f.kind.is_tree() && is_under(abs, &f.dest),
         _ => false,
     })
 }
 
 /// The postinst's lines that give entries their owners in the .deb (`chown` by name once the
-/// user exists; `-h` so that a link is never followed), indented by `indent`. Paths are in the
-/// destination grammar (no quote, no space), and quoted all the same.
-pub fn chown_fragment(files: &[PlannedFile], indent: usize) -> String {
-    let pad = " ".repeat(indent);
+/// user exists; `-h` so that a link is never followed), indented by `spaces`: each owner and
+/// path quoted as one word, as every value of a maintainer script is.
+pub fn chown_fragment(files: &[PlannedFile], spaces: usize) -> Result<String> {
     let mut lines = Vec::new();
-    for file in files.iter().filter(|f| f.ships_in(Format::Deb) && (f.owner != "root" || f.group != "root")) {
+    for file in files.iter().filter(|f| f.ships_in(Format::Deb) && f.non_root()) {
+        let owner = format!("{}:{}", file.owner, file.group);
         let mut paths = vec![file.dest.clone()];
         if let FileKind::Copy { files: entries, .. } = &file.kind {
             paths.extend(
@@ -134,10 +133,11 @@ pub fn chown_fragment(files: &[PlannedFile], indent: usize) -> String {
             );
         }
         for path in paths {
-            lines.push(format!("{pad}chown -h '{}:{}' '{path}'", file.owner, file.group));
+            let values = [("OWNER", Value::Word(&owner)), ("PATH", Value::Word(&path))];
+            lines.push(assemble("chown -h @OWNER@ @PATH@\n", &values)?);
         }
     }
-    lines.join("\n")
+    Ok(indent(&lines.concat(), spaces))
 }
 
 /// lintian's tags for the modes the manifest sets (the .deb carries them from unpack on, so a
@@ -153,7 +153,7 @@ pub fn lintian_overrides(files: &[PlannedFile]) -> Vec<String> {
                 tags.push(format!("non-standard-dir-perm {mode:04o} != 0755 [{rel}/]"));
                 continue;
             }
-            FileKind::Copy { files, .. } if files.iter().any(|e| !e.rel.is_empty()) => {
+            FileKind::Copy { files, .. } if file.kind.is_tree() => {
                 files.iter().filter(|e| !e.is_dir()).map(|e| format!("{rel}/{}", e.rel)).collect()
             }
             FileKind::Copy { .. } | FileKind::Template { .. } => vec![rel.to_string()],
@@ -171,34 +171,4 @@ pub fn lintian_overrides(files: &[PlannedFile]) -> Vec<String> {
         }
     }
     tags
-}
-
-/// rpmlint filters for what the manifest's files set on purpose, each scoped to its path: a
-/// service user's ownership, a mode that is not 0644/0755 (a directory others cannot enter, a
-/// file others cannot read), an absolute link.
-pub fn rpmlint_filters(files: &[PlannedFile]) -> Vec<String> {
-    // Destinations hold letters, digits and `. _ + @ : = , ~ -`: `.` and `+` mean something in
-    // a regular expression.
-    let re = |path: &str| path.replace('.', "\\.").replace('+', "\\+");
-    let mut filters = Vec::new();
-    for file in files.iter().filter(|f| f.ships_in(Format::Rpm)) {
-        let path = re(&file.dest);
-        if file.owner != "root" {
-            filters.push(format!("non-standard-uid {path}(/|\\s)"));
-        }
-        if file.group != "root" {
-            filters.push(format!("non-standard-gid {path}(/|\\s)"));
-        }
-        match (&file.kind, file.mode) {
-            (FileKind::Directory, Some(mode)) if mode != 0o755 => {
-                filters.push(format!("non-standard-dir-perm {path} {mode:o}"));
-            }
-            (FileKind::Symlink { target }, _) if target.starts_with('/') => {
-                filters.push(format!("symlink-should-be-relative {path} "));
-            }
-            (_, Some(mode)) if mode & 0o004 == 0 => filters.push(format!("non-readable {path}(/|\\s)")),
-            _ => {}
-        }
-    }
-    filters
 }

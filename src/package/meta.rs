@@ -11,7 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::artifact::Format;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::manifest::relation::{Clause, Op};
 use crate::manifest::{EnableUnits, Relation, Relations};
 use crate::package::content::Content;
 use crate::package::spec::PackageSpec;
@@ -33,7 +34,7 @@ pub fn split(
     let above = |p: &Path| own.iter().any(|o| o.starts_with(p) && o != p);
     let versioned = versioned(spec);
     let versioned_content = content.select(&bundle_side);
-    let mut meta_spec = meta_spec(spec, meta)?;
+    let mut meta_spec = meta_spec(spec, meta);
     let mut meta_content = content.select(&|p: &Path| !bundle_side(p) && !above(p));
     if let Some(packager) = crate::package::packager(format) {
         meta_spec.conffiles.retain(|c| !bundle_side(&rel(c)));
@@ -62,16 +63,16 @@ fn versioned(spec: &PackageSpec) -> PackageSpec {
 
 /// The metapackage: depends on exactly this version's package, and holds the host's one copy
 /// of everything shared between versions.
-fn meta_spec(spec: &PackageSpec, meta: &str) -> Result<PackageSpec> {
+fn meta_spec(spec: &PackageSpec, meta: &str) -> PackageSpec {
     let epoch = spec.epoch.map(|e| format!("{e}:")).unwrap_or_default();
-    let exact = format!("{} (= {epoch}{}-{})", spec.name, spec.upstream_version(), spec.release);
-    let relation = Relation::parse_deb(&exact)
-        .map_err(|problem| Error::Rpm { package: meta.into(), detail: format!("`{exact}`: {problem}") })?;
+    let version = format!("{epoch}{}-{}", spec.upstream_version(), spec.release);
+    let relation =
+        Relation(vec![Clause { name: spec.name.clone(), arch: None, version: Some((Op::Eq, version)) }]);
     let description = format!(
         "{}\n\nThis metapackage depends on {} and holds the configuration, units and files shared by every installed version; versions install side by side, and removing an old one is an explicit step.",
         spec.description, spec.name
     );
-    Ok(PackageSpec {
+    PackageSpec {
         name: meta.into(),
         description,
         requirements: Vec::new(),
@@ -80,5 +81,5 @@ fn meta_spec(spec: &PackageSpec, meta: &str) -> Result<PackageSpec> {
         alternative: None,
         bundle: false,
         ..spec.clone()
-    })
+    }
 }

@@ -189,10 +189,10 @@ fn checked(spec: &PackageSpec, hook: &str, text: String) -> Result<String> {
 /// The .deb's maintainer scripts: (name, text); a preinst only for the operator's fragment, a
 /// postinst only when it has something to do.
 pub fn deb_scripts(spec: &PackageSpec) -> Result<Vec<(&'static str, String)>> {
-    let mut add_user = add_user(spec, include_str!("../../packaging/fragments/add-user.deb"), 8)?;
-    // dpkg unpacked the manifest's files as root: their owners once the user exists.
-    add_user =
-        [add_user, crate::package::extra::chown_fragment(&spec.extra_files, 8)].join("\n").trim().into();
+    // dpkg unpacked the manifest's files as root: their owners once the user exists (both
+    // fragments are whole lines, or empty).
+    let add_user = add_user(spec, include_str!("../../packaging/fragments/add-user.deb"), 8)?
+        + &crate::package::extra::chown_fragment(&spec.extra_files, 8)?;
     let install = alternatives(spec, true, 8)?;
     let remove = alternatives(spec, false, 8)?;
     let bytecode = remove_bytecode(spec, include_str!("../../packaging/fragments/remove-bytecode"), 8)?;

@@ -54,6 +54,16 @@ fn hostile_spec(value: &str) -> PackageSpec {
         priority: 7,
         commands: vec![format!("c{value}")],
     });
+    // A manifest's directory given to the user: its owner and path reach the postinst.
+    spec.extra_files = vec![crate::plan::files::PlannedFile {
+        dest: format!("/var/lib/d{value}"),
+        kind: crate::manifest::files::FileKind::Directory,
+        mode: None,
+        owner: format!("u{value}"),
+        group: format!("g{value}"),
+        config: false,
+        only: None,
+    }];
     spec
 }
 
@@ -62,7 +72,8 @@ fn hostile_spec(value: &str) -> PackageSpec {
 fn run_in_dash(dir: &Path, script: &str, args: &[&str]) -> String {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let tools = ["getent", "addgroup", "adduser", "groupadd", "useradd", "update-alternatives", "find"];
+    let tools =
+        ["getent", "addgroup", "adduser", "groupadd", "useradd", "update-alternatives", "find", "chown"];
     for tool in tools.into_iter().chain(["deb-systemd-helper", "deb-systemd-invoke", "systemctl"]) {
         let stub = format!(
             "#!/bin/sh\nprintf '%s' {tool} >> calls\nfor a in \"$@\"; do printf ' [%s]' \"$a\" >> calls; done\necho >> calls\n[ {tool} != getent ]\n"
@@ -111,6 +122,10 @@ fn hostile_values_stay_words_in_every_script() {
             // Each command saw the hostile value as one argument, unchanged.
             if name == "postinst" || name == "%pre" {
                 assert!(calls.contains(&format!("[u{value}]")), "{name}: {calls}");
+            }
+            if name == "postinst" {
+                let chown = format!("chown [-h] [u{value}:g{value}] [/var/lib/d{value}]");
+                assert!(calls.contains(&chown), "{name}: {calls}");
             }
             if name == "postinst" || name == "%post" {
                 assert!(calls.contains(&format!("[{value}-link]")), "{name}: {calls}");

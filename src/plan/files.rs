@@ -36,6 +36,11 @@ impl PlannedFile {
     pub fn ships_in(&self, format: Format) -> bool {
         self.only.is_none_or(|f| f == format)
     }
+
+    /// Whether it gives the service user (or its group) what it holds.
+    pub fn non_root(&self) -> bool {
+        self.owner != "root" || self.group != "root"
+    }
 }
 
 /// What wrap itself puts in the package, which no entry may take.

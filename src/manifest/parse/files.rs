@@ -9,9 +9,6 @@ use toml::Spanned;
 use super::*;
 use crate::manifest::files::{FileEntry, FileKind, SourceFile, check_dest, fill, is_under};
 
-/// The largest template read.
-const MAX_TEMPLATE: u64 = 64 << 10;
-
 /// `[[project.files]]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,12 +85,7 @@ impl Ctx<'_> {
             return Ok(FileKind::Copy { source: path.rel, abs: path.abs, files });
         }
         if let Some(template) = &file.template {
-            let path = self.local_path("files.template", template, true, false)?;
-            let not_text = || self.invalid("files.template", template, "a UTF-8 text file of at most 64 KiB");
-            let size = std::fs::metadata(&path.abs).map(|m| m.len()).unwrap_or(u64::MAX);
-            let bytes =
-                std::fs::read(&path.abs).ok().filter(|_| size <= MAX_TEMPLATE).ok_or_else(not_text)?;
-            let text = String::from_utf8(bytes).ok().filter(|t| !t.contains('\0')).ok_or_else(not_text)?;
+            let (path, text) = self.small_text("files.template", template, "")?;
             fill(&text, probe).map_err(|p| self.no_user("files.template", template, p))?;
             return Ok(FileKind::Template { source: path.rel, text });
         }

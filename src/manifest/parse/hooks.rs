@@ -11,8 +11,8 @@ use super::*;
 /// The hooks a fragment can be given: the .deb's maintainer scripts, then the .rpm's scriptlets.
 pub const HOOKS: [&str; 8] = ["preinst", "postinst", "prerm", "postrm", "pre", "post", "preun", "postun"];
 
-/// The largest fragment read.
-const MAX_SCRIPT: u64 = 64 << 10;
+/// The largest fragment or template read.
+const MAX_TEXT: u64 = 64 << 10;
 
 /// `[project.scripts]` as written.
 #[derive(Deserialize, Default)]
@@ -45,14 +45,26 @@ impl Ctx<'_> {
         let mut scripts = BTreeMap::new();
         for (hook, value) in HOOKS.iter().zip(written) {
             let Some(value) = value else { continue };
-            let path = self.local_path("scripts", value, true, false)?;
-            let not_text =
-                || self.invalid("scripts", value, "a shell fragment: a UTF-8 text file of at most 64 KiB");
-            let size = std::fs::metadata(&path.abs).map(|m| m.len()).unwrap_or(u64::MAX);
-            let bytes = std::fs::read(&path.abs).ok().filter(|_| size <= MAX_SCRIPT).ok_or_else(not_text)?;
-            let text = String::from_utf8(bytes).ok().filter(|t| !t.contains('\0')).ok_or_else(not_text)?;
+            let (path, text) = self.small_text("scripts", value, "a shell fragment: ")?;
             scripts.insert(hook.to_string(), Script { rel: path.rel, text });
         }
         Ok(scripts)
+    }
+
+    /// A text file of the manifest's tree named by `key` (a script fragment, a template), read
+    /// when the manifest is: UTF-8, no NUL, at most 64 KiB; `what` starts the error's
+    /// expectation.
+    pub(super) fn small_text(
+        &self,
+        key: &'static str,
+        value: &Spanned<String>,
+        what: &str,
+    ) -> Result<(LocalPath, String)> {
+        let path = self.local_path(key, value, true, false)?;
+        let not_text = || self.invalid(key, value, format!("{what}a UTF-8 text file of at most 64 KiB"));
+        let size = std::fs::metadata(&path.abs).map(|m| m.len()).unwrap_or(u64::MAX);
+        let bytes = std::fs::read(&path.abs).ok().filter(|_| size <= MAX_TEXT).ok_or_else(not_text)?;
+        let text = String::from_utf8(bytes).ok().filter(|t| !t.contains('\0')).ok_or_else(not_text)?;
+        Ok((path, text))
     }
 }

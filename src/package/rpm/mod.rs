@@ -21,6 +21,7 @@ use std::path::Path;
 
 use crate::archive::Data;
 use crate::error::{Error, Result};
+use crate::manifest::files::is_under;
 use crate::manifest::relation::{Clause, Op};
 use crate::manifest::{Compression, Format, Relation};
 use crate::package::content::Content;
@@ -421,7 +422,6 @@ fn file_list(h: &mut Header, entries: &[Entry], mtime: u32) {
 /// system directory). A file too large for the payload's 32-bit sizes is refused.
 fn entries(spec: &PackageSpec, content: &Content) -> Result<Vec<Entry>> {
     let doc = format!("/usr/share/doc/{}", spec.name);
-    let under = |abs: &str, dir: &str| abs == dir || abs.starts_with(&format!("{dir}/"));
     let mut out = Vec::new();
     for member in content.for_format(Format::Rpm).filter(|m| !m.rel.as_os_str().is_empty()) {
         crate::interrupt::check()?;
@@ -445,9 +445,9 @@ fn entries(spec: &PackageSpec, content: &Content) -> Result<Vec<Entry>> {
             Data::Dir => {
                 // Never a system directory (`/etc/sudoers.d` is sudo's): the project's own trees
                 // and what its `[[project.files]]` make.
-                let own = under(&path, &spec.install_path)
-                    || under(&path, &doc)
-                    || under(&path, &format!("/etc/{}", spec.project))
+                let own = is_under(&path, &spec.install_path)
+                    || is_under(&path, &doc)
+                    || is_under(&path, &format!("/etc/{}", spec.project))
                     || crate::package::extra::owns_dir(&spec.extra_files, &path);
                 if !own {
                     continue;
