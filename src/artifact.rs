@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 use crate::fs::write_atomically;
 
 /// Package formats wrap writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Debian package.
@@ -81,7 +83,7 @@ impl Format {
 }
 
 /// A written artifact.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Artifact {
     /// Project it was built from.
     pub project: String,

@@ -12,29 +12,36 @@ use crate::manifest::Format;
 #[command(name = "wrap", version, max_term_width = 100)]
 pub struct Cli {
     /// The manifest.
-    #[arg(short, long, global = true, default_value = "wrap.toml", value_name = "PATH")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        help_heading = "Global options",
+        default_value = "wrap.toml",
+        value_name = "PATH"
+    )]
     pub manifest: PathBuf,
 
     /// More detail on stderr (-v debug, -vv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     /// Print nothing but errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, help_heading = "Global options", conflicts_with = "verbose")]
     pub quiet: bool,
 
     /// When to use colour.
-    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
 
     /// Fetch git URLs that start with PREFIX from REPLACEMENT instead (a URL prefix or a local
     /// directory), e.g. `https://opendev.org/openstack/=/srv/git/openstack/`; repeatable, the
     /// longest prefix wins. The lock and the packages keep naming the URLs as written.
-    #[arg(long, global = true, value_name = "PREFIX=REPLACEMENT", value_parser = parse_mirror, env = "WRAP_GIT_MIRROR", value_delimiter = ' ')]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "PREFIX=REPLACEMENT", value_parser = parse_mirror, env = "WRAP_GIT_MIRROR", value_delimiter = ' ')]
     pub git_mirror: Vec<(String, String)>,
 
     /// How to print results and progress: text for people, or one JSON object per line.
-    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
     pub message_format: MessageFormat,
 
     /// The command.
@@ -200,6 +207,24 @@ pub enum Command {
     Cache(CacheCommand),
 }
 
+impl Command {
+    /// The command's name, as typed (`cache info`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Check { .. } => "check",
+            Command::Lock { .. } => "lock",
+            Command::Fetch { .. } => "fetch",
+            Command::Plan(_) => "plan",
+            Command::Build { .. } => "build",
+            Command::Inspect { .. } => "inspect",
+            Command::Clean { .. } => "clean",
+            Command::Publish { .. } => "publish",
+            Command::Push { .. } => "push",
+            Command::Cache(CacheCommand::Info) => "cache info",
+        }
+    }
+}
+
 /// `wrap cache …`.
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
@@ -216,8 +241,9 @@ pub struct PlanArgs {
     /// Package format (repeatable); default: the manifest's `formats`, else the host's.
     #[arg(long, value_name = "FORMAT", value_parser = parse_format())]
     pub format: Vec<Format>,
-    /// Override every project's version.
-    #[arg(long, value_name = "V", value_parser = parse_version)]
+    /// Override every project's version (as `version` in [settings] does); `--version` alone
+    /// stays wrap's own.
+    #[arg(long = "set-version", value_name = "V", value_parser = parse_version)]
     pub version: Option<String>,
 }
 

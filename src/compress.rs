@@ -63,7 +63,7 @@ impl Algorithm {
 }
 
 /// Compression of a payload: an algorithm at a level. Written `gzip`, `gzip:9`, `zstd:19`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct Compression {
     /// The algorithm.

@@ -11,11 +11,22 @@ use wrap::cli::{CacheCommand, Cli, ColorWhen, Command, MessageFormat, PlanArgs};
 use wrap::commands::{BuildOptions, LockMode, Session};
 use wrap::error::{Error, Result};
 use wrap::plan::PlanInputs;
-use wrap::report::{Event, Failure, Human, Json, Reporter};
+use wrap::report::{Event, Failure, Human, Json, Reporter, RunResult};
 use wrap::signing::KeySource;
 
+/// The exit code of a command line clap refuses: 1, a problem with the input, as the README
+/// defines it (clap's own 2 means the environment here).
+const USAGE: u8 = 1;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let started = std::time::Instant::now();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(USAGE) } else { ExitCode::SUCCESS };
+        }
+    };
     match cli.color {
         ColorWhen::Auto => {}
         ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
@@ -45,13 +56,20 @@ fn main() -> ExitCode {
     }
     let result = run(&cli, reporter.as_ref());
     wrap::interrupt::wait_for_handler();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let exit_code = match result {
+        Ok(()) => 0,
         Err(e) => {
             reporter.report(&Event::Error { failure: &Failure::new(None, &e) });
-            ExitCode::from(e.exit_code() as u8)
+            e.exit_code()
         }
-    }
+    };
+    reporter.report(&Event::Finished {
+        command: cli.command.name(),
+        result: RunResult::of(exit_code),
+        exit_code,
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    ExitCode::from(exit_code as u8)
 }
 
 fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {

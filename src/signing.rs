@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 pub const PASSPHRASE_ENV: &str = "WRAP_SIGN_PASSPHRASE";
 
 /// Where a secret key comes from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeySource {
     /// An armored (or binary) secret key in a file.
@@ -56,7 +56,7 @@ impl std::fmt::Debug for Signer {
 }
 
 /// What a signature says of itself.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct SignatureInfo {
     /// The signing key's id, upper-case hex.
     pub key_id: String,

@@ -276,8 +276,7 @@ fn json_errors_are_one_object() {
     let ws = edited("ref = \"1.1.0\"", "ref = \"1.1.9\"");
     let run = ws.wrap(&["--message-format", "json", "lock"]);
     assert_eq!(run.code(), Some(1));
-    let last = run.stdout().lines().last().unwrap().to_string();
-    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    let v = run.event("error");
     assert_eq!(v["event"], "error");
     assert_eq!(v["exit_code"], 1);
     assert_eq!(v["message"], "project `hello`: ref `1.1.9` not found in `repos/hello`");

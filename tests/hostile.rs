@@ -442,12 +442,8 @@ fn cause_14_a_full_disk_leaves_nothing_that_looks_complete() {
     assert_eq!(run.code(), Some(2), "{}", run.stderr());
     assert!(run.stderr().contains("No space left on device"), "{}", run.stderr());
     assert!(run.stderr().contains(&format!("cannot write `{}/", out.display())), "{}", run.stderr());
-    let summary: serde_json::Value = run
-        .stdout()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|e| e["event"] == "summary")
-        .unwrap();
+    let summary = run.event("summary");
+    assert_eq!((summary["result"].as_str(), summary["exit_code"].as_i64()), (Some("failed"), Some(2)));
     for outcome in summary["projects"].as_array().unwrap() {
         let prefix = format!("wrap-example-{}", outcome["project"].as_str().unwrap());
         let present: Vec<&String> = listed.iter().filter(|f| f.starts_with(&prefix)).collect();

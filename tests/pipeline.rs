@@ -16,16 +16,10 @@ use serde_json::Value;
 use support::{Workspace, find, list, run, untar};
 use wrap::digest::sha256_hex;
 
-/// The events of a `--message-format json` run; every stdout line must be one JSON object.
-fn events(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
-            assert!(v.is_object() && v["event"].is_string(), "{l}");
-            v
-        })
-        .collect()
+/// The events of a successful `--message-format json` run, each checked against the schema.
+fn events(run: &support::Run) -> Vec<Value> {
+    run.ok();
+    run.events()
 }
 
 /// Project → status from the summary event.
@@ -126,7 +120,7 @@ fn json_output_is_one_object_per_line_with_every_artifact() {
     let ws = Workspace::offline_example();
     let run =
         ws.wrap(&["--message-format", "json", "build", "--format", "tar", "--format", "deb", "--jobs", "2"]);
-    let events = events(&run.ok());
+    let events = events(&run);
     assert!(events.iter().any(|e| e["event"] == "status" && e["verb"] == "Building"));
     // Stage events for every project, in order.
     for project in ["hello", "greet", "tally"] {
@@ -182,7 +176,7 @@ fn unchanged_builds_reuse_their_artifacts_and_a_changed_patch_rebuilds_one_proje
         let mut args = vec!["--message-format", "json", "build", "--format", "tar", "--format", "deb"];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--out", "out"]);
-        events(&ws.wrap(&args).ok())
+        events(&ws.wrap(&args))
     };
     let cold = build(&[]);
     assert!(statuses(&cold).values().all(|s| s == "ok"), "{:?}", statuses(&cold));
@@ -425,22 +419,19 @@ fn two_builds_sharing_one_cache_both_succeed() {
     }
     assert_eq!(temporaries(&ws.cache()), Vec::<String>::new());
     // The cache is sound: a third build reuses every artifact.
-    let events = events(
-        &ws.wrap(&[
-            "--message-format",
-            "json",
-            "build",
-            "--format",
-            "tar",
-            "--format",
-            "deb",
-            "--format",
-            "rpm",
-            "--out",
-            "a",
-        ])
-        .ok(),
-    );
+    let events = events(&ws.wrap(&[
+        "--message-format",
+        "json",
+        "build",
+        "--format",
+        "tar",
+        "--format",
+        "deb",
+        "--format",
+        "rpm",
+        "--out",
+        "a",
+    ]));
     assert!(statuses(&events).values().all(|s| s == "reused"));
 }
 
@@ -487,7 +478,7 @@ fn cache_info_and_clean() {
     let ws = Workspace::offline_example();
     let artifacts: Vec<PathBuf> =
         ws.wrap(&["build", "--format", "tar", "--out", "out"]).ok().lines().map(PathBuf::from).collect();
-    let info = events(&ws.wrap(&["--message-format", "json", "cache", "info"]).ok());
+    let info = events(&ws.wrap(&["--message-format", "json", "cache", "info"]));
     let usage = &info[0]["usage"];
     assert_eq!(usage["root"], ws.cache().to_str().unwrap());
     let count = |name: &str| -> u64 {
@@ -509,15 +500,14 @@ fn cache_info_and_clean() {
     // Everything goes with --all; the next build fetches and builds again, to the same bytes.
     ws.wrap(&["clean", "--all"]).ok();
     assert_eq!(count_entries(&ws.cache()), 0, "{:?}", list(&ws.cache()));
-    let again =
-        events(&ws.wrap(&["--message-format", "json", "build", "--format", "tar", "--out", "out"]).ok());
+    let again = events(&ws.wrap(&["--message-format", "json", "build", "--format", "tar", "--out", "out"]));
     assert!(statuses(&again).values().all(|s| s == "ok"));
     let hello = find(&artifacts, "wrap-example-hello-");
     assert_eq!(digests(&ws.path().join("out")).len(), 3);
     assert!(hello.exists());
 
     let bad = ws.wrap(&["clean", "--older-than", "soon"]);
-    assert_eq!(bad.code(), Some(2));
+    assert_eq!(bad.code(), Some(1));
     assert!(bad.stderr().contains("`soon` is not an age like 30d, 12h or 2w"), "{}", bad.stderr());
 }
 

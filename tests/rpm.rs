@@ -131,8 +131,8 @@ fn rpm_checks_queries_and_rpmlint_agree_with_the_model() {
     assert!(paths.iter().any(|p| p.starts_with(install) && p.contains("/greet/__pycache__/")), "{paths:?}");
 
     // wrap inspect lists the same files.
-    let json = ws.wrap(&["--message-format", "json", "inspect", greet.to_str().unwrap()]).ok();
-    let inspection: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    let inspection =
+        ws.wrap(&["--message-format", "json", "inspect", greet.to_str().unwrap()]).event("inspected");
     let listed: Vec<&str> = inspection["inspection"]["files"]
         .as_array()
         .unwrap()

@@ -33,8 +33,7 @@ fn check(ws: &Workspace, public: Option<&Path>, package: &Path) -> (String, bool
 }
 
 fn inspect(ws: &Workspace, package: &Path) -> serde_json::Value {
-    let json = ws.wrap(&["--message-format", "json", "inspect", package.to_str().unwrap()]).ok();
-    serde_json::from_str::<serde_json::Value>(json.lines().last().unwrap()).unwrap()["inspection"].clone()
+    ws.wrap(&["--message-format", "json", "inspect", package.to_str().unwrap()]).event("inspected")["inspection"].clone()
 }
 
 #[test]

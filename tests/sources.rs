@@ -141,8 +141,7 @@ fn plan_shows_commits_versions_names_and_paths() {
 
     // --locked needs the closures too, which `wrap lock` resolves.
     ws.wrap(&["lock"]).ok();
-    let json = ws.wrap(&["plan", "--locked", "--format", "deb", "--message-format", "json"]).ok();
-    let event: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    let event = ws.wrap(&["plan", "--locked", "--format", "deb", "--message-format", "json"]).event("plan");
     assert_eq!(event["event"], "plan");
     assert_eq!(event["plan"]["projects"][0]["commit"], hello_tag.as_str());
     assert_eq!(event["plan"]["projects"][1]["name"], "greet");

@@ -132,7 +132,12 @@ pub fn build(
             compile(&planned.name, &tar_tree, Target::Relocatable, python, cache)?;
         }
         reporter.stage(&planned.name, Stage::Package(Format::Tar));
-        reporter.status("Packaging", format!("{} as tar", planned.name));
+        reporter.report(&Event::Status {
+            verb: "Packaging",
+            project: Some(&planned.name),
+            format: Some(Format::Tar),
+            detail: String::new(),
+        });
         let artifact = tarball::write(&tar_tree, planned, job.out_dir)?;
         finished(reporter, planned, artifact, placed);
     }
@@ -152,14 +157,14 @@ fn build_venv(
     let locked = if planned.closure.is_some() { ", locked closure" } else { "" };
     let versions =
         format!("Python {}, {} {}{locked}", python.version, backend.name(), tools.installer_version);
-    reporter.status("Building", format!("{} {} ({versions})", planned.name, planned.version));
+    reporter.project_status("Building", &planned.name, format!("{} ({versions})", planned.version));
     // A locked build installs from the lock's files in the cache, and from nothing else.
     let from_lock = match &planned.closure {
         Some(closure) => {
             let (links, offline) = (&job.plan.find_links, job.plan.offline);
             let fetched = venv::wheelhouse::ensure_closure(cache, &planned.name, closure, links, offline)?;
             if fetched > 0 {
-                reporter.status("Fetched", format!("{fetched} locked file(s) for {}", planned.name));
+                reporter.project_status("Fetched", &planned.name, format!("{fetched} locked file(s)"));
             }
             Some(vec![venv::wheelhouse::dir(cache)])
         }
@@ -206,7 +211,12 @@ fn write_packages(
     for format in formats {
         let Some(packager) = package::packager(*format) else { continue };
         reporter.stage(&planned.name, Stage::Package(*format));
-        reporter.status("Packaging", format!("{} as {}", planned.name, format.as_str()));
+        reporter.report(&Event::Status {
+            verb: "Packaging",
+            project: Some(&planned.name),
+            format: Some(*format),
+            detail: String::new(),
+        });
         let options =
             package::Options { compression: planned.compression[format], signer: tools.signer.as_ref() };
         // Side by side, a .deb or .rpm is two packages: this version's and the metapackage.
@@ -230,7 +240,7 @@ fn write_packages(
                 package::write(packager, &spec, &content, &options, file_name, job.out_dir)
             })?;
             for warning in warnings {
-                reporter.warn(format!("project `{}`: {warning}", planned.name));
+                reporter.project_warn(&planned.name, warning);
             }
             finished(reporter, planned, artifact, placed);
         }
@@ -244,7 +254,12 @@ fn finished(
     artifact: Artifact,
     placed: &mut Vec<Artifact>,
 ) {
-    reporter.status("Finished", format!("{} -> {}", planned.name, artifact.path.display()));
+    reporter.report(&Event::Status {
+        verb: "Finished",
+        project: Some(&planned.name),
+        format: Some(artifact.format),
+        detail: format!("-> {}", artifact.path.display()),
+    });
     placed.push(artifact);
 }
 

@@ -47,7 +47,7 @@ enum Depth {
 }
 
 /// One kind of entry and what it takes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Category {
     /// Directory under the cache root.
     pub name: &'static str,
@@ -58,7 +58,7 @@ pub struct Category {
 }
 
 /// `wrap cache info`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Usage {
     /// The cache root.
     pub root: PathBuf,
@@ -82,7 +82,7 @@ pub struct Policy {
 }
 
 /// One removed entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Removed {
     /// Its path.
     pub path: PathBuf,

@@ -65,7 +65,11 @@ impl Session<'_> {
         let lock_name = format!("build-{}-{}", planned.name, short(&planned.key, 16));
         let _building = FileLock::acquire(&self.cache.lock_path(&lock_name), Kind::Exclusive, || {
             self.reporter.stage(&planned.name, Stage::Waiting);
-            self.reporter.status("Waiting", format!("for another wrap process building {}", planned.name));
+            self.reporter.project_status(
+                "Waiting",
+                &planned.name,
+                "for another wrap process building it".into(),
+            );
         })?;
         let inputs: BTreeMap<Format, BTreeMap<String, String>> =
             plan.formats.iter().map(|f| (*f, build::key_inputs(planned, tools, *f))).collect();
@@ -75,8 +79,8 @@ impl Session<'_> {
             if options.rebuild { BTreeMap::new() } else { self.restore_all(planned, &keys, out_dir)? };
         let todo: Vec<Format> = keys.keys().filter(|f| !artifacts.contains_key(f)).copied().collect();
         if todo.is_empty() {
-            let message = format!("{} {}: artifacts from the cache", planned.name, planned.version);
-            self.reporter.status("Unchanged", message);
+            let message = format!("{}: artifacts from the cache", planned.version);
+            self.reporter.project_status("Unchanged", &planned.name, message);
             return Ok(artifacts.into_values().flatten().collect());
         }
         let before = self.rebuilding(planned, &todo, &inputs, options.rebuild, out_dir);
@@ -162,7 +166,7 @@ impl Session<'_> {
             });
         }
         if let Some(warning) = before.get(&format).and_then(|b| hygiene::warning(b, artifact)) {
-            self.reporter.warn(format!("project `{}`: {warning}", planned.name));
+            self.reporter.project_warn(&planned.name, warning);
         }
         timed(&planned.name, "artifact cached", || {
             store::save(&self.cache, &keys[&format], &inputs[&format], artifact)

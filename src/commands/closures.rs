@@ -11,7 +11,7 @@ use crate::error::{Drift, Error, Result};
 use crate::lock::closure::{self, Resolved};
 use crate::lock::{self, Lock, LockedProject};
 use crate::plan::{BuildPlan, PlanInputs};
-use crate::report::Event;
+use crate::report::{Event, Pinned};
 use crate::source;
 use crate::venv;
 use crate::venv::python::Interpreter;
@@ -21,6 +21,8 @@ impl Session<'_> {
     /// or named by `mode` with the manifest's installer's resolver, and writes the lock when it
     /// changed. With `installer = "uv"` and no uv, the lock keeps no closures, with a warning.
     pub fn lock_all(&self, mode: &LockMode) -> Result<Lock> {
+        let path = Lock::path_for(&self.manifest.path);
+        let before = Lock::load(&path).ok().flatten().unwrap_or_default();
         let lock = self.pinned(mode, true)?;
         let uv = venv::installer::find_on_path("uv");
         let lock = match (self.manifest.settings.installer, uv) {
@@ -42,7 +44,20 @@ impl Session<'_> {
         let mut lock = lock;
         let inputs = PlanInputs { formats: vec![crate::artifact::Format::Tar], ..Default::default() };
         self.releases(&mut lock, mode, &inputs)?;
-        self.write_lock(&lock)?;
+        let written = self.write_lock(&lock)?;
+        let projects = lock
+            .projects
+            .iter()
+            .map(|p| Pinned {
+                project: &p.name,
+                git_ref: &p.git_ref,
+                commit: &p.commit,
+                version: &p.version,
+                previous: before.project(&p.name).map(|b| b.commit.as_str()).filter(|c| *c != p.commit),
+                distributions: p.closure.as_ref().map(|c| c.install.len()),
+            })
+            .collect();
+        self.reporter.report(&Event::Locked { path: path.display().to_string(), written, projects });
         Ok(lock)
     }
 
@@ -135,8 +150,11 @@ impl Session<'_> {
         python: &Interpreter,
         constraints: &[PathBuf],
     ) -> Result<Resolved> {
-        self.reporter
-            .status("Resolving", format!("{} dependencies for Python {}", project.name, python.version));
+        self.reporter.project_status(
+            "Resolving",
+            &project.name,
+            format!("dependencies for Python {}", python.version),
+        );
         let mut warnings = Vec::new();
         let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
         self.warn_all(warnings);

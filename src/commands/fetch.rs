@@ -28,9 +28,10 @@ impl Session<'_> {
             self.warn_all(warnings);
             let checkout = checkout?;
             if !checkout.reused {
-                self.reporter.status(
+                self.reporter.project_status(
                     "Fetched",
-                    format!("{} {} ({})", project.name, short(&locked.commit, 12), locked.version),
+                    &project.name,
+                    format!("{} ({})", short(&locked.commit, 12), locked.version),
                 );
             }
             // The files its closure pins too, so that a locked build after it needs no network.
@@ -45,7 +46,11 @@ impl Session<'_> {
                     self.offline,
                 )?;
                 if fetched > 0 {
-                    self.reporter.status("Fetched", format!("{fetched} locked file(s) for {}", project.name));
+                    self.reporter.project_status(
+                        "Fetched",
+                        &project.name,
+                        format!("{fetched} locked file(s)"),
+                    );
                 }
             }
             self.reporter.report(&Event::Fetched {

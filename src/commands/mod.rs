@@ -209,13 +209,14 @@ impl<'a> Session<'a> {
         Ok(lock)
     }
 
-    /// Writes `lock` when the file does not already hold it.
-    fn write_lock(&self, lock: &Lock) -> Result<()> {
+    /// Writes `lock` when the file does not already hold it; whether it did.
+    fn write_lock(&self, lock: &Lock) -> Result<bool> {
         let path = Lock::path_for(&self.manifest.path);
-        if lock.write(&path)? {
+        let written = lock.write(&path)?;
+        if written {
             self.reporter.status("Writing", path.display().to_string());
         }
-        Ok(())
+        Ok(written)
     }
 
     /// The lock as `mode` makes it from the file and the manifest, not written; `closures`:
@@ -303,9 +304,10 @@ impl<'a> Session<'a> {
 
     /// Resolves `project`'s ref now and reports a pin that moved.
     fn pin(&self, project: &crate::manifest::Project, old: &Lock) -> Result<(String, i64, String)> {
-        self.reporter.status(
+        self.reporter.project_status(
             "Resolving",
-            format!("{} `{}` in {}", project.name, project.git_ref, project.git.written),
+            &project.name,
+            format!("`{}` in {}", project.git_ref, project.git.written),
         );
         let mut warnings = Vec::new();
         let resolved = source::resolve(&self.cache, project, self.offline, &mut warnings);
@@ -314,8 +316,11 @@ impl<'a> Session<'a> {
         let before = old.project(&project.name).map(|l| l.commit.as_str());
         if before != Some(commit.as_str()) {
             let from = before.map(|c| format!("{} -> ", short(c, 12))).unwrap_or_default();
-            self.reporter
-                .status("Locking", format!("{} {from}{} ({version})", project.name, short(&commit, 12)));
+            self.reporter.project_status(
+                "Locking",
+                &project.name,
+                format!("{from}{} ({version})", short(&commit, 12)),
+            );
         }
         Ok((commit, time, version))
     }
@@ -391,10 +396,10 @@ impl<'a> Session<'a> {
         }
         for drift in &changed {
             if let Drift::ReleaseChanged { project, version, release } = drift {
-                self.reporter.status("Releasing", format!("{project} {version} as release {release}"));
+                self.reporter.project_status("Releasing", project, format!("{version} as release {release}"));
             }
         }
-        self.write_lock(lock)
+        self.write_lock(lock).map(drop)
     }
 
     /// Names and sizes of every file in the `find_links` directories (wheel names carry their
@@ -480,8 +485,10 @@ impl Session<'_> {
                 artifacts.push(artifact.clone());
             }
         }
-        self.reporter.report(&Event::Summary { projects: &outcomes });
         let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.status == Status::Failed).collect();
+        let exit_code = failed.first().map_or(0, |o| o.exit_code);
+        let result = crate::report::RunResult::of(exit_code);
+        self.reporter.report(&Event::Summary { result, exit_code, projects: &outcomes });
         if let Some(first) = failed.first() {
             return Err(Error::BuildFailed {
                 failed: failed.iter().map(|o| o.project.clone()).collect(),

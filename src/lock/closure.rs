@@ -25,7 +25,7 @@ pub struct Closure {
 }
 
 /// One distribution's files in the lock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Distribution {
     /// The normalized name.
@@ -38,7 +38,7 @@ pub struct Distribution {
 }
 
 /// A file of a distribution.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DistFile {
     /// The file name (`shout-1.0.0-py3-none-any.whl`).
@@ -182,7 +182,7 @@ pub fn touches_requirements(path: &std::path::Path) -> bool {
 }
 
 /// A closure with its distributions' files: what a locked build installs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Resolved {
     /// The interpreter version it was resolved for.
     pub python: String,
@@ -228,7 +228,7 @@ pub fn record(resolved: &Resolved, inputs: String) -> Closure {
 }
 
 /// How one distribution of a project's closure changed: what `wrap lock --update` reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Change {
     /// The distribution's name.
     pub name: String,

@@ -24,7 +24,7 @@ const HEADER: &str = "# wrap.lock: written by `wrap lock`; pins every project to
 use closure::{Closure, Distribution, Resolved};
 
 /// A hashed file: a patch or a constraints file (path as written, or URL).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LockedFile {
     /// Path relative to the manifest, or URL, as written in the manifest.
     pub source: String,

@@ -29,7 +29,7 @@ pub struct FileEntry {
 }
 
 /// What a [`FileEntry`] puts at its destination.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum FileKind {
     /// A file or a tree of the manifest's tree, copied.
@@ -67,7 +67,7 @@ impl FileKind {
 }
 
 /// One entry of a copied source, as read when the manifest was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SourceFile {
     /// Path below the source (empty: the source is this file).
     pub rel: String,

@@ -28,7 +28,7 @@ use template::Part;
 pub use template::Template;
 
 /// Which tool installs packages into the virtualenv.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Installer {
     /// uv when it is on PATH, else pip.
@@ -41,7 +41,7 @@ pub enum Installer {
 }
 
 /// When a bundle's modules are byte-compiled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Bytecode {
     /// At build time, once, into every artifact (checked-hash pycs): installing compiles nothing,
@@ -56,7 +56,7 @@ pub enum Bytecode {
 }
 
 /// What installing and upgrading a package does with its services' units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EnableUnits {
     /// Installed only: the operator enables and starts them.
@@ -236,7 +236,7 @@ pub struct Project {
 }
 
 /// Package relations the manifest adds to the computed ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Relations {
     /// Recommends.
     pub recommends: Vec<Relation>,
@@ -270,7 +270,7 @@ pub struct Manifest {
 }
 
 /// `[project.unit.<service>]`: what a service's systemd unit says beyond wrap's defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Unit {
     /// Arguments after the console script in `ExecStart=`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -299,7 +299,7 @@ pub struct Unit {
 }
 
 /// One of the operator's maintainer-script fragments (`[project.scripts]`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Script {
     /// The file, as written (relative to the manifest).
     pub rel: String,
@@ -308,7 +308,7 @@ pub struct Script {
 }
 
 /// `[project.image]`: what a project's container image declares to its runtime.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ProjectImage {
     /// `ExposedPorts`: `8000` or `8000/tcp`.
     pub ports: Vec<String>,

@@ -194,6 +194,20 @@ impl serde::Serialize for Relation {
     }
 }
 
+/// In the events' schema, a relation is the string it serializes to.
+impl schemars::JsonSchema for Relation {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Relation".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A relation as Debian writes it: `python3 (>= 3.11)`, `a | b`"
+        })
+    }
+}
+
 impl fmt::Display for Relation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.deb())

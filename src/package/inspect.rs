@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::fs::link_leaves_tree;
 
 /// One file of a package.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FileInfo {
     /// Path as stored.
     pub path: String,
@@ -35,7 +35,7 @@ pub struct FileInfo {
 }
 
 /// What `wrap inspect` found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Inspection {
     /// The file.
     pub path: PathBuf,

@@ -10,7 +10,7 @@ use crate::manifest::files::{FileKind, check_dest, fill, is_under};
 use crate::manifest::{FileEntry, Project};
 
 /// One planned entry: where, what, with which mode, owner and flags.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PlannedFile {
     /// Absolute destination.
     pub dest: String,

@@ -59,7 +59,7 @@ pub struct PlanInputs {
 }
 
 /// The key that signs packages (.rpm), as configured; loaded when a build starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Signing {
     /// Where the secret key is.
     pub key: KeySource,
@@ -68,7 +68,7 @@ pub struct Signing {
 }
 
 /// Everything a build will do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BuildPlan {
     /// [`PLAN_SCHEMA`].
     pub schema: u32,
@@ -95,7 +95,7 @@ pub struct BuildPlan {
 }
 
 /// One project's build: every decision, as the stages after the plan read it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PlannedProject {
     /// Project name.
     pub name: String,
@@ -206,7 +206,7 @@ pub struct PlannedProject {
 }
 
 /// What a project's container image is made of, beyond its package.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PlannedImage {
     /// The base image's OCI layout directory (absolute).
     pub base: PathBuf,

@@ -34,7 +34,7 @@ pub struct Options {
 }
 
 /// What a publish did, and how clients use the repository.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Published {
     /// The repository.
     pub repo: PathBuf,
@@ -53,7 +53,7 @@ pub struct Published {
 }
 
 /// What a publish did to one repository (apt or dnf).
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
     /// Packages added (repository paths).
     pub added: Vec<String>,

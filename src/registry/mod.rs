@@ -69,7 +69,7 @@ pub struct PushOptions {
 }
 
 /// One image pushed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Pushed {
     /// The oci-archive file.
     pub file: PathBuf,

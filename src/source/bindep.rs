@@ -19,7 +19,7 @@ struct Entry {
 }
 
 /// The packages bindep.txt lists for each family.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Bindep {
     /// For Debian and its derivatives.
     pub deb: Vec<String>,

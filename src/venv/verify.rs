@@ -71,7 +71,7 @@ with open(sys.argv[1], "w") as out:
 "#;
 
 /// What the verify stage checked.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Verified {
     /// Entry points imported (`GROUP:NAME`).
     pub entry_points: Vec<String>,

@@ -141,6 +141,48 @@ impl Run {
         self.output.status.code()
     }
 
+    /// The events of a `--message-format json` run: every stdout line one JSON object that the
+    /// committed schema (docs/events.schema.json) accepts, the last one `finished` with the
+    /// run's exit code.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+        let schema = SCHEMA.get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.schema.json");
+            let text = std::fs::read_to_string(path).unwrap();
+            jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+        });
+        let events: Vec<serde_json::Value> = self
+            .stdout()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+                if let Err(e) = schema.validate(&v) {
+                    let kind = format!("{:?}", e.kind());
+                    let short: String = l.chars().take(2000).collect();
+                    panic!(
+                        "wrap {}: an event the schema refuses ({} at `{}`):\n{short}",
+                        self.args,
+                        &kind[..kind.len().min(300)],
+                        e.instance_path()
+                    );
+                }
+                v
+            })
+            .collect();
+        let last = events.last().unwrap_or_else(|| panic!("wrap {}: no events", self.args));
+        assert_eq!(last["event"], "finished", "wrap {}", self.args);
+        assert_eq!(last["exit_code"].as_i64(), self.code().map(i64::from), "wrap {}", self.args);
+        events
+    }
+
+    /// The one event named `name` of a `--message-format json` run (see [`Run::events`]).
+    pub fn event(&self, name: &str) -> serde_json::Value {
+        let mut found = self.events().into_iter().filter(|e| e["event"] == name);
+        let event = found.next().unwrap_or_else(|| panic!("wrap {}: no `{name}` event", self.args));
+        assert!(found.next().is_none(), "wrap {}: more than one `{name}` event", self.args);
+        event
+    }
+
     /// Asserts success and returns stdout.
     pub fn ok(&self) -> String {
         assert!(

@@ -1,7 +1,5 @@
-//! Output. The core never prints: it hands [`Event`]s to a [`Reporter`]. [`Human`] writes
-//! progress to stderr (on a terminal a live line per project showing its stage, above them
-//! cargo-style status lines; plain status lines otherwise; nothing with `-q`) and results to
-//! stdout; [`Json`] writes every event as one JSON object per line on stdout.
+//! Output for people: on a terminal a live line per project showing its stage and elapsed
+//! time, above them cargo-style status lines; plain status lines otherwise; nothing with `-q`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,212 +7,12 @@ use std::sync::Mutex;
 
 use anstyle::{AnsiColor, Style};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
 
-use crate::artifact::Artifact;
+use super::{Event, Failure, Outcome, Reporter, Status};
 use crate::cache::prune::{Removed, Usage, human_size};
 use crate::manifest::Format;
 use crate::package::inspect::{Inspection, mode_string};
 use crate::plan::BuildPlan;
-
-/// Something worth telling the user.
-#[derive(Debug, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event<'a> {
-    /// Progress: a verb and what it acts on.
-    Status { verb: &'a str, message: String },
-    /// Something the user should know that does not stop the run.
-    Warning { message: String },
-    /// A project of a build moved to another stage.
-    Stage {
-        project: &'a str,
-        stage: &'static str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        format: Option<Format>,
-    },
-    /// A project's artifact in `format` is built again: the inputs of its build key that
-    /// changed since the cached one (`patch 0002-fix.patch changed`, `wrap changed`).
-    Rebuilding { project: &'a str, format: Format, why: &'a [String] },
-    /// A project's bundle passed the verify stage.
-    Verified { project: &'a str, verified: &'a crate::venv::verify::Verified },
-    /// `wrap check` result.
-    Checked { manifest: String, projects: usize, lock: &'a str },
-    /// A project's patched checkout.
-    Fetched {
-        project: &'a str,
-        commit: &'a str,
-        version: &'a str,
-        patches: Vec<&'a str>,
-        path: String,
-        reused: bool,
-    },
-    /// The plan of a build.
-    Plan { plan: &'a BuildPlan, bindep: &'a BTreeMap<String, crate::source::bindep::Bindep> },
-    /// An artifact was written.
-    Artifact { artifact: &'a Artifact },
-    /// What `wrap inspect` read back.
-    Inspected { inspection: &'a Inspection },
-    /// Something failed: a project of a build, or the command.
-    Error {
-        /// The failure.
-        #[serde(flatten)]
-        failure: &'a Failure,
-    },
-    /// The end of a build: every project's outcome.
-    Summary { projects: &'a [Outcome] },
-    /// `wrap cache info`.
-    CacheInfo { usage: &'a Usage },
-    /// `wrap clean`: what it removed (or would, with `--dry-run`).
-    Cleaned { removed: &'a [Removed], dry_run: bool },
-    /// `wrap publish`: what was added, kept and removed, and the clients' sources entry.
-    Published { published: &'a crate::publish::Published },
-    /// `wrap push`: each image pushed.
-    Pushed { pushed: &'a [crate::registry::Pushed] },
-    /// `wrap lock`: how a project's dependency closure changed.
-    ClosureChanged { project: &'a str, changes: &'a [crate::lock::closure::Change] },
-}
-
-/// Where a project of a build is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Waiting for a job slot.
-    Queued,
-    /// Waiting for another wrap process building the same project.
-    Waiting,
-    /// Fetching and patching its source.
-    Fetch,
-    /// Building its virtualenv.
-    Venv,
-    /// Relocating the virtualenv.
-    Relocate,
-    /// Checking the relocated bundle.
-    Verify,
-    /// Writing an artifact.
-    Package(Format),
-    /// Built.
-    Done,
-    /// Every artifact came from the cache.
-    Reused,
-    /// Failed.
-    Failed,
-}
-
-impl Stage {
-    /// The stage's name in output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Queued => "queued",
-            Stage::Waiting => "waiting",
-            Stage::Fetch => "fetch",
-            Stage::Venv => "venv",
-            Stage::Relocate => "relocate",
-            Stage::Verify => "verify",
-            Stage::Package(_) => "package",
-            Stage::Done => "done",
-            Stage::Reused => "reused",
-            Stage::Failed => "failed",
-        }
-    }
-
-    fn format(self) -> Option<Format> {
-        match self {
-            Stage::Package(f) => Some(f),
-            _ => None,
-        }
-    }
-}
-
-/// An error flattened for output: message, causes, installer output, hint and exit code.
-#[derive(Debug, Clone, Serialize)]
-pub struct Failure {
-    /// The project, when one failed in a build of several.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    /// The one-line message.
-    pub message: String,
-    /// Each underlying error.
-    pub causes: Vec<String>,
-    /// Extra lines (an installer's last output lines).
-    pub details: Vec<String>,
-    /// What to do about it.
-    pub hint: Option<String>,
-    /// The exit code it maps to.
-    pub exit_code: i32,
-}
-
-impl Failure {
-    /// Flattens `error`, failed in `project` if given.
-    pub fn new(project: Option<&str>, error: &crate::error::Error) -> Failure {
-        let mut causes = Vec::new();
-        let mut source = std::error::Error::source(error);
-        while let Some(s) = source {
-            causes.push(s.to_string());
-            source = s.source();
-        }
-        Failure {
-            project: project.map(str::to_string),
-            message: error.to_string(),
-            causes,
-            details: error.details(),
-            hint: error.hint(),
-            exit_code: error.exit_code(),
-        }
-    }
-}
-
-/// How one project of a build ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Built; its artifacts are written.
-    Ok,
-    /// Failed; the reason says why.
-    Failed,
-    /// Not started, because another project failed under `--fail-fast`.
-    Skipped,
-    /// Not built: every artifact's build key was unchanged, so they came from the cache.
-    Reused,
-}
-
-/// One project's line of a build summary.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    /// Project name.
-    pub project: String,
-    /// How it ended.
-    pub status: Status,
-    /// The one-line error, when it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Wall time of its build.
-    pub seconds: f64,
-    /// What it wrote: path, format, size, sha256.
-    pub artifacts: Vec<Artifact>,
-    /// The exit code its failure maps to (0 when it did not fail).
-    #[serde(skip)]
-    pub exit_code: i32,
-}
-
-/// Receives events; implementations decide how they look.
-pub trait Reporter: Sync {
-    /// Reports one event.
-    fn report(&self, event: &Event<'_>);
-
-    /// Shorthand for a status line.
-    fn status(&self, verb: &str, message: String) {
-        self.report(&Event::Status { verb, message });
-    }
-
-    /// Shorthand for a warning.
-    fn warn(&self, message: String) {
-        self.report(&Event::Warning { message });
-    }
-
-    /// Shorthand for a stage change.
-    fn stage(&self, project: &str, stage: Stage) {
-        self.report(&Event::Stage { project, stage: stage.name(), format: stage.format() });
-    }
-}
 
 /// Terminal and plain-text output.
 pub struct Human {
@@ -227,7 +25,19 @@ pub struct Human {
 
 struct Progress {
     multi: MultiProgress,
-    bars: Mutex<BTreeMap<String, ProgressBar>>,
+    lines: Mutex<Lines>,
+}
+
+/// The live lines of a build: a total above one line per project.
+#[derive(Default)]
+struct Lines {
+    /// `Building 2/5 done, 1 failed [elapsed]`, made at the first stage event.
+    total: Option<ProgressBar>,
+    /// Each project's line, and whether it has left the queue (its clock starts then).
+    projects: BTreeMap<String, (ProgressBar, bool)>,
+    /// How many have ended, and how many of those failed.
+    ended: usize,
+    failed: usize,
 }
 
 impl Human {
@@ -236,36 +46,69 @@ impl Human {
     pub fn new(quiet: bool, verbose: bool, live: bool) -> Human {
         let progress = (live && !quiet).then(|| Progress {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
-            bars: Mutex::new(BTreeMap::new()),
+            lines: Mutex::new(Lines::default()),
         });
         Human { quiet, verbose, progress }
     }
 
     fn show_stage(&self, project: &str, stage: &str, format: Option<Format>) {
         let Some(p) = &self.progress else { return };
-        let mut bars = p.bars.lock().unwrap_or_else(|e| e.into_inner());
-        let bar = bars.entry(project.to_string()).or_insert_with(|| {
+        let mut lines = p.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = &mut *lines;
+        let total = lines.total.get_or_insert_with(|| {
+            let bar = p.multi.insert(0, ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>12.green.bold} {msg} [{elapsed}]")
+                    .expect("a valid template"),
+            );
+            bar.set_prefix("Building");
+            bar.enable_steady_tick(std::time::Duration::from_millis(500));
+            bar
+        });
+        let (bar, started) = lines.projects.entry(project.to_string()).or_insert_with(|| {
             let bar = p.multi.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template("{spinner:.green} {prefix:<20} {wide_msg}")
+                ProgressStyle::with_template("{spinner:.green} {prefix:<20} {msg:<14} {elapsed:>4}")
                     .expect("a valid template")
                     .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✓"),
             );
             bar.set_prefix(project.to_string());
-            bar
+            (bar, false)
         });
         let text = match format {
             Some(f) => format!("{stage} {}", f.as_str()),
             None => stage.to_string(),
         };
+        if stage != "queued" && !*started {
+            // The clock counts the project's own time, not its wait for a job slot.
+            *started = true;
+            bar.reset_elapsed();
+        }
         match stage {
-            "done" | "reused" | "failed" => bar.finish_with_message(text),
+            "done" | "reused" | "failed" => {
+                bar.finish_with_message(text);
+                lines.ended += 1;
+                lines.failed += usize::from(stage == "failed");
+            }
             "queued" => bar.set_message(text),
             _ => {
                 bar.enable_steady_tick(std::time::Duration::from_millis(100));
                 bar.set_message(text);
             }
         }
+        let failed = if lines.failed > 0 { format!(", {} failed", lines.failed) } else { String::new() };
+        total.set_message(format!("{}/{} project(s) done{failed}", lines.ended, lines.projects.len()));
+    }
+
+    /// Clears the live lines: the summary replaces them.
+    fn clear_progress(&self) {
+        let Some(p) = &self.progress else { return };
+        let lines = p.lines.lock().unwrap_or_else(|e| e.into_inner());
+        for bar in lines.total.iter().chain(lines.projects.values().map(|(bar, _)| bar)) {
+            bar.finish_and_clear();
+        }
+        let _ = p.multi.clear();
+        p.multi.set_draw_target(ProgressDrawTarget::hidden());
     }
 }
 
@@ -276,7 +119,7 @@ const HINT: Style = AnsiColor::Cyan.on_default().bold();
 
 /// `error: …`, the installer's lines, `caused by: …` lines and the hint, on stderr: errors are
 /// shown whatever the output mode.
-fn write_failure(err: &mut impl Write, failure: &Failure) -> std::io::Result<()> {
+pub(super) fn write_failure(err: &mut impl Write, failure: &Failure) -> std::io::Result<()> {
     writeln!(err, "{ERROR}error{ERROR:#}: {}", failure.message)?;
     for line in &failure.details {
         writeln!(err, "  | {line}")?;
@@ -295,13 +138,8 @@ impl Reporter for Human {
         if let Event::Stage { project, stage, format } = event {
             return self.show_stage(project, stage, *format);
         }
-        if let (Event::Summary { .. }, Some(p)) = (event, &self.progress) {
-            // The summary replaces the live lines.
-            for bar in p.bars.lock().unwrap_or_else(|e| e.into_inner()).values() {
-                bar.finish_and_clear();
-            }
-            let _ = p.multi.clear();
-            p.multi.set_draw_target(ProgressDrawTarget::hidden());
+        if let Event::Summary { .. } = event {
+            self.clear_progress();
         }
         match &self.progress {
             Some(p) => p.multi.suspend(|| self.write(event)),
@@ -317,8 +155,29 @@ impl Human {
         let quiet = self.quiet;
         // Output that cannot be written (a closed pipe) is not worth failing the build for.
         let _ = match event {
-            Event::Status { verb, message } if !quiet => writeln!(err, "{VERB}{verb:>12}{VERB:#} {message}"),
-            Event::Warning { message } if !quiet => writeln!(err, "{WARN}warning{WARN:#}: {message}"),
+            Event::Status { verb, project, format, detail } if !quiet => {
+                let format = format.map(|f| format!("as {}", f.as_str()));
+                let words: Vec<&str> = [*project, format.as_deref(), Some(detail.as_str())]
+                    .into_iter()
+                    .flatten()
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                writeln!(err, "{VERB}{verb:>12}{VERB:#} {}", words.join(" "))
+            }
+            Event::Warning { project, message } if !quiet => match project {
+                Some(project) => writeln!(err, "{WARN}warning{WARN:#}: project `{project}`: {message}"),
+                None => writeln!(err, "{WARN}warning{WARN:#}: {message}"),
+            },
+            Event::Locked { path, written, projects } if !quiet => {
+                let resolved = projects.iter().filter(|p| p.distributions.is_some()).count();
+                writeln!(
+                    err,
+                    "{VERB}{:>12}{VERB:#} {} project(s), {resolved} with a dependency closure: {path} {}",
+                    "Locked",
+                    projects.len(),
+                    if *written { "written" } else { "unchanged" }
+                )
+            }
             Event::Rebuilding { project, format, why } if self.verbose && !quiet => writeln!(
                 err,
                 "{VERB}{:>12}{VERB:#} {project} as {}: {}",
@@ -357,39 +216,45 @@ impl Human {
             Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
             Event::Inspected { inspection } => write_inspection(&mut out, inspection),
             Event::Error { failure } => write_failure(&mut err, failure),
-            Event::Summary { projects } if !quiet => write_summary(&mut err, projects),
+            Event::Summary { projects, .. } if !quiet => write_summary(&mut err, projects),
             Event::CacheInfo { usage } => write_usage(&mut out, usage),
             Event::Cleaned { removed, dry_run } => write_cleaned(&mut out, removed, *dry_run),
             Event::Published { published } => write_published(&mut out, published),
-            Event::Pushed { pushed } => {
-                for p in pushed.iter() {
-                    let also = p.tags.iter().skip(1).map(|t| format!(", also :{t}")).collect::<String>();
-                    let _ = writeln!(
-                        out,
-                        "{}@{} ({} blob(s) uploaded, {} bytes; {} present{also}{}{})",
-                        p.reference,
-                        p.digest,
-                        p.uploaded,
-                        p.uploaded_bytes,
-                        p.present,
-                        if p.replaced { "; the tag was moved from other bytes" } else { "" },
-                        p.sbom.as_ref().map(|d| format!("; SBOM attached: {d}")).unwrap_or_default()
-                    );
-                }
-                Ok(())
-            }
-            Event::ClosureChanged { project, changes } => {
-                for c in changes.iter() {
-                    let (before, after) =
-                        (c.before.as_deref().unwrap_or("-"), c.after.as_deref().unwrap_or("-"));
-                    let _ =
-                        writeln!(out, "{project:<16} {:<28} {before:>14} -> {after:<14} {}", c.name, c.kind);
-                }
-                Ok(())
-            }
+            Event::Pushed { pushed } => write_pushed(&mut out, pushed),
+            Event::ClosureChanged { project, changes } => write_changes(&mut out, project, changes),
             _ => Ok(()),
         };
     }
+}
+
+fn write_pushed(out: &mut impl Write, pushed: &[crate::registry::Pushed]) -> std::io::Result<()> {
+    for p in pushed {
+        let also = p.tags.iter().skip(1).map(|t| format!(", also :{t}")).collect::<String>();
+        writeln!(
+            out,
+            "{}@{} ({} blob(s) uploaded, {} bytes; {} present{also}{}{})",
+            p.reference,
+            p.digest,
+            p.uploaded,
+            p.uploaded_bytes,
+            p.present,
+            if p.replaced { "; the tag was moved from other bytes" } else { "" },
+            p.sbom.as_ref().map(|d| format!("; SBOM attached: {d}")).unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+fn write_changes(
+    out: &mut impl Write,
+    project: &str,
+    changes: &[crate::lock::closure::Change],
+) -> std::io::Result<()> {
+    for c in changes {
+        let (before, after) = (c.before.as_deref().unwrap_or("-"), c.after.as_deref().unwrap_or("-"));
+        writeln!(out, "{project:<16} {:<28} {before:>14} -> {after:<14} {}", c.name, c.kind)?;
+    }
+    Ok(())
 }
 
 fn write_summary(err: &mut impl Write, projects: &[Outcome]) -> std::io::Result<()> {
@@ -536,17 +401,4 @@ fn write_inspection(out: &mut impl Write, i: &Inspection) -> std::io::Result<()>
         }
     }
     writeln!(out, "\nverified: {} digest(s), all matching", i.verified)
-}
-
-/// One JSON object per line on stdout.
-pub struct Json;
-
-impl Reporter for Json {
-    fn report(&self, event: &Event<'_>) {
-        let line = serde_json::to_string(event).expect("events serialize");
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
-        if let Event::Error { failure } = event {
-            let _ = write_failure(&mut anstream::stderr().lock(), failure);
-        }
-    }
 }
