@@ -53,8 +53,26 @@ fn base() -> Workspace {
 
 #[test]
 fn toml_syntax_error_has_line_and_column() {
-    let (e, _) = check_fails(&edited("release = \"1\"", "release = "), 1);
+    let (e, stderr) = check_fails(&edited("release = \"1\"", "release = "), 1);
     assert_eq!(e, "error: wrap.toml:4:11: string values must be quoted, expected literal string");
+    // Then the line itself with a caret under the column, as cargo shows it.
+    assert!(stderr.contains(" --> wrap.toml:4:11\n  |\n4 | release = \n  |           ^\n"), "{stderr}");
+}
+
+#[test]
+fn a_bad_value_is_underlined_in_its_line() {
+    let ws = edited("release = \"1\"", "release = \"one two\"");
+    let (e, stderr) = check_fails(&ws, 1);
+    assert!(e.starts_with("error: wrap.toml:4:11: `settings.release` = `one two` is not valid"), "{e}");
+    assert!(stderr.contains("4 | release = \"one two\"\n  |           ^^^^^^^^^\n"), "{stderr}");
+    // JSON carries the same line, as data.
+    let run = ws.wrap(&["--message-format", "json", "check"]);
+    let source = &run.event("error")["source"];
+    assert_eq!(source["text"], "release = \"one two\"");
+    assert_eq!(
+        (source["line"].as_u64(), source["col"].as_u64(), source["width"].as_u64()),
+        (Some(4), Some(11), Some(9))
+    );
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub struct Location {
     pub line: Option<usize>,
     /// 1-based column, when known.
     pub col: Option<usize>,
+    /// How many characters from the column the fault spans on that line (0: not known).
+    pub width: usize,
 }
 
 impl fmt::Display for Location {
@@ -250,9 +252,9 @@ mod tests {
 
     #[test]
     fn location_formats_line_and_column() {
-        let loc = Location { file: "wrap.toml".into(), line: Some(3), col: Some(7) };
+        let loc = Location { file: "wrap.toml".into(), line: Some(3), col: Some(7), width: 0 };
         assert_eq!(loc.to_string(), "wrap.toml:3:7");
-        let loc = Location { file: "wrap.toml".into(), line: None, col: None };
+        let loc = Location { file: "wrap.toml".into(), line: None, col: None, width: 0 };
         assert_eq!(loc.to_string(), "wrap.toml");
     }
 }

@@ -546,6 +546,16 @@ impl Error {
 impl Error {
     /// Extra lines printed under the message (an installer's last output lines, git's words,
     /// every entry point that failed).
+    /// Where in a file the user wrote the fault is, for the errors that know.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Self::Manifest { location, .. }
+            | Self::LockSyntax { location, .. }
+            | Self::LockInvalid { location, .. } => Some(location),
+            _ => None,
+        }
+    }
+
     pub fn details(&self) -> Vec<String> {
         match self {
             Self::InstallFailed { tail, .. } => tail.clone(),

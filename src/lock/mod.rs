@@ -131,12 +131,20 @@ impl Lock {
     /// time is checked here, so a hand-edited lock fails with its line, not later in git.
     pub fn parse(path: &Path, text: &str) -> Result<Lock> {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let syntax = |line: Option<usize>, message: String| Error::LockSyntax {
-            location: Location { file: path.into(), line, col: None },
+        // A value's line, column and width on its line.
+        let locate = |span: std::ops::Range<usize>| {
+            let before = &text[..span.start.min(text.len())];
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let value = text.get(span.clone()).unwrap_or_default();
+            let width = value.split('\n').next().map_or(0, |l| l.chars().count());
+            Location { file: path.into(), line: Some(line_of(span.start)), col: Some(col), width }
+        };
+        let syntax = |span: Option<std::ops::Range<usize>>, message: String| Error::LockSyntax {
+            location: span.map_or(Location { file: path.into(), line: None, col: None, width: 0 }, locate),
             message,
         };
-        let raw: RawLock = toml::from_str(text)
-            .map_err(|e| syntax(e.span().map(|s| line_of(s.start)), e.message().trim().to_string()))?;
+        let raw: RawLock =
+            toml::from_str(text).map_err(|e| syntax(e.span(), e.message().trim().to_string()))?;
         if !(1..=LOCK_VERSION).contains(&raw.version) {
             return Err(syntax(
                 None,
@@ -145,13 +153,7 @@ impl Lock {
         }
         let invalid =
             |project: &str, key: &'static str, value: String, span: std::ops::Range<usize>, expected| {
-                Error::LockInvalid {
-                    location: Location { file: path.into(), line: Some(line_of(span.start)), col: None },
-                    project: project.into(),
-                    key,
-                    value,
-                    expected,
-                }
+                Error::LockInvalid { location: locate(span), project: project.into(), key, value, expected }
             };
         let file = |project: &str, f: RawLockedFile| -> Result<LockedFile> {
             if !is_sha256(f.sha256.get_ref()) {

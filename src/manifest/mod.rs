@@ -364,7 +364,7 @@ impl Manifest {
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
             let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
             Error::Manifest {
-                location: Location { file: path.into(), line: Some(line), col: Some(col) },
+                location: Location { file: path.into(), line: Some(line), col: Some(col), width: 1 },
                 kind: crate::error::ManifestError::NotText,
             }
         })?;
@@ -402,7 +402,7 @@ impl Manifest {
 
     /// A location at a project's table, for errors found after loading.
     pub fn location(&self, project: &Project) -> Location {
-        Location { file: self.path.clone(), line: Some(project.line), col: None }
+        Location { file: self.path.clone(), line: Some(project.line), col: None, width: 0 }
     }
 }
 

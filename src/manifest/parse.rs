@@ -161,9 +161,8 @@ struct RawRpm {
 /// Validates manifest `text`; `path` names it in errors, `dir` anchors relative paths.
 pub(super) fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
     let ctx = Ctx { path, dir, text };
-    let raw: RawManifest = toml::from_str(text).map_err(|e| {
-        ctx.err(e.span().map(|s| s.start), ManifestError::Syntax { message: e.message().trim().into() })
-    })?;
+    let raw: RawManifest = toml::from_str(text)
+        .map_err(|e| ctx.err_span(e.span(), ManifestError::Syntax { message: e.message().trim().into() }))?;
     let spans = TemplateSpans {
         package_name: raw.settings.package_name.as_ref().map(|t| t.span().start),
         install_path: raw.settings.install_path.as_ref().map(|t| t.span().start),
@@ -264,19 +263,29 @@ impl Ctx<'_> {
     }
 
     fn location_at_line(&self, line: usize) -> Location {
-        Location { file: self.path.into(), line: Some(line), col: None }
+        Location { file: self.path.into(), line: Some(line), col: None, width: 0 }
     }
 
     fn err(&self, offset: Option<usize>, kind: ManifestError) -> Error {
-        let (line, col) = match offset.map(|o| self.line_col(o)) {
-            Some((l, c)) => (Some(l), Some(c)),
-            None => (None, None),
+        self.err_span(offset.map(|o| o..o), kind)
+    }
+
+    /// The error at `span` of the text: its line and column, and its width on that line.
+    fn err_span(&self, span: Option<std::ops::Range<usize>>, kind: ManifestError) -> Error {
+        let location = match span {
+            Some(span) => {
+                let (line, col) = self.line_col(span.start);
+                let spanned = self.text.get(span).unwrap_or_default();
+                let width = spanned.split('\n').next().map_or(0, |l| l.chars().count());
+                Location { file: self.path.into(), line: Some(line), col: Some(col), width }
+            }
+            None => Location { file: self.path.into(), line: None, col: None, width: 0 },
         };
-        Error::Manifest { location: Location { file: self.path.into(), line, col }, kind }
+        Error::Manifest { location, kind }
     }
 
     fn at<T>(&self, spanned: &Spanned<T>, kind: ManifestError) -> Error {
-        self.err(Some(spanned.span().start), kind)
+        self.err_span(Some(spanned.span()), kind)
     }
 
     /// The error for a value at `value` that is not what `key` takes.

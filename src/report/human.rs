@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use anstyle::{AnsiColor, Style};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Event, Failure, Outcome, Reporter, Status};
+use super::{Event, Failure, Outcome, Reporter, SourceLine, Status};
 use crate::cache::prune::{Removed, Usage, human_size};
 use crate::manifest::Format;
 use crate::package::inspect::{Inspection, mode_string};
@@ -121,6 +121,9 @@ const HINT: Style = AnsiColor::Cyan.on_default().bold();
 /// shown whatever the output mode.
 pub(super) fn write_failure(err: &mut impl Write, failure: &Failure) -> std::io::Result<()> {
     writeln!(err, "{ERROR}error{ERROR:#}: {}", failure.message)?;
+    if let Some(source) = &failure.source {
+        writeln!(err, "{}", snippet(source))?;
+    }
     for line in &failure.details {
         writeln!(err, "  | {line}")?;
     }
@@ -225,6 +228,29 @@ impl Human {
             _ => Ok(()),
         };
     }
+}
+
+/// The line at fault with a caret under the span, as cargo shows it (styled; anstream strips
+/// the styles where colour is off).
+fn snippet(source: &SourceLine) -> String {
+    use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+    let text = source.text.as_str();
+    let byte = |chars: usize| text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i);
+    let span = match source.col {
+        Some(col) => {
+            let start = byte(col.saturating_sub(1));
+            start..byte(col.saturating_sub(1) + source.width.max(1)).max(start)
+        }
+        // No column: the whole line, without its indentation.
+        None => (text.len() - text.trim_start().len())..text.trim_end().len(),
+    };
+    let group = Group::with_level(Level::ERROR).element(
+        Snippet::source(text)
+            .line_start(source.line)
+            .path(source.file.as_str())
+            .annotation(AnnotationKind::Primary.span(span)),
+    );
+    Renderer::styled().render(&[group]).to_string()
 }
 
 fn write_pushed(out: &mut impl Write, pushed: &[crate::registry::Pushed]) -> std::io::Result<()> {

@@ -161,6 +161,40 @@ pub struct Failure {
     pub hint: Option<String>,
     /// The exit code it maps to.
     pub exit_code: i32,
+    /// The line of the user's file at fault, when the error names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLine>,
+}
+
+/// A line of a file the user wrote (a manifest, a lock), with the span at fault.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SourceLine {
+    /// The file, as the user named it.
+    pub file: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column of the fault, when known.
+    pub col: Option<usize>,
+    /// How many characters from the column the fault spans (0: not known).
+    pub width: usize,
+    /// The line's text (at most 500 characters of it).
+    pub text: String,
+}
+
+impl SourceLine {
+    /// Reads `location`'s line from its file; none when the file or the line is gone.
+    fn read(location: &crate::error::Location) -> Option<SourceLine> {
+        let line = location.line?;
+        let text = std::fs::read_to_string(&location.file).ok()?;
+        let text: String = text.lines().nth(line.checked_sub(1)?)?.chars().take(500).collect();
+        Some(SourceLine {
+            file: location.file.display().to_string(),
+            line,
+            col: location.col,
+            width: location.width,
+            text,
+        })
+    }
 }
 
 impl Failure {
@@ -179,6 +213,7 @@ impl Failure {
             details: error.details(),
             hint: error.hint(),
             exit_code: error.exit_code(),
+            source: error.location().and_then(SourceLine::read),
         }
     }
 }
