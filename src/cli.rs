@@ -72,6 +72,16 @@ pub enum MessageFormat {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented manifest to start from (never over an existing file).
+    ///
+    /// Given a git URL or a local repository, the project's name comes from its setup.cfg or
+    /// pyproject.toml, the ref is its newest version tag (else its main branch), and its
+    /// console scripts are listed as candidate services. The result passes `wrap check`.
+    Init {
+        /// The project's git URL or local repository (none: an example project to edit).
+        #[arg(value_name = "GIT_URL_OR_PATH")]
+        source: Option<String>,
+    },
     /// Validate the manifest and compare it with the lock (no network).
     Check {
         /// Fail when the lock is missing or does not match the manifest.
@@ -211,6 +221,7 @@ impl Command {
     /// The command's name, as typed (`cache info`).
     pub fn name(&self) -> &'static str {
         match self {
+            Command::Init { .. } => "init",
             Command::Check { .. } => "check",
             Command::Lock { .. } => "lock",
             Command::Fetch { .. } => "fetch",

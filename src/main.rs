@@ -80,6 +80,9 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
     };
     let mode = |locked| if locked { LockMode::Locked } else { LockMode::Keep };
     match &cli.command {
+        Command::Init { source } => {
+            wrap::commands::init(&cli.manifest, source.as_deref(), &Cache::from_env()?, reporter)
+        }
         Command::Check { locked } => session(false)?.check(*locked),
         Command::Lock { update, offline } => {
             let mode = update.clone().map_or(LockMode::Keep, LockMode::Update);
@@ -118,30 +121,9 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
         }
         Command::Publish { paths, repo, suite, component, keep, replace, sign_key } => {
             let session = session(false)?;
-            let settings = &session.manifest.settings;
-            let key = sign_key.clone().map(KeySource::File).or_else(|| settings.sign_key.clone());
-            let Some(key) = key else {
-                return Err(Error::SigningKey {
-                    source_name: "(none)".into(),
-                    problem: "apt and dnf refuse unsigned repositories, and no key was given".into(),
-                    hint: Some(
-                        "pass `--sign-key FILE`, or set `sign_key` or `sign_key_env` in [settings]".into(),
-                    ),
-                });
-            };
-            let signer = wrap::signing::Signer::load(&key, &settings.sign_passphrase_env)?;
-            let options = wrap::publish::Options {
-                repo: std::path::absolute(repo.clone().unwrap_or_else(|| session.manifest.dir.join("repo")))?,
-                suite: suite.clone(),
-                component: component.clone(),
-                keep: keep.map(usize::from),
-                replace: *replace,
-                date: source_date_epoch()?,
-            };
-            let paths = if paths.is_empty() { vec![settings.output_dir.clone()] } else { paths.clone() };
-            let published = wrap::publish::publish(&paths, &options, &signer)?;
-            reporter.report(&Event::Published { published: &published });
-            Ok(())
+            let options =
+                PublishArgs { paths, repo, suite, component, keep: *keep, replace: *replace, sign_key };
+            publish(&session, &options, reporter)
         }
         Command::Push { paths, to, tag, plain_http, replace } => {
             let options =
@@ -151,6 +133,43 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
         }
         Command::Cache(CacheCommand::Info) => wrap::commands::cache_info(&Cache::from_env()?, reporter),
     }
+}
+
+/// `wrap publish`'s flags.
+struct PublishArgs<'a> {
+    paths: &'a [std::path::PathBuf],
+    repo: &'a Option<std::path::PathBuf>,
+    suite: &'a str,
+    component: &'a str,
+    keep: Option<u16>,
+    replace: bool,
+    sign_key: &'a Option<std::path::PathBuf>,
+}
+
+/// Adds the packages to the signed repository, with the manifest's key unless one is given.
+fn publish(session: &Session<'_>, args: &PublishArgs<'_>, reporter: &dyn Reporter) -> Result<()> {
+    let settings = &session.manifest.settings;
+    let key = args.sign_key.clone().map(KeySource::File).or_else(|| settings.sign_key.clone());
+    let Some(key) = key else {
+        return Err(Error::SigningKey {
+            source_name: "(none)".into(),
+            problem: "apt and dnf refuse unsigned repositories, and no key was given".into(),
+            hint: Some("pass `--sign-key FILE`, or set `sign_key` or `sign_key_env` in [settings]".into()),
+        });
+    };
+    let signer = wrap::signing::Signer::load(&key, &settings.sign_passphrase_env)?;
+    let options = wrap::publish::Options {
+        repo: std::path::absolute(args.repo.clone().unwrap_or_else(|| session.manifest.dir.join("repo")))?,
+        suite: args.suite.to_string(),
+        component: args.component.to_string(),
+        keep: args.keep.map(usize::from),
+        replace: args.replace,
+        date: source_date_epoch()?,
+    };
+    let paths = if args.paths.is_empty() { vec![settings.output_dir.clone()] } else { args.paths.to_vec() };
+    let published = wrap::publish::publish(&paths, &options, &signer)?;
+    reporter.report(&Event::Published { published: &published });
+    Ok(())
 }
 
 /// Pushes each image of `paths` (none: of the output directory), and reports those pushed, also

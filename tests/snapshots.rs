@@ -15,6 +15,7 @@ fn help(args: &[&str]) -> String {
 fn help_of_every_command() {
     for command in [
         "",
+        "init",
         "check",
         "lock",
         "fetch",

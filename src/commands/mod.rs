@@ -6,6 +6,7 @@ mod closures;
 mod fetch;
 mod hygiene;
 mod image;
+mod init;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ use crate::report::{Event, Failure, Outcome, Reporter, Stage, Status};
 use crate::source;
 use crate::venv;
 use crate::venv::installer::{self, Backend};
+
+pub use self::init::init;
 
 /// How `wrap build` runs.
 #[derive(Debug, Clone)]

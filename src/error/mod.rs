@@ -17,6 +17,14 @@ pub enum Error {
     #[error("no manifest at `{}`", path.display())]
     ManifestMissing { path: PathBuf },
 
+    /// `wrap init` where a manifest already is.
+    #[error("`{}` already exists; wrap init writes only a new file", path.display())]
+    ManifestExists { path: PathBuf },
+
+    /// `wrap init` of a repository with neither a version tag nor a branch.
+    #[error("`{url}` has no version tag and no branch to start from")]
+    EmptyRepository { url: String },
+
     /// A problem inside the manifest, at a place in it.
     #[error("{location}: {kind}")]
     Manifest { location: Location, kind: ManifestError },
@@ -340,6 +348,8 @@ impl Error {
             Self::Push { environment: true, .. } | Self::Pull { environment: true, .. } => 2,
             Self::Manifest { .. }
             | Self::ManifestMissing { .. }
+            | Self::ManifestExists { .. }
+            | Self::EmptyRepository { .. }
             | Self::LockSyntax { .. }
             | Self::LockInvalid { .. }
             | Self::LockMissing { .. }
@@ -402,8 +412,9 @@ impl Error {
         match self {
             Self::Manifest { kind, .. } => kind.hint(),
             Self::ManifestMissing { .. } => {
-                Some("run wrap in the manifest's directory, or pass `-m PATH`".into())
+                Some("run wrap in the manifest's directory, pass `-m PATH`, or start one with `wrap init [GIT_URL]`".into())
             }
+            Self::ManifestExists { .. } => Some("edit it, or pass `-m NEW.toml` to write another".into()),
             Self::LockSyntax { .. } => {
                 Some("delete the lock file and run `wrap lock` to write it anew".into())
             }
@@ -575,23 +586,4 @@ fn lock_owner(project: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patch_error_names_file_and_hunk() {
-        let err = Error::PatchApply {
-            project: "hello".into(),
-            patch: "patches/0002-fix.patch".into(),
-            commit: "1a2b3c4d5e6f".into(),
-            file: Some("hello/cli.py".into()),
-            line: Some(9),
-            detail: vec!["error: patch failed: hello/cli.py:9".into()],
-        };
-        assert_eq!(
-            err.to_string(),
-            "patch `patches/0002-fix.patch` does not apply to hello at 1a2b3c4d5e6f: `hello/cli.py` at line 9"
-        );
-        assert_eq!(err.exit_code(), 1);
-    }
-}
+mod tests;

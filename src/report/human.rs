@@ -171,16 +171,7 @@ impl Human {
                 Some(project) => writeln!(err, "{WARN}warning{WARN:#}: project `{project}`: {message}"),
                 None => writeln!(err, "{WARN}warning{WARN:#}: {message}"),
             },
-            Event::Locked { path, written, projects } if !quiet => {
-                let resolved = projects.iter().filter(|p| p.distributions.is_some()).count();
-                writeln!(
-                    err,
-                    "{VERB}{:>12}{VERB:#} {} project(s), {resolved} with a dependency closure: {path} {}",
-                    "Locked",
-                    projects.len(),
-                    if *written { "written" } else { "unchanged" }
-                )
-            }
+            Event::Initialized { .. } | Event::Locked { .. } if !quiet => write_done(&mut err, event),
             Event::Rebuilding { project, format, why } if self.verbose && !quiet => writeln!(
                 err,
                 "{VERB}{:>12}{VERB:#} {project} as {}: {}",
@@ -251,6 +242,34 @@ fn snippet(source: &SourceLine) -> String {
             .annotation(AnnotationKind::Primary.span(span)),
     );
     Renderer::styled().render(&[group]).to_string()
+}
+
+/// The one-line results of `wrap init` and `wrap lock`, on stderr.
+fn write_done(err: &mut impl Write, event: &Event<'_>) -> std::io::Result<()> {
+    match event {
+        Event::Initialized { manifest, project, git, git_ref, scripts } => {
+            let scripts = match scripts.len() {
+                0 => String::new(),
+                n => format!("; {n} console script(s) listed as candidate services"),
+            };
+            writeln!(
+                err,
+                "{VERB}{:>12}{VERB:#} {manifest}: {project} from {git} at `{git_ref}`{scripts}\n{HINT}hint{HINT:#}: edit it, then run `wrap lock` and `wrap build`",
+                "Created"
+            )
+        }
+        Event::Locked { path, written, projects } => {
+            let resolved = projects.iter().filter(|p| p.distributions.is_some()).count();
+            writeln!(
+                err,
+                "{VERB}{:>12}{VERB:#} {} project(s), {resolved} with a dependency closure: {path} {}",
+                "Locked",
+                projects.len(),
+                if *written { "written" } else { "unchanged" }
+            )
+        }
+        _ => Ok(()),
+    }
 }
 
 fn write_pushed(out: &mut impl Write, pushed: &[crate::registry::Pushed]) -> std::io::Result<()> {

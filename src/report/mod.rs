@@ -81,6 +81,16 @@ pub enum Event<'a> {
     Summary { result: RunResult, exit_code: i32, projects: &'a [Outcome] },
     /// `wrap lock` (and the lock a `fetch`, `plan` or `build` wrote): each project's pin.
     Locked { path: String, written: bool, projects: Vec<Pinned<'a>> },
+    /// `wrap init` wrote a manifest for `project`: its git source and ref, and the scripts it
+    /// lists as candidate services.
+    Initialized {
+        manifest: String,
+        project: &'a str,
+        git: &'a str,
+        #[serde(rename = "ref")]
+        git_ref: &'a str,
+        scripts: &'a [String],
+    },
     /// The last event of every command: its result and exit code.
     Finished { command: &'a str, result: RunResult, exit_code: i32, seconds: f64 },
     /// `wrap cache info`.

@@ -263,6 +263,53 @@ impl Mirror {
         Ok(map)
     }
 
+    /// The newest version tag and its commit: the highest final release, else the highest
+    /// version of any kind (a project that has only tagged release candidates).
+    pub fn newest_version_tag(&self) -> Result<Option<(String, Oid)>> {
+        let refs =
+            self.repo.references_glob("refs/tags/*").map_err(|e| git_err(&self.project, "list tags", e))?;
+        let mut best: Option<(bool, Version, String, Oid)> = None;
+        for reference in refs.flatten() {
+            let Some(name) = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else {
+                continue;
+            };
+            let Some(v) = crate::version::tag_version(name) else { continue };
+            let Ok(commit) = reference.peel_to_commit() else { continue };
+            let is_final = !v.any_prerelease();
+            let better = best.as_ref().is_none_or(|(f, b, _, _)| {
+                (is_final, crate::version::compare(&v, b)) > (*f, std::cmp::Ordering::Equal)
+            });
+            if better {
+                best = Some((is_final, v, name.to_string(), commit.id()));
+            }
+        }
+        Ok(best.map(|(_, _, name, commit)| (name, commit)))
+    }
+
+    /// The branch to follow when a repository has no version tag: `main`, else `master`, else
+    /// the first branch by name.
+    pub fn default_branch(&self) -> Option<(String, Oid)> {
+        let mut branches: Vec<(String, Oid)> = self
+            .repo
+            .references_glob("refs/heads/*")
+            .ok()?
+            .flatten()
+            .filter_map(|r| {
+                let name = r.name().ok()?.strip_prefix("refs/heads/")?.to_string();
+                Some((name, r.peel_to_commit().ok()?.id()))
+            })
+            .collect();
+        branches.sort_by_key(|(name, _)| (name != "main", name != "master", name.clone()));
+        branches.into_iter().next()
+    }
+
+    /// The bytes of the file at `path` in `commit`, if it has one.
+    pub fn read_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
+        let commit = self.repo.find_commit(commit).ok()?;
+        let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
+        Some(self.repo.find_blob(entry.id()).ok()?.content().to_vec())
+    }
+
     /// A working clone of the mirror (objects hard-linked where the file system allows) with
     /// `commit` checked out detached, `origin` pointing upstream, and every tag present.
     pub fn clone_at(&self, dest: &Path, commit: Oid) -> Result<Repository> {
