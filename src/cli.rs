@@ -215,6 +215,37 @@ pub enum Command {
     /// About the cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Carry a project's patches: edit them as commits in a checkout, write them back.
+    #[command(subcommand)]
+    Patch(PatchCommand),
+}
+
+/// `wrap patch …`.
+#[derive(Debug, Subcommand)]
+pub enum PatchCommand {
+    /// Make a git checkout of NAME's pinned commit with its patches applied, one commit each.
+    ///
+    /// A patch that does not apply stops there: its conflicts are in the working tree and its
+    /// rejected hunks in `.rej` files; fix, `git commit`, then `--continue`.
+    Edit {
+        /// The project.
+        name: String,
+        /// The checkout (default: `.wrap/patch/NAME` beside the manifest).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Apply the patches after those the checkout holds as commits.
+        #[arg(long = "continue")]
+        resume: bool,
+    },
+    /// Write the checkout's commits after NAME's pinned commit back as its patch files, and the
+    /// manifest's `patches` list. Unchanged patches stay byte-identical.
+    Refresh {
+        /// The project.
+        name: String,
+        /// The checkout (default: `.wrap/patch/NAME` beside the manifest).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -232,6 +263,8 @@ impl Command {
             Command::Publish { .. } => "publish",
             Command::Push { .. } => "push",
             Command::Cache(CacheCommand::Info) => "cache info",
+            Command::Patch(PatchCommand::Edit { .. }) => "patch edit",
+            Command::Patch(PatchCommand::Refresh { .. }) => "patch refresh",
         }
     }
 }

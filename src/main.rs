@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use wrap::cache::Cache;
 use wrap::cache::prune::Policy;
-use wrap::cli::{CacheCommand, Cli, ColorWhen, Command, MessageFormat, PlanArgs};
+use wrap::cli::{CacheCommand, Cli, ColorWhen, Command, MessageFormat, PatchCommand, PlanArgs};
 use wrap::commands::{BuildOptions, LockMode, Session};
 use wrap::error::{Error, Result};
 use wrap::plan::PlanInputs;
@@ -130,6 +130,12 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
                 wrap::registry::PushOptions { tags: tag.clone(), plain_http: *plain_http, replace: *replace };
             let output_dir = || Ok(session(false)?.manifest.settings.output_dir.clone());
             push(paths, output_dir, to, &options, reporter)
+        }
+        Command::Patch(PatchCommand::Edit { name, dir, resume }) => {
+            session(false)?.patch_edit(name, dir.as_deref(), *resume)
+        }
+        Command::Patch(PatchCommand::Refresh { name, dir }) => {
+            session(false)?.patch_refresh(name, dir.as_deref())
         }
         Command::Cache(CacheCommand::Info) => wrap::commands::cache_info(&Cache::from_env()?, reporter),
     }

@@ -214,9 +214,10 @@ fn patch_that_does_not_apply_names_file_and_hunk() {
         "{e}"
     );
     assert!(e.ends_with(": `hello/cli.py` at line 9"), "{e}");
-    // git's own words follow, and the hint names the commit to refresh the patch against.
+    // The line that does not match, git's own words, and the hint of the patch workflow.
+    assert!(run.stderr().contains("  | line 10 of `hello/cli.py` does not match:"), "{}", run.stderr());
     assert!(run.stderr().contains("  | error: patch failed: hello/cli.py:9"), "{}", run.stderr());
-    assert!(run.stderr().contains("hint: the patch no longer matches the source at "), "{}", run.stderr());
+    assert!(run.stderr().contains("hint: `wrap patch edit hello` makes a checkout"), "{}", run.stderr());
     let checkouts = list(&ws.cache().join("checkouts"));
     assert!(checkouts.iter().all(|p| !p.starts_with("hello/")), "{checkouts:?}");
 

@@ -26,6 +26,9 @@ fn help_of_every_command() {
         "push",
         "clean",
         "cache",
+        "patch",
+        "patch edit",
+        "patch refresh",
         "cache info",
     ] {
         let mut args: Vec<&str> = command.split_whitespace().collect();

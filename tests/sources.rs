@@ -166,7 +166,13 @@ fn failed_patch_leaves_the_cache_clean() {
     );
     assert!(e.ends_with(": `hello/cli.py` at line 1"), "{e}");
     let stderr = ws.wrap(&["fetch"]).stderr();
-    assert!(stderr.contains("hint: the patch no longer matches the source at "), "{stderr}");
+    assert!(
+        stderr.contains(
+            "  | line 1 of `hello/cli.py` does not match:\n  |   the patch expects `this line is not there`\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: `wrap patch edit hello`"), "{stderr}");
     let checkouts = list(&ws.cache().join("checkouts"));
     assert!(checkouts.iter().all(|p| !p.starts_with("hello/")), "{checkouts:?}");
 }

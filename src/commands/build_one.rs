@@ -16,7 +16,6 @@ use crate::lock::Lock;
 use crate::manifest::Format;
 use crate::plan::{BuildPlan, PlannedProject, key};
 use crate::report::{Event, Stage};
-use crate::source;
 use crate::time::timed;
 
 impl Session<'_> {
@@ -90,11 +89,8 @@ impl Session<'_> {
             let unknown = || Error::UnknownProject { name: planned.name.clone(), known: Vec::new() };
             let project = self.manifest.project(&planned.name).ok_or_else(unknown)?;
             let locked = lock.project(&planned.name).ok_or_else(unknown)?;
-            let mut warnings = Vec::new();
-            let checkout = source::checkout(&self.cache, project, locked, plan.offline, &mut warnings);
-            self.warn_all(warnings);
-            let job =
-                build::Job { plan, planned, checkout: &checkout?, constraints, formats: &todo, out_dir };
+            let checkout = self.checkout(project, locked, plan.offline)?;
+            let job = build::Job { plan, planned, checkout: &checkout, constraints, formats: &todo, out_dir };
             build::build(&self.cache, tools, &job, self.reporter, &mut placed)?;
             for artifact in &placed {
                 self.keep(planned, artifact, &keys, &inputs, &before)?;

@@ -12,7 +12,6 @@ use crate::lock::closure::{self, Resolved};
 use crate::lock::{self, Lock, LockedProject};
 use crate::plan::{BuildPlan, PlanInputs};
 use crate::report::{Event, Pinned};
-use crate::source;
 use crate::venv;
 use crate::venv::python::Interpreter;
 
@@ -155,10 +154,7 @@ impl Session<'_> {
             &project.name,
             format!("dependencies for Python {}", python.version),
         );
-        let mut warnings = Vec::new();
-        let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
-        self.warn_all(warnings);
-        let checkout = checkout?;
+        let checkout = self.checkout(project, locked, self.offline)?;
         let work = tempfile::Builder::new()
             .prefix(&format!("{}lock-{}-", crate::interrupt::temp_prefix(), project.name))
             .tempdir_in(self.cache.staging_dir()?)?;

@@ -23,10 +23,7 @@ impl Session<'_> {
                 continue;
             }
             let locked = lock.project(&project.name).expect("the lock covers every project");
-            let mut warnings = Vec::new();
-            let checkout = source::checkout(&self.cache, project, locked, self.offline, &mut warnings);
-            self.warn_all(warnings);
-            let checkout = checkout?;
+            let checkout = self.checkout(project, locked, self.offline)?;
             if !checkout.reused {
                 self.reporter.project_status(
                     "Fetched",

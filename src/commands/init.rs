@@ -51,7 +51,7 @@ pub fn init(path: &Path, source: Option<&str>, cache: &Cache, reporter: &dyn Rep
     let text = manifest_text(&source);
     // What is written must read back: a name or ref the manifest refuses fails here, not later.
     Manifest::parse(path, &dir, &text)?;
-    let mut file = tempfile::NamedTempFile::new_in(&dir)?;
+    let mut file = crate::fs::temp_file_in(&dir)?;
     file.write_all(text.as_bytes())?;
     file.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {

@@ -7,6 +7,7 @@ mod fetch;
 mod hygiene;
 mod image;
 mod init;
+mod patch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -142,6 +143,8 @@ pub struct Session<'a> {
     pub reporter: &'a dyn Reporter,
     /// `--offline` or `settings.offline`.
     pub offline: bool,
+    /// The projects whose pin this run moved, and the commit each was pinned to before.
+    moved: Mutex<BTreeMap<String, String>>,
 }
 
 /// How to treat the lock file.
@@ -165,7 +168,7 @@ impl<'a> Session<'a> {
     ) -> Result<Self> {
         let manifest = Manifest::load(path)?;
         let offline = offline || manifest.settings.offline;
-        Ok(Session { manifest, cache, reporter, offline })
+        Ok(Session { manifest, cache, reporter, offline, moved: Mutex::default() })
     }
 
     /// `wrap check`: the manifest is valid (loading it checked that) and the lock's state.
@@ -317,6 +320,9 @@ impl<'a> Session<'a> {
         self.warn_all(warnings);
         let (commit, time, version) = resolved?;
         let before = old.project(&project.name).map(|l| l.commit.as_str());
+        if let Some(before) = before.filter(|b| *b != commit) {
+            self.moved.lock().unwrap_or_else(|e| e.into_inner()).insert(project.name.clone(), before.into());
+        }
         if before != Some(commit.as_str()) {
             let from = before.map(|c| format!("{} -> ", short(c, 12))).unwrap_or_default();
             self.reporter.project_status(
@@ -430,6 +436,26 @@ impl<'a> Session<'a> {
     }
 
     /// Reports what a stage repaired on its way.
+    /// The project's patched checkout at its pin ([`source::checkout`]), its warnings reported;
+    /// a patch that does not apply says whether this run moved the pin under it.
+    fn checkout(
+        &self,
+        project: &crate::manifest::Project,
+        locked: &LockedProject,
+        offline: bool,
+    ) -> Result<source::Checkout> {
+        let mut warnings = Vec::new();
+        let checkout = source::checkout(&self.cache, project, locked, offline, &mut warnings);
+        self.warn_all(warnings);
+        checkout.map_err(|e| match e {
+            Error::PatchApply { project, patch, commit, file, line, detail, moved_from: None } => {
+                let moved_from = self.moved.lock().unwrap_or_else(|e| e.into_inner()).get(&project).cloned();
+                Error::PatchApply { project, patch, commit, file, line, detail, moved_from }
+            }
+            e => e,
+        })
+    }
+
     fn warn_all(&self, warnings: Vec<String>) {
         for warning in warnings {
             self.reporter.warn(warning);

@@ -11,10 +11,12 @@ fn patch_error_names_file_and_hunk() {
         file: Some("hello/cli.py".into()),
         line: Some(9),
         detail: vec!["error: patch failed: hello/cli.py:9".into()],
+        moved_from: None,
     };
     assert_eq!(
         err.to_string(),
         "patch `patches/0002-fix.patch` does not apply to hello at 1a2b3c4d5e6f: `hello/cli.py` at line 9"
     );
     assert_eq!(err.exit_code(), 1);
+    assert!(err.hint().unwrap().starts_with("`wrap patch edit hello`"), "{:?}", err.hint());
 }

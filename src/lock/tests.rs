@@ -45,7 +45,7 @@ fn release_records_round_trip_and_bad_ones_are_named() {
 #[test]
 fn bad_locks_are_named() {
     let e = Lock::parse(Path::new("wrap.lock"), "version = 1\n[[project]]\nname = 3\n").unwrap_err();
-    assert!(e.to_string().starts_with("wrap.lock:3: "), "{e}");
+    assert!(e.to_string().starts_with("wrap.lock:3:8: "), "{e}");
     let e = Lock::parse(Path::new("wrap.lock"), "version = 9\n").unwrap_err();
     assert!(e.to_string().contains("lock format 9"), "{e}");
     let good = {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location, Result};
 
+pub mod edit;
 pub mod files;
 mod parse;
 pub mod relation;

@@ -171,7 +171,14 @@ impl Human {
                 Some(project) => writeln!(err, "{WARN}warning{WARN:#}: project `{project}`: {message}"),
                 None => writeln!(err, "{WARN}warning{WARN:#}: {message}"),
             },
-            Event::Initialized { .. } | Event::Locked { .. } if !quiet => write_done(&mut err, event),
+            Event::Initialized { .. }
+            | Event::Locked { .. }
+            | Event::PatchCheckout { .. }
+            | Event::PatchesRefreshed { .. }
+                if !quiet =>
+            {
+                write_done(&mut err, event)
+            }
             Event::Rebuilding { project, format, why } if self.verbose && !quiet => writeln!(
                 err,
                 "{VERB}{:>12}{VERB:#} {project} as {}: {}",
@@ -257,6 +264,24 @@ fn write_done(err: &mut impl Write, event: &Event<'_>) -> std::io::Result<()> {
                 "{VERB}{:>12}{VERB:#} {manifest}: {project} from {git} at `{git_ref}`{scripts}\n{HINT}hint{HINT:#}: edit it, then run `wrap lock` and `wrap build`",
                 "Created"
             )
+        }
+        Event::PatchCheckout { project, dir, commit, patches } => writeln!(
+            err,
+            "{VERB}{:>12}{VERB:#} {project}: {patches} patch(es) as commits on {} in {dir}\n{HINT}hint{HINT:#}: edit, commit (or rebase), then `wrap patch refresh {project}`",
+            "Checked out",
+            crate::error::short(commit, 12)
+        ),
+        Event::PatchesRefreshed { project, files, dropped } => {
+            for f in files.iter() {
+                writeln!(err, "{VERB}{:>12}{VERB:#} {project}: {} {}", "Refreshed", f.path, f.state)?;
+            }
+            for d in dropped.iter() {
+                writeln!(
+                    err,
+                    "{WARN}warning{WARN:#}: {d} is no longer in the manifest (no commit holds it); the file is kept"
+                )?;
+            }
+            Ok(())
         }
         Event::Locked { path, written, projects } => {
             let resolved = projects.iter().filter(|p| p.distributions.is_some()).count();

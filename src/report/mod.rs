@@ -91,6 +91,10 @@ pub enum Event<'a> {
         git_ref: &'a str,
         scripts: &'a [String],
     },
+    /// `wrap patch edit`: the checkout with the project's patches applied as commits.
+    PatchCheckout { project: &'a str, dir: String, commit: &'a str, patches: usize },
+    /// `wrap patch refresh`: each patch file written back, and those no commit holds any more.
+    PatchesRefreshed { project: &'a str, files: &'a [PatchFile], dropped: &'a [String] },
     /// The last event of every command: its result and exit code.
     Finished { command: &'a str, result: RunResult, exit_code: i32, seconds: f64 },
     /// `wrap cache info`.
@@ -243,6 +247,15 @@ impl RunResult {
     pub fn of(exit_code: i32) -> RunResult {
         if exit_code == 0 { RunResult::Ok } else { RunResult::Failed }
     }
+}
+
+/// A patch file `wrap patch refresh` wrote from a commit.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct PatchFile {
+    /// Its path, relative to the manifest.
+    pub path: String,
+    /// `unchanged`, `written` (its bytes changed) or `added` (a new file).
+    pub state: &'static str,
 }
 
 /// A project's pin in a [`Event::Locked`].

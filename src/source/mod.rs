@@ -106,21 +106,7 @@ pub fn checkout(
     let oid =
         Oid::from_str(&locked.commit).map_err(|e| git_err(&project.name, "read the locked commit", e))?;
     with_mirror(cache, project, offline, warnings, |mirror| {
-        if !mirror.has_commit(oid) && (!offline || mirror.is_local()) {
-            mirror.update()?;
-            if !mirror.has_commit(oid) {
-                let _ = mirror.fetch_commit(oid);
-            }
-        }
-        if !mirror.has_commit(oid) {
-            return Err(Error::CommitMissing {
-                project: project.name.clone(),
-                url: project.git.written.clone(),
-                commit: locked.commit.clone(),
-                offline,
-            });
-        }
-        check_pin(mirror, project, locked, oid)?;
+        ensure_commit(mirror, project, locked, oid, offline)?;
         create_dir_atomically(&path, |tmp| {
             let repo = mirror.clone_at(tmp, oid)?;
             for patch in &project.patches {
@@ -202,6 +188,50 @@ fn copy_refs(from: &Path, to: &Path) -> Result<()> {
 /// Runs `f` on the mirror of `project`. When the mirror cannot be read (a damaged object store,
 /// an object its refs name gone missing), it is fetched anew, once, with a warning: a mirror is
 /// a cache, and a damaged cache must not fail every build until someone deletes it by hand.
+/// Makes sure the mirror holds the locked commit (fetching it unless `offline`) and that the
+/// ref still names it.
+fn ensure_commit(
+    mirror: &Mirror,
+    project: &Project,
+    locked: &LockedProject,
+    oid: Oid,
+    offline: bool,
+) -> Result<()> {
+    if !mirror.has_commit(oid) && (!offline || mirror.is_local()) {
+        mirror.update()?;
+        if !mirror.has_commit(oid) {
+            let _ = mirror.fetch_commit(oid);
+        }
+    }
+    if !mirror.has_commit(oid) {
+        return Err(Error::CommitMissing {
+            project: project.name.clone(),
+            url: project.git.written.clone(),
+            commit: locked.commit.clone(),
+            offline,
+        });
+    }
+    check_pin(mirror, project, locked, oid)
+}
+
+/// A working clone of `locked`'s commit at the new directory `dest`, unpatched, with `origin`
+/// upstream and every tag: where `wrap patch edit` applies the patches as commits.
+pub fn clone_pinned(
+    cache: &Cache,
+    project: &Project,
+    locked: &LockedProject,
+    offline: bool,
+    dest: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let oid =
+        Oid::from_str(&locked.commit).map_err(|e| git_err(&project.name, "read the locked commit", e))?;
+    with_mirror(cache, project, offline, warnings, |mirror| {
+        ensure_commit(mirror, project, locked, oid, offline)?;
+        create_dir_atomically(dest, |tmp| mirror.clone_at(tmp, oid).map(drop))
+    })
+}
+
 fn with_mirror<T>(
     cache: &Cache,
     project: &Project,

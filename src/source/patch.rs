@@ -36,14 +36,62 @@ pub fn apply(repo: &Path, project: &str, commit: &str, patch: &LocalPath) -> Res
         return Err(Error::PatchParse { project: project.into(), patch: patch_name, detail: lines });
     }
     let (file, line) = failed_at(&lines);
+    let mut detail = match (&file, line) {
+        (Some(f), Some(l)) => std::fs::read_to_string(&patch.abs)
+            .ok()
+            .and_then(|text| mismatch(&text, f, l, &std::fs::read_to_string(repo.join(f)).ok()?))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    detail.extend(lines);
     Err(Error::PatchApply {
         project: project.into(),
         patch: patch_name,
         commit: commit.into(),
         file,
         line,
-        detail: lines,
+        detail,
+        moved_from: None,
     })
+}
+
+/// Where the hunk of `patch` for `file` that starts at `line` stops matching `source` (the
+/// file as the checkout has it): the line the hunk expects and the line that is there, with
+/// the hunk's first lines of context. None when the hunk cannot be found or matches here (git
+/// found another reason).
+fn mismatch(patch: &str, file: &str, line: usize, source: &str) -> Option<Vec<String>> {
+    let mut in_file = false;
+    let mut expected: Option<Vec<&str>> = None;
+    for l in patch.lines() {
+        if let Some(rest) = l.strip_prefix("--- ") {
+            in_file = rest.trim_start_matches("a/") == file;
+            expected = None;
+        } else if in_file && l.starts_with("@@ -") {
+            if expected.is_some() {
+                break;
+            }
+            let start = l[4..].split([',', ' ']).next()?.parse::<usize>().ok()?;
+            if start == line {
+                expected = Some(Vec::new());
+            }
+        } else if let Some(lines) = expected.as_mut() {
+            match l.as_bytes().first() {
+                Some(b' ') | Some(b'-') => lines.push(&l[1..]),
+                None => lines.push(""),
+                Some(b'+') | Some(b'\\') => {}
+                _ => break,
+            }
+        }
+    }
+    let expected = expected?;
+    let have: Vec<&str> = source.lines().skip(line.saturating_sub(1)).collect();
+    let (k, want) = expected.iter().enumerate().find(|(k, want)| have.get(*k) != Some(*want))?;
+    let there = have.get(k).map_or("(the end of the file)".to_string(), |h| format!("`{h}`"));
+    Some(vec![
+        format!("line {} of `{file}` does not match:", line + k),
+        format!("  the patch expects `{want}`"),
+        format!("  the file has      {there}"),
+    ])
 }
 
 /// A `git` command run in `repo` that sees no user or system configuration and no GIT_*
@@ -102,5 +150,19 @@ mod tests {
             (Some("out/pwned.txt".into()), None)
         );
         assert_eq!(failed_at(&lines("fatal: something else")), (None, None));
+    }
+
+    #[test]
+    fn the_first_line_that_does_not_match_is_named() {
+        let patch = "--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n--- a/y.py\n+++ b/y.py\n@@ -2,3 +2,4 @@ def f():\n one\n-two\n+TWO\n three\n";
+        let found = mismatch(patch, "y.py", 2, "zero\none\ntwo!\nthree\n").unwrap();
+        assert_eq!(
+            found,
+            ["line 3 of `y.py` does not match:", "  the patch expects `two`", "  the file has      `two!`"]
+        );
+        assert_eq!(mismatch(patch, "y.py", 2, "zero\none\ntwo\nthree\n"), None);
+        let short = mismatch(patch, "y.py", 2, "zero\none\n").unwrap();
+        assert_eq!(short[2], "  the file has      (the end of the file)");
+        assert_eq!(mismatch(patch, "z.py", 2, "x"), None);
     }
 }
