@@ -18,6 +18,7 @@ pub mod digest;
 pub mod error;
 pub mod fs;
 pub mod fuzz;
+pub mod giturl;
 pub mod host;
 pub mod interrupt;
 pub mod lock;

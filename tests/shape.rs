@@ -10,6 +10,7 @@ const RANKS: &[(&str, u32)] = &[
     // Helpers that every stage may use.
     ("error", 0),
     ("fs", 0),
+    ("giturl", 0),
     ("digest", 0),
     ("time", 0),
     ("version", 0),

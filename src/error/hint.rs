@@ -29,6 +29,9 @@ impl Error {
                 "run `wrap lock` to record the change (or `wrap lock --update NAME` to move a ref)".into(),
             ),
             Self::UnknownProject { known, .. } => Some(format!("the manifest has: {}", known.join(", "))),
+            Self::Unreachable { url, .. } if crate::giturl::is_ssh(url) => Some(
+                "ssh URLs are fetched by git with OpenSSH, never prompting: check the key (ssh-agent, ~/.ssh/config), that the host is in known_hosts, and `ssh -T` to the host; GIT_SSH_COMMAND is honoured".into(),
+            ),
             Self::Unreachable { .. } => Some(
                 "check the URL (or path) and the network; `offline = true` uses cached mirrors only".into(),
             ),

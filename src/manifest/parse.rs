@@ -554,8 +554,7 @@ impl Ctx<'_> {
 /// A URL (`scheme://…` or scp-like `user@host:path`) stays as written; anything else is a path
 /// relative to the manifest's directory.
 fn git_url(dir: &Path, written: &str) -> String {
-    let scp_like = written.split_once(':').is_some_and(|(host, _)| host.contains('@') && !host.contains('/'));
-    if written.contains("://") || scp_like {
+    if written.contains("://") || crate::giturl::is_scp_like(written) {
         written.into()
     } else {
         dir.join(written).to_string_lossy().into_owned()

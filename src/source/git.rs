@@ -359,6 +359,9 @@ pub fn is_local(url: &str) -> bool {
 /// Fetches `refspecs` from the `origin` remote; `url` names it in messages.
 fn fetch(repo: &Repository, project: &str, url: &str, refspecs: &[&str]) -> Result<()> {
     let mut remote = repo.find_remote("origin").map_err(|e| git_err(project, "find the remote", e))?;
+    if remote.url().is_ok_and(crate::giturl::is_ssh) {
+        return fetch_with_git(repo.path(), project, url, refspecs);
+    }
     let mut options = FetchOptions::new();
     let mut callbacks = git2::RemoteCallbacks::new();
     // Returning false cancels the transfer: an interrupted wrap stops fetching.
@@ -373,6 +376,38 @@ fn fetch(repo: &Repository, project: &str, url: &str, refspecs: &[&str]) -> Resu
         project: project.into(),
         url: url.into(),
         source,
+    })
+}
+
+/// Fetches over ssh with the git command (libgit2 is built without ssh): OpenSSH with the
+/// user's ~/.ssh/config, agent, keys and known_hosts, or `GIT_SSH_COMMAND`. Never prompts: a
+/// key that needs a passphrase without an agent, or an unknown host key, fails at once.
+fn fetch_with_git(mirror: &Path, project: &str, url: &str, refspecs: &[&str]) -> Result<()> {
+    let mut cmd = crate::source::patch::git_command(mirror);
+    for keep in ["GIT_SSH_COMMAND", "GIT_SSH", "GIT_SSH_VARIANT"] {
+        if let Some(value) = std::env::var_os(keep) {
+            cmd.env(keep, value);
+        }
+    }
+    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+        cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
+    cmd.args(["fetch", "--quiet", "--no-write-fetch-head", "--tags", "origin"]).args(refspecs);
+    tracing::debug!(project, url, "fetching with git (ssh)");
+    let output = crate::interrupt::output(&mut cmd).map_err(|e| Error::Command {
+        program: "git".into(),
+        detail: format!("{e} (git fetches ssh URLs; install it)"),
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let why: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    Err(Error::Unreachable {
+        project: project.into(),
+        url: url.into(),
+        source: git2::Error::from_str(&why.join("; ")),
     })
 }
 
