@@ -61,14 +61,8 @@ fn dpkg_deb_reads_back_what_wrap_wrote_and_lintian_passes() {
     ]}, {
         insta::assert_snapshot!("greet-control", info);
     });
-    let inspect: serde_json::Value = serde_json::from_str(
-        ws.wrap(&["--message-format", "json", "inspect", greet.to_str().unwrap()])
-            .ok()
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
+    let inspect =
+        ws.wrap(&["--message-format", "json", "inspect", greet.to_str().unwrap()]).event("inspected");
     let fields = inspect["inspection"]["fields"].as_array().unwrap();
     for field in fields {
         let (key, value) = (field[0].as_str().unwrap(), field[1].as_str().unwrap());

@@ -58,6 +58,30 @@ fn every_command_writes_valid_events_and_ends_with_its_result() {
         assert!(finished["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{finished}");
     }
 
+    // A build: stages, status lines with project and format as fields, artifacts, the bundle's
+    // verification, and the summary with the overall result, exit code and wall time.
+    let build =
+        ws.wrap(&["--message-format", "json", "build", "--format", "tar", "-p", "hello", "--out", "out"]);
+    build.ok();
+    let events = build.events();
+    let kinds: std::collections::BTreeSet<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    for kind in ["status", "stage", "verified", "artifact", "summary", "finished"] {
+        assert!(kinds.contains(kind), "no `{kind}` event in {kinds:?}");
+    }
+    assert!(
+        events.iter().any(|e| e["verb"] == "Packaging" && e["project"] == "hello" && e["format"] == "tar")
+    );
+    let summary = build.event("summary");
+    assert_eq!((summary["result"].as_str(), summary["exit_code"].as_i64()), (Some("ok"), Some(0)));
+    assert!(summary["seconds"].as_f64().is_some_and(|s| s > 0.0), "{summary}");
+    let artifact = build.event("artifact")["artifact"]["path"].as_str().unwrap().to_string();
+    assert!(
+        ws.wrap(&["--message-format", "json", "inspect", &artifact]).event("inspected")["inspection"]
+            .is_object()
+    );
+    let cleaned = ws.wrap(&["--message-format", "json", "clean", "--all", "--dry-run"]).event("cleaned");
+    assert_eq!(cleaned["dry_run"], true);
+
     // A failure: the error event, then `finished` with the same exit code.
     let run = ws.wrap(&["--message-format", "json", "build", "-p", "nosuch"]);
     assert_eq!(run.code(), Some(1));

@@ -76,7 +76,7 @@ fn images_are_read_by_skopeo_and_umoci_run_the_service_and_reproduce() {
 
     // `wrap inspect` reads it back: the image's fields, its layer's files and provenance, and
     // every blob checked against its digest (a truncated copy is refused).
-    let shown = json(&ws.wrap(&["--message-format", "json", "inspect", hello.to_str().unwrap()]).ok());
+    let shown = ws.wrap(&["--message-format", "json", "inspect", hello.to_str().unwrap()]).event("inspected");
     let inspection = &shown["inspection"];
     assert_eq!(inspection["format"], "oci");
     let fields = inspection["fields"].as_array().unwrap();
@@ -293,8 +293,9 @@ fn push_uploads_what_the_registry_lacks_and_keeps_version_tags() {
     let push = |args: &[&str]| {
         let mut all = vec!["--message-format", "json", "push", "--to", &to];
         all.extend_from_slice(args);
-        let out = ws.wrap_env(&all, &env).ok();
-        json(&out)["pushed"][0].clone()
+        let pushing = ws.wrap_env(&all, &env);
+        pushing.ok();
+        pushing.event("pushed")["pushed"][0].clone()
     };
     let first = push(&[file, "--tag", "latest"]);
     let local = json(&run("skopeo", &["inspect", &format!("oci-archive:{file}")], ws.path()));
@@ -513,7 +514,7 @@ fn an_image_per_service_shares_the_layers_and_pushes_a_tag_for_each() {
     assert_ne!(digests[0].1, digests[1].1);
     let listed = run("tar", &["-xOf", file.to_str().unwrap(), "manifest.json"], ws.path());
     assert!(listed.contains("\"RepoTags\":[\"wrap-example-hello:python3-1.1.0-1\"]"), "{listed}");
-    let shown = json(&ws.wrap(&["--message-format", "json", "inspect", file.to_str().unwrap()]).ok());
+    let shown = ws.wrap(&["--message-format", "json", "inspect", file.to_str().unwrap()]).event("inspected");
     let fields = shown["inspection"]["fields"].as_array().unwrap().clone();
     for service in ["hello", "python3"] {
         assert!(fields.contains(&serde_json::json!(["Service", service])), "{fields:?}");
@@ -524,13 +525,12 @@ fn an_image_per_service_shares_the_layers_and_pushes_a_tag_for_each() {
     let registry = Registry::start();
     let to = format!("{}/ops", registry.address);
     let auth = registry.auth_file(ws.path());
-    let out = ws
-        .wrap_env(
-            &["--message-format", "json", "push", "--to", &to, file.to_str().unwrap(), "--tag", "latest"],
-            &[("REGISTRY_AUTH_FILE", auth.to_str().unwrap())],
-        )
-        .ok();
-    let pushed = json(&out)["pushed"].clone();
+    let pushing = ws.wrap_env(
+        &["--message-format", "json", "push", "--to", &to, file.to_str().unwrap(), "--tag", "latest"],
+        &[("REGISTRY_AUTH_FILE", auth.to_str().unwrap())],
+    );
+    pushing.ok();
+    let pushed = pushing.event("pushed")["pushed"].clone();
     assert_eq!(pushed[0]["tags"], serde_json::json!(["hello-1.1.0-1", "hello-latest"]), "{pushed}");
     assert_eq!(pushed[1]["tags"], serde_json::json!(["python3-1.1.0-1", "python3-latest"]), "{pushed}");
     assert_eq!(

@@ -98,6 +98,22 @@ fn apt_reads_published_repositories_and_refuses_changed_or_foreign_ones() {
     // Published again, or into another directory: the same index bytes.
     let release = read(&repo.join("dists/stable/InRelease"));
     let again = publish(&ws, &["--repo", "repo", "--sign-key", ed25519.to_str().unwrap(), "out"]);
+    // As JSON: one `published` event, every package unchanged.
+    let args = [
+        "--message-format",
+        "json",
+        "publish",
+        "--repo",
+        "repo",
+        "--sign-key",
+        ed25519.to_str().unwrap(),
+        "out",
+    ];
+    let json = ws.wrap_env(&args, &[("WRAP_SIGN_PASSPHRASE", "wrap-test-passphrase")]);
+    json.ok();
+    let apt_outcome = &json.event("published")["published"]["apt"];
+    assert!(apt_outcome["added"].as_array().unwrap().is_empty(), "{apt_outcome}");
+    assert_eq!(apt_outcome["unchanged"].as_array().unwrap().len(), 3, "{apt_outcome}");
     assert!(again.contains(&format!("unchanged {hello_file}")), "{again}");
     assert_eq!(read(&repo.join("dists/stable/InRelease")), release);
     publish(&ws, &["--repo", "elsewhere", "--sign-key", ed25519.to_str().unwrap(), "out"]);

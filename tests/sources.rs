@@ -225,3 +225,25 @@ fn git_mirrors_serve_urls_the_lock_keeps_as_written() {
         .unwrap();
     assert!(direct.contains("\"url\":\"http://127.0.0.1:9/wrap/tally\""), "{direct}");
 }
+
+#[test]
+fn a_gerrit_change_ref_locks_and_fetches_on_demand() {
+    let ws = Workspace::offline_example();
+    // A review's patch set: a commit no branch or tag reaches, under refs/changes/.
+    let repo = ws.repo("hello");
+    git(&repo, &["checkout", "-q", "--detach", "1.1.0"]);
+    std::fs::write(repo.join("REVIEW"), "under review\n").unwrap();
+    git(&repo, &["add", "REVIEW"]);
+    git(&repo, &["commit", "-q", "-m", "Under review"]);
+    let change = git(&repo, &["rev-parse", "HEAD"]);
+    git(&repo, &["update-ref", "refs/changes/01/1/1", &change]);
+    git(&repo, &["checkout", "-q", "main"]);
+    ws.write_manifest(&ws.manifest().replacen("ref = \"1.1.0\"", "ref = \"refs/changes/01/1/1\"", 1));
+    ws.wrap(&["lock"]).ok();
+    let plan = ws.wrap(&["--message-format", "json", "plan", "--locked", "--format", "tar"]).event("plan");
+    assert_eq!(plan["plan"]["projects"][0]["commit"], change.as_str());
+    // With the mirror gone, the locked checkout fetches the ref again by its name.
+    std::fs::remove_dir_all(ws.cache().join("git")).unwrap();
+    let fetched = ws.wrap(&["--message-format", "json", "fetch", "--locked", "-p", "hello"]).event("fetched");
+    assert!(std::path::Path::new(fetched["path"].as_str().unwrap()).join("REVIEW").is_file());
+}

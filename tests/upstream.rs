@@ -208,12 +208,8 @@ fn an_entry_point_that_cannot_import_fails_the_build_unless_skipped() {
 
     ws.write_manifest(&format!("{patched}verify_skip = [\"relay.transports:pigeon\"]\n"));
     let run = ws.wrap(&["--message-format", "json", "build", "--format", "tar", "--out", "out"]);
-    let verified: serde_json::Value = run
-        .ok()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|e| e["event"] == "verified")
-        .expect("a verified event");
+    run.ok();
+    let verified = run.event("verified");
     assert_eq!(verified["project"], "relay");
     assert_eq!(verified["verified"]["skipped"], serde_json::json!(["relay.transports:pigeon"]));
     let imported = verified["verified"]["entry_points"].as_array().unwrap();

@@ -483,6 +483,7 @@ impl Session<'_> {
         inputs: &PlanInputs,
         options: &BuildOptions,
     ) -> Result<Vec<Artifact>> {
+        let started = Instant::now();
         let _cache = self.hold_cache()?;
         let mut lock = self.lock(mode)?;
         self.releases(&mut lock, mode, inputs)?;
@@ -517,7 +518,8 @@ impl Session<'_> {
         let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.status == Status::Failed).collect();
         let exit_code = failed.first().map_or(0, |o| o.exit_code);
         let result = crate::report::RunResult::of(exit_code);
-        self.reporter.report(&Event::Summary { result, exit_code, projects: &outcomes });
+        let seconds = started.elapsed().as_secs_f64();
+        self.reporter.report(&Event::Summary { result, exit_code, seconds, projects: &outcomes });
         if let Some(first) = failed.first() {
             return Err(Error::BuildFailed {
                 failed: failed.iter().map(|o| o.project.clone()).collect(),

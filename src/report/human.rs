@@ -217,7 +217,7 @@ impl Human {
             Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
             Event::Inspected { inspection } => write_inspection(&mut out, inspection),
             Event::Error { failure } => write_failure(&mut err, failure),
-            Event::Summary { projects, .. } if !quiet => write_summary(&mut err, projects),
+            Event::Summary { projects, seconds, .. } if !quiet => write_summary(&mut err, projects, *seconds),
             Event::CacheInfo { usage } => write_usage(&mut out, usage),
             Event::Cleaned { removed, dry_run } => write_cleaned(&mut out, removed, *dry_run),
             Event::Published { published } => write_published(&mut out, published),
@@ -327,7 +327,7 @@ fn write_changes(
     Ok(())
 }
 
-fn write_summary(err: &mut impl Write, projects: &[Outcome]) -> std::io::Result<()> {
+fn write_summary(err: &mut impl Write, projects: &[Outcome], seconds: f64) -> std::io::Result<()> {
     for o in projects {
         let what = match o.status {
             Status::Ok => format!("ok in {:.1}s, {} artifact(s)", o.seconds, o.artifacts.len()),
@@ -339,6 +339,20 @@ fn write_summary(err: &mut impl Write, projects: &[Outcome]) -> std::io::Result<
         };
         writeln!(err, "{VERB}{:>12}{VERB:#} {}: {what}", "Summary", o.project)?;
     }
+    let count = |status: Status| projects.iter().filter(|o| o.status == status).count();
+    let mut parts = vec![format!("{} ok", count(Status::Ok)), format!("{} reused", count(Status::Reused))];
+    for (status, word) in [(Status::Failed, "failed"), (Status::Skipped, "skipped")] {
+        if count(status) > 0 {
+            parts.push(format!("{} {word}", count(status)));
+        }
+    }
+    writeln!(
+        err,
+        "{VERB}{:>12}{VERB:#} {} project(s) in {seconds:.1}s: {}",
+        "Total",
+        projects.len(),
+        parts.join(", ")
+    )?;
     Ok(())
 }
 

@@ -76,9 +76,9 @@ pub enum Event<'a> {
         #[serde(flatten)]
         failure: &'a Failure,
     },
-    /// The end of a build: the overall result, the exit code the command ends with, every
-    /// project's outcome.
-    Summary { result: RunResult, exit_code: i32, projects: &'a [Outcome] },
+    /// The end of a build: the overall result, the exit code the command ends with, the wall
+    /// time, every project's outcome.
+    Summary { result: RunResult, exit_code: i32, seconds: f64, projects: &'a [Outcome] },
     /// `wrap lock` (and the lock a `fetch`, `plan` or `build` wrote): each project's pin.
     Locked { path: String, written: bool, projects: Vec<Pinned<'a>> },
     /// `wrap init` wrote a manifest for `project`: its git source and ref, and the scripts it

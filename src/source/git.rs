@@ -157,6 +157,12 @@ impl Mirror {
         fetch(&self.repo, &self.project, &self.written, &[&commit.to_string()])
     }
 
+    /// Fetches one ref outside heads and tags (Gerrit's `refs/changes/…`, GitHub's
+    /// `refs/pull/…`) into the same name.
+    pub fn fetch_ref(&self, name: &str) -> Result<()> {
+        fetch(&self.repo, &self.project, &self.written, &[&format!("+{name}:{name}")])
+    }
+
     /// Resolves a tag, branch, `refs/…` name or full commit id, without fetching.
     pub fn resolve(&self, git_ref: &str) -> Result<Resolved> {
         // The commit a reference names; an error when it names a tree or a blob.

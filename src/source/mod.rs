@@ -61,6 +61,11 @@ pub fn resolve(
         }
         let resolved = match mirror.resolve(&project.git_ref) {
             Ok(r) => r,
+            Err(Error::RefNotFound { .. }) if online && is_other_ref(&project.git_ref) => {
+                // A review or pull-request ref: fetched by name, on demand.
+                mirror.fetch_ref(&project.git_ref)?;
+                mirror.resolve(&project.git_ref)?
+            }
             Err(Error::RefNotFound { .. }) if online && git::names_a_commit(&project.git_ref) => {
                 // A commit no branch or tag reaches: ask for it by id (servers may refuse).
                 let oid = Oid::from_str(&project.git_ref).expect("commit id");
@@ -188,6 +193,11 @@ fn copy_refs(from: &Path, to: &Path) -> Result<()> {
 /// Runs `f` on the mirror of `project`. When the mirror cannot be read (a damaged object store,
 /// an object its refs name gone missing), it is fetched anew, once, with a warning: a mirror is
 /// a cache, and a damaged cache must not fail every build until someone deletes it by hand.
+/// A full ref name outside the heads and tags a mirror fetches (`refs/changes/34/1234/2`).
+fn is_other_ref(git_ref: &str) -> bool {
+    git_ref.starts_with("refs/") && !git_ref.starts_with("refs/heads/") && !git_ref.starts_with("refs/tags/")
+}
+
 /// Makes sure the mirror holds the locked commit (fetching it unless `offline`) and that the
 /// ref still names it.
 fn ensure_commit(
@@ -199,6 +209,9 @@ fn ensure_commit(
 ) -> Result<()> {
     if !mirror.has_commit(oid) && (!offline || mirror.is_local()) {
         mirror.update()?;
+        if !mirror.has_commit(oid) && is_other_ref(&project.git_ref) {
+            let _ = mirror.fetch_ref(&project.git_ref);
+        }
         if !mirror.has_commit(oid) {
             let _ = mirror.fetch_commit(oid);
         }

@@ -226,10 +226,22 @@ impl Run {
         });
         let test = std::thread::current().name().unwrap_or("error").rsplit("::").next().unwrap().to_string();
         let ws = self.dir.display().to_string();
+        // The source snippet under a manifest or lock error (` --> file:line:col`, then its
+        // `|` lines) is part of what the user reads, and is kept.
+        let mut in_snippet = false;
         let lines: Vec<String> = self
             .stderr()
             .lines()
-            .filter(|l| l.starts_with("error: ") || l.starts_with("  caused by: ") || l.starts_with("hint: "))
+            .filter(|l| {
+                let t = l.trim_start();
+                in_snippet = t.starts_with("--> ")
+                    || in_snippet
+                        && t.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start().starts_with('|');
+                in_snippet
+                    || l.starts_with("error: ")
+                    || l.starts_with("  caused by: ")
+                    || l.starts_with("hint: ")
+            })
             .map(|l| l.replace(&ws, "[WS]"))
             .collect();
         let args = self.args.replace(&ws, "[WS]");
