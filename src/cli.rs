@@ -151,12 +151,14 @@ pub enum Command {
     /// go only with `--all`.
     Clean {
         /// Remove entries (mirrors, checkouts, artifacts, downloads, logs) unused for this long:
-        /// a number and a unit, s, m (minutes), h, d or w (30d, 12h, 2w); a bare number is days.
+        /// a number and a unit, s, m (minutes), h, d or w (30d, 12h, 2w, 1h 30m); a bare number
+        /// is days.
         #[arg(long, value_name = "AGE", value_parser = crate::cache::prune::parse_age)]
         older_than: Option<std::time::Duration>,
         /// Then remove the least recently used entries until the cache is at most this big:
-        /// 500M, 10G (powers of 1024). The installers' caches and wrap's tools go only with
-        /// `--all`: a warning says when they keep the cache over this size.
+        /// 500MiB, 10GiB (powers of 1024; 500MB and 10G are powers of 1000). The installers'
+        /// caches and wrap's tools go only with `--all`: a warning says when they keep the cache
+        /// over this size.
         #[arg(long, value_name = "SIZE", value_parser = crate::cache::prune::parse_size)]
         max_size: Option<u64>,
         /// Remove everything.

@@ -344,7 +344,7 @@ fn a_warm_locked_build_and_a_wheelhouse_need_no_index() {
         line.split(": ").last().unwrap_or_default().to_string()
     };
     // `wrap fetch` puts the locked files into wrap's cache; the wheelhouse is filled from there.
-    assert!(fetched.stderr().contains("Fetched 2 locked file(s) for hello"), "{}", fetched.stderr());
+    assert!(fetched.stderr().contains("Fetched hello 2 locked file(s)"), "{}", fetched.stderr());
     assert_eq!(counts(&fetched), "0 downloaded, 0 copied from find_links, 2 from the cache, 0 already there");
     let mut files: Vec<String> = std::fs::read_dir(ws.path().join("wheelhouse"))
         .unwrap()

@@ -267,12 +267,13 @@ fn unchanged_builds_reuse_their_artifacts_and_a_changed_patch_rebuilds_one_proje
     }
     assert_eq!((status["greet"].as_str(), status["tally"].as_str()), ("reused", "reused"));
     // Its version-release is unchanged, its bytes are not: said, with both sha256 and the cause.
-    let warnings: Vec<&str> =
-        after.iter().filter(|e| e["event"] == "warning").filter_map(|e| e["message"].as_str()).collect();
+    let warnings: Vec<&Value> = after.iter().filter(|e| e["event"] == "warning").collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().all(|w| w["project"] == "hello"), "{warnings:?}");
+    let warnings: Vec<&str> = warnings.iter().filter_map(|e| e["message"].as_str()).collect();
     for (warning, file) in warnings.iter().zip(["wrap-example-hello_1.1.0-1_", "wrap-example-hello-1.1.0-1."])
     {
-        assert!(warning.starts_with("project `hello`: `") && warning.contains(file), "{warning}");
+        assert!(warning.starts_with('`') && warning.contains(file), "{warning}");
         assert!(
             warning.contains("other bytes under the same version-release (sha256 ")
                 && warning.contains(

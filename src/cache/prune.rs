@@ -242,51 +242,32 @@ fn size_of(path: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
         .sum()
 }
 
-/// `30d`, `12h`, `90m`, `45s`, `2w`.
+/// An age as `--older-than` takes it, read by humantime: `30d`, `12h`, `2w`, `90m` (minutes),
+/// `1h 30m`, `30days`; a bare number is days.
 pub fn parse_age(text: &str) -> std::result::Result<Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("`{text}` is not an age like 30d, 12h or 2w"))?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" | "" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(format!("`{text}`: the unit is one of s, m, h, d, w")),
-    };
-    Ok(Duration::from_secs(n * seconds))
-}
-
-/// `500M`, `10G`, `1T`, `2048K`, a plain byte count; powers of 1024; `B`, `iB` accepted.
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("`{text}` is not a size like 500M or 10G"))?;
-    let unit = unit.trim_end_matches("iB").trim_end_matches('B').to_ascii_uppercase();
-    let shift = match unit.as_str() {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => return Err(format!("`{text}`: the unit is one of K, M, G, T")),
-    };
-    n.checked_mul(1 << shift).ok_or_else(|| format!("`{text}` is too large"))
-}
-
-/// Bytes as people read them: `1.4 GiB`.
-pub fn human_size(bytes: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < units.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
+        let days: u64 = t.parse().map_err(|_| format!("`{text}` is too large"))?;
+        return days
+            .checked_mul(86_400)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{text}` is too large"));
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", units[unit]) }
+    humantime::parse_duration(t).map_err(|e| format!("`{text}` is not an age like 30d, 12h or 2w ({e})"))
+}
+
+/// A size as `--max-size` takes it, read by bytesize: `500MiB`, `10GiB` (powers of 1024),
+/// `500MB`, `10G` (powers of 1000, as bytesize reads them), a plain byte count.
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|e| format!("`{text}` is not a size like 500MiB or 10GiB ({e})"))
+}
+
+/// Bytes as people read them, in powers of 1024: `1.4 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
 #[cfg(test)]
@@ -356,11 +337,16 @@ mod tests {
         assert_eq!(parse_age("12h"), Ok(Duration::from_secs(12 * 3600)));
         assert_eq!(parse_age("2w"), Ok(Duration::from_secs(14 * 86_400)));
         assert!(parse_age("soon").is_err());
-        assert!(parse_age("3y").is_err());
-        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(90 * 60)));
+        assert_eq!(parse_age("30"), Ok(Duration::from_secs(30 * 86_400)));
+        assert!(parse_age("").is_err());
+        assert_eq!(parse_size("500MiB"), Ok(500 << 20));
         assert_eq!(parse_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
         assert_eq!(parse_size("4096"), Ok(4096));
         assert!(parse_size("10X").is_err());
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(0), "0 B");
         assert_eq!(human_size(1536), "1.5 KiB");
         assert_eq!(human_size(12), "12 B");
     }
