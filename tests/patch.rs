@@ -131,3 +131,31 @@ fn the_hint_names_a_moved_ref_when_this_run_moved_it() {
     assert!(run.stderr().contains("hint: the ref moved from 59919ed2f4e3 to "), "{}", run.stderr());
     assert!(run.stderr().contains("`wrap patch edit hello`"), "{}", run.stderr());
 }
+
+#[test]
+fn a_rebase_onto_a_new_ref_refreshes_and_builds() {
+    let ws = Workspace::offline_example();
+    ws.wrap(&["patch", "edit", "hello"]).ok();
+    let dir = ws.path().join(".wrap/patch/hello");
+    let old = git(&dir, &["rev-parse", "59919ed2f4e3e9c21fa9235e2baa2ede053bdd52^{commit}"]);
+    // Upstream moves on (a commit on main that touches the file a patch changes); the manifest
+    // follows main and the lock moves with it.
+    let repo = ws.repo("hello");
+    git(&repo, &["checkout", "-q", "main"]);
+    let cli = std::fs::read_to_string(repo.join("hello/cli.py")).unwrap();
+    std::fs::write(repo.join("hello/cli.py"), format!("# Upstream's header.\n{cli}")).unwrap();
+    git(&repo, &["commit", "-q", "-am", "Upstream header"]);
+    let new = git(&repo, &["rev-parse", "HEAD"]);
+    ws.write_manifest(&ws.manifest().replacen("ref = \"1.1.0\"", "ref = \"main\"", 1));
+    ws.wrap(&["lock"]).ok();
+    assert!(ws.lock_text().contains(&new));
+    // The operator rebases the patch commits onto the new pin, and refreshes.
+    git(&dir, &["fetch", "-q", "origin", "main"]);
+    git(&dir, &["rebase", "-q", "--onto", &new, &old]);
+    let refreshed =
+        ws.wrap(&["--message-format", "json", "patch", "refresh", "hello"]).event("patches_refreshed");
+    assert_eq!(refreshed["files"].as_array().unwrap().len(), 2, "{refreshed}");
+    // The refreshed queue builds on the new ref.
+    let built = ws.wrap(&["build", "--format", "tar", "-p", "hello", "--out", "out"]).ok();
+    assert!(built.contains("wrap-example-hello-"), "{built}");
+}

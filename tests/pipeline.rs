@@ -122,11 +122,17 @@ fn json_output_is_one_object_per_line_with_every_artifact() {
         ws.wrap(&["--message-format", "json", "build", "--format", "tar", "--format", "deb", "--jobs", "2"]);
     let events = events(&run);
     assert!(events.iter().any(|e| e["event"] == "status" && e["verb"] == "Building"));
-    // Stage events for every project, in order.
+    // Stage events for every project, in order; within the venv stage, the installer's output
+    // lines as its detail.
     for project in ["hello", "greet", "tally"] {
+        let details = events
+            .iter()
+            .filter(|e| e["event"] == "stage" && e["project"] == project && e["detail"].is_string());
+        assert!(details.clone().all(|e| e["stage"] == "venv"), "{project}");
+        assert!(details.count() > 0, "{project}: no installer progress");
         let stages: Vec<String> = events
             .iter()
-            .filter(|e| e["event"] == "stage" && e["project"] == project)
+            .filter(|e| e["event"] == "stage" && e["project"] == project && e["detail"].is_null())
             .map(|e| match e["format"].as_str() {
                 Some(f) => format!("{} {f}", e["stage"].as_str().unwrap()),
                 None => e["stage"].as_str().unwrap().to_string(),

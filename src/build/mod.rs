@@ -186,6 +186,14 @@ fn build_venv(
             prompt: &planned.package_name,
             source_date_epoch: planned.source_date_epoch,
             locked: planned.closure.as_ref(),
+            progress: &|line: &str| {
+                reporter.report(&Event::Stage {
+                    project: &planned.name,
+                    stage: Stage::Venv.name(),
+                    format: None,
+                    detail: Some(line),
+                })
+            },
         },
     )
 }

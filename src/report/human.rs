@@ -51,7 +51,7 @@ impl Human {
         Human { quiet, verbose, progress }
     }
 
-    fn show_stage(&self, project: &str, stage: &str, format: Option<Format>) {
+    fn show_stage(&self, project: &str, stage: &str, format: Option<Format>, detail: Option<&str>) {
         let Some(p) = &self.progress else { return };
         let mut lines = p.lines.lock().unwrap_or_else(|e| e.into_inner());
         let lines = &mut *lines;
@@ -75,9 +75,10 @@ impl Human {
             bar.set_prefix(project.to_string());
             (bar, false)
         });
-        let text = match format {
-            Some(f) => format!("{stage} {}", f.as_str()),
-            None => stage.to_string(),
+        let text = match (format, detail) {
+            (Some(f), _) => format!("{stage} {}", f.as_str()),
+            (None, Some(d)) => format!("{stage}: {d}"),
+            (None, None) => stage.to_string(),
         };
         if stage != "queued" && !*started {
             // The clock counts the project's own time, not its wait for a job slot.
@@ -138,8 +139,8 @@ pub(super) fn write_failure(err: &mut impl Write, failure: &Failure) -> std::io:
 
 impl Reporter for Human {
     fn report(&self, event: &Event<'_>) {
-        if let Event::Stage { project, stage, format } = event {
-            return self.show_stage(project, stage, *format);
+        if let Event::Stage { project, stage, format, detail } = event {
+            return self.show_stage(project, stage, *format, *detail);
         }
         if let Event::Summary { .. } = event {
             self.clear_progress();

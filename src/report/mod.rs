@@ -47,6 +47,9 @@ pub enum Event<'a> {
         stage: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         format: Option<Format>,
+        /// What the stage is doing now: the installer's latest output line, in the venv stage.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<&'a str>,
     },
     /// A project's artifact in `format` is built again: the inputs of its build key that
     /// changed since the cached one (`patch 0002-fix.patch changed`, `wrap changed`).
@@ -338,7 +341,7 @@ pub trait Reporter: Sync {
 
     /// Shorthand for a stage change.
     fn stage(&self, project: &str, stage: Stage) {
-        self.report(&Event::Stage { project, stage: stage.name(), format: stage.format() });
+        self.report(&Event::Stage { project, stage: stage.name(), format: stage.format(), detail: None });
     }
 }
 

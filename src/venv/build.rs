@@ -106,6 +106,8 @@ pub struct Input<'a> {
     pub source_date_epoch: i64,
     /// The lock's closure, for a locked build.
     pub locked: Option<&'a crate::lock::closure::Resolved>,
+    /// Told the installer's latest output line while it runs.
+    pub progress: &'a (dyn Fn(&str) + Sync),
 }
 
 /// Builds the virtualenv of `input` with `python` and `backend`.
@@ -154,6 +156,7 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
         log: &log,
         cache,
         locked: input.locked,
+        progress: Some(input.progress),
     })?;
     refuse_editable(input.project, &staged.venv())?;
     Ok(staged)

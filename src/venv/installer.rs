@@ -27,7 +27,7 @@ pub enum Backend {
 }
 
 /// What to install, and from where.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Request<'a> {
     /// The project being built (for messages).
     pub project: &'a str,
@@ -59,6 +59,8 @@ pub struct Request<'a> {
     /// every file checked against its sha256, and the wheel is built with these build
     /// requirements.
     pub locked: Option<&'a Resolved>,
+    /// Told the installer's latest output line while it runs, when someone watches.
+    pub progress: Option<&'a (dyn Fn(&str) + Sync)>,
 }
 
 impl Backend {
@@ -256,9 +258,9 @@ impl Backend {
         cmd.env("PYTHONDONTWRITEBYTECODE", "1").envs(request.env.iter().map(|(k, v)| (k, v)));
         tracing::debug!(project = request.project, command = ?cmd, "installing");
 
-        let status =
-            crate::interrupt::status(cmd.stdout(log.file().try_clone()?).stderr(log.file().try_clone()?))
-                .map_err(|e| Error::Command { program: self.name().into(), detail: e.to_string() })?;
+        cmd.stdout(log.file().try_clone()?).stderr(log.file().try_clone()?);
+        let status = watch_log(request.log, request.progress, || crate::interrupt::status(cmd))
+            .map_err(|e| Error::Command { program: self.name().into(), detail: e.to_string() })?;
         if status.success() {
             return Ok(());
         }
@@ -386,6 +388,48 @@ fn pip_tools(cache: &Cache, python: &Interpreter) -> Result<PathBuf> {
 }
 
 /// Runs `cmd`, returning stdout; a failure carries stderr.
+/// Runs `run` while a thread tells `progress` (if any) the last line the installer has written
+/// to `log`, each time it changes: a long install stage shows what it is doing.
+fn watch_log<T>(log: &Path, progress: Option<&(dyn Fn(&str) + Sync)>, run: impl FnOnce() -> T) -> T {
+    let Some(progress) = progress else { return run() };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut shown = String::new();
+            loop {
+                // The last pass runs after the installer ended: its final line is always shown.
+                let ended = done.load(std::sync::atomic::Ordering::Acquire);
+                if let Some(line) = last_line(log).filter(|l| *l != shown) {
+                    progress(&line);
+                    shown = line;
+                }
+                if ended {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+        let result = run();
+        done.store(true, std::sync::atomic::Ordering::Release);
+        result
+    })
+}
+
+/// The last complete, non-empty line of the file at `path` (of its last 4 KiB), at most 80
+/// characters of it.
+fn last_line(path: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let complete = &text[..text.rfind('\n')?];
+    let line = complete.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    Some(line.chars().take(80).collect())
+}
+
 pub fn run_captured(cmd: &mut Command) -> Result<String> {
     run_captured_input(cmd, None)
 }
