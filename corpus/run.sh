@@ -153,6 +153,22 @@ rm -rf "$example" && mkdir -p "$example"
 cp -R "$root/manifests/openstack/." "$example/"
 "$wrap" -m "$example/wrap.toml" "${mirrors[@]}" build --format deb --out "$example/dist"
 
+echo "== corpus: wrap init of keystone, one edit, a build ($(t))"
+# As an operator starts: `wrap init` of the repository (its name, newest release tag and console
+# scripts read from it), one edit (the constraints), `wrap build`; nothing is installed.
+init=$work/init
+rm -rf "$init" && mkdir -p "$init"
+cp "$root/corpus/constraints.txt" "$init/"
+(cd "$init" && "$wrap" init "$work/repos/keystone")
+grep -q '^# services = \[.*"keystone-manage"' "$init/wrap.toml" || fail "wrap init: keystone-manage is not a candidate service"
+sed -i 's|^# constraints = .*|constraints = ["constraints.txt"]|' "$init/wrap.toml"
+if "$wrap" -m "$init/wrap.toml" build --format deb --out "$init/dist" > "$init/built.txt"; then
+    deb=$(grep '\.deb$' "$init/built.txt")
+    dpkg-deb -c "$deb" | grep -q '/bin/keystone-manage$' || fail "wrap init: $deb has no keystone-manage"
+else
+    fail "wrap init: the keystone manifest it wrote did not build"
+fi
+
 echo "== corpus: $(t) in all"
 if [ ${#failures[@]} -gt 0 ]; then
     printf 'corpus: %s\n' "${failures[@]}"
