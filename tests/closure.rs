@@ -257,7 +257,21 @@ fn a_locked_build_installs_the_locked_closure_after_the_index_moves_on() {
     assert_eq!(shout_in(&PathBuf::from(built.trim())), ["shout-1.0.0.dist-info"]);
     ws.write_manifest(&ws.manifest().replace("installer = \"pip\"\n", ""));
 
-    // `wrap lock --update` moves the pin and says so; the build key names the closure.
+    // `wrap lock --update` moves the pin and says so, as JSON (the lock is put back after) and
+    // as a table; the build key names the closure.
+    let before = ws.lock_text();
+    let json = wrap(&ws, &index, &["--message-format", "json", "lock", "--update", "hello"]);
+    json.ok();
+    let changed = json.event("closure_changed");
+    assert_eq!(changed["project"], "hello");
+    let shout = changed["changes"].as_array().unwrap().iter().find(|c| c["name"] == "shout").cloned();
+    let shout = shout.unwrap_or_else(|| panic!("{changed}"));
+    assert_eq!(
+        (shout["before"].as_str(), shout["after"].as_str()),
+        (Some("1.0.0"), Some("1.1.0")),
+        "{changed}"
+    );
+    std::fs::write(ws.path().join("wrap.lock"), before).unwrap();
     let update = wrap(&ws, &index, &["lock", "--update", "hello"]).ok();
     assert!(
         update.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
