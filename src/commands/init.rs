@@ -73,8 +73,8 @@ pub fn init(path: &Path, source: Option<&str>, cache: &Cache, reporter: &dyn Rep
 /// Opens (or makes) the mirror of `written` and reads the project's name, newest version tag
 /// and scripts from it.
 fn discover(written: &str, dir: &Path, cache: &Cache, reporter: &dyn Reporter) -> Result<Source> {
-    let is_url = written.contains("://") || written.split_once(':').is_some_and(|(h, _)| h.contains('@'));
-    let (git, url) = if is_url {
+    // As the manifest tells a URL from a path.
+    let (git, url) = if written.contains("://") || crate::giturl::is_scp_like(written) {
         (written.to_string(), written.to_string())
     } else {
         let abs = std::path::absolute(written)?;
@@ -109,8 +109,10 @@ fn discover(written: &str, dir: &Path, cache: &Cache, reporter: &dyn Reporter) -
     Ok(Source { name, git, git_ref, scripts: found.scripts })
 }
 
-/// A name as PEP 503 normalizes it (lowercase, runs of other characters as `-`), which is also a
-/// package name dpkg and rpm take.
+/// A name for the manifest from metadata or a URL's last part: lowercase, every run of other
+/// characters than letters and digits as one `-` (PEP 503's normalization, `pyenv::normalize`,
+/// widened to any character a URL may hold), at most 64 characters: also a package name dpkg
+/// and rpm take.
 fn normalize(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {

@@ -11,6 +11,7 @@ use std::process::Output;
 
 use super::{LockMode, Session};
 use crate::error::{Error, Result, short};
+use crate::lock::Lock;
 use crate::manifest::LocalPath;
 use crate::report::{Event, PatchFile};
 use crate::source::patch::git_command;
@@ -44,6 +45,11 @@ fn git_ok(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
         });
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Whether the checkout at `dir` has no change to a tracked file that is not committed.
+fn committed(dir: &Path) -> Result<bool> {
+    Ok(git_ok(dir, &["status", "--porcelain", "--untracked-files=no"], &[])?.trim().is_empty())
 }
 
 /// A patch file's author, date and message, from its mail header when it has one.
@@ -108,19 +114,29 @@ fn header(text: &str, file_name: &str) -> Header {
 }
 
 impl Session<'_> {
-    /// `wrap patch edit NAME [--dir DIR] [--continue]`.
-    pub fn patch_edit(&self, name: &str, dir: Option<&Path>, resume: bool) -> Result<()> {
+    /// The project named `name`, the lock (pinned as `wrap lock` would), and the checkout
+    /// directory `wrap patch` uses for it.
+    fn patch_target(
+        &self,
+        name: &str,
+        dir: Option<&Path>,
+    ) -> Result<(&crate::manifest::Project, Lock, PathBuf)> {
         self.check_names(&[name.to_string()])?;
         let project = self.manifest.project(name).expect("checked");
         let lock = self.lock(&LockMode::Keep)?;
-        let locked = lock.project(name).expect("the lock covers every project");
         let dir = dir.map_or_else(|| default_dir(&self.manifest.dir, name), Path::to_path_buf);
+        Ok((project, lock, dir))
+    }
+
+    /// `wrap patch edit NAME [--dir DIR] [--continue]`.
+    pub fn patch_edit(&self, name: &str, dir: Option<&Path>, resume: bool) -> Result<()> {
+        let (project, lock, dir) = self.patch_target(name, dir)?;
+        let locked = lock.project(name).expect("the lock covers every project");
         let done = if resume {
             if !dir.join(".git").exists() {
                 return Err(Error::PatchCheckout { dir, problem: "holds no checkout to continue in".into() });
             }
-            let status = git_ok(&dir, &["status", "--porcelain", "--untracked-files=no"], &[])?;
-            if !status.trim().is_empty() {
+            if !committed(&dir)? {
                 return Err(Error::PatchCheckout {
                     dir,
                     problem: "has changes not committed: commit the fixed patch first (`git commit -a`)"
@@ -213,19 +229,15 @@ impl Session<'_> {
 
     /// `wrap patch refresh NAME [--dir DIR]`.
     pub fn patch_refresh(&self, name: &str, dir: Option<&Path>) -> Result<()> {
-        self.check_names(&[name.to_string()])?;
-        let project = self.manifest.project(name).expect("checked");
-        let lock = self.lock(&LockMode::Keep)?;
+        let (project, lock, dir) = self.patch_target(name, dir)?;
         let locked = lock.project(name).expect("the lock covers every project");
-        let dir = dir.map_or_else(|| default_dir(&self.manifest.dir, name), Path::to_path_buf);
         if !dir.join(".git").exists() {
             return Err(Error::PatchCheckout {
                 dir,
                 problem: format!("holds no checkout: run `wrap patch edit {name}`"),
             });
         }
-        let status = git_ok(&dir, &["status", "--porcelain", "--untracked-files=no"], &[])?;
-        if !status.trim().is_empty() {
+        if !committed(&dir)? {
             return Err(Error::PatchCheckout {
                 dir,
                 problem: "has changes not committed: commit them first".into(),
@@ -300,9 +312,7 @@ impl Session<'_> {
                 None => "added",
             };
             if state != "unchanged" {
-                if let Some(parent) = path.parent() {
-                    fs_err::create_dir_all(parent)?;
-                }
+                // Its directory is made when missing.
                 crate::fs::write_atomically(&path, text.as_bytes())?;
             }
             files.push(PatchFile { path: rel.display().to_string(), state });

@@ -253,15 +253,8 @@ impl Mirror {
     /// Commit → highest version among the version tags that point at it.
     fn version_tags(&self) -> Result<HashMap<Oid, Version>> {
         let mut map: HashMap<Oid, Version> = HashMap::new();
-        let refs =
-            self.repo.references_glob("refs/tags/*").map_err(|e| git_err(&self.project, "list tags", e))?;
-        for reference in refs.flatten() {
-            let Some(name) = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else {
-                continue;
-            };
-            let Some(v) = crate::version::tag_version(name) else { continue };
-            let Ok(commit) = reference.peel_to_commit() else { continue };
-            let slot = map.entry(commit.id()).or_insert_with(|| v.clone());
+        for (_, v, commit) in self.tagged_versions()? {
+            let slot = map.entry(commit).or_insert_with(|| v.clone());
             if crate::version::compare(&v, slot).is_gt() {
                 *slot = v;
             }
@@ -269,24 +262,31 @@ impl Mirror {
         Ok(map)
     }
 
+    /// Every tag that names a version, with the version and the commit it points at.
+    fn tagged_versions(&self) -> Result<Vec<(String, Version, Oid)>> {
+        let refs =
+            self.repo.references_glob("refs/tags/*").map_err(|e| git_err(&self.project, "list tags", e))?;
+        Ok(refs
+            .flatten()
+            .filter_map(|reference| {
+                let name = reference.name().ok()?.strip_prefix("refs/tags/")?.to_string();
+                let version = crate::version::tag_version(&name)?;
+                Some((name, version, reference.peel_to_commit().ok()?.id()))
+            })
+            .collect())
+    }
+
     /// The newest version tag and its commit: the highest final release, else the highest
     /// version of any kind (a project that has only tagged release candidates).
     pub fn newest_version_tag(&self) -> Result<Option<(String, Oid)>> {
-        let refs =
-            self.repo.references_glob("refs/tags/*").map_err(|e| git_err(&self.project, "list tags", e))?;
         let mut best: Option<(bool, Version, String, Oid)> = None;
-        for reference in refs.flatten() {
-            let Some(name) = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else {
-                continue;
-            };
-            let Some(v) = crate::version::tag_version(name) else { continue };
-            let Ok(commit) = reference.peel_to_commit() else { continue };
+        for (name, v, commit) in self.tagged_versions()? {
             let is_final = !v.any_prerelease();
             let better = best.as_ref().is_none_or(|(f, b, _, _)| {
                 (is_final, crate::version::compare(&v, b)) > (*f, std::cmp::Ordering::Equal)
             });
             if better {
-                best = Some((is_final, v, name.to_string(), commit.id()));
+                best = Some((is_final, v, name, commit));
             }
         }
         Ok(best.map(|(_, _, name, commit)| (name, commit)))
@@ -311,9 +311,7 @@ impl Mirror {
 
     /// The bytes of the file at `path` in `commit`, if it has one.
     pub fn read_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
-        let commit = self.repo.find_commit(commit).ok()?;
-        let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
-        Some(self.repo.find_blob(entry.id()).ok()?.content().to_vec())
+        blob_at(&self.repo, commit, path)
     }
 
     /// A working clone of the mirror (objects hard-linked where the file system allows) with
@@ -346,10 +344,13 @@ impl Mirror {
 /// mirror and the commit has the file. Reads only: no fetch, no lock (objects are immutable).
 pub fn read_file_at(cache: &Cache, url: &str, commit: &str, path: &str) -> Option<Vec<u8>> {
     let repo = Repository::open_bare(cache.mirror_dir(url)).ok()?;
-    let commit = repo.find_commit(Oid::from_str(commit).ok()?).ok()?;
-    let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
-    let blob = repo.find_blob(entry.id()).ok()?;
-    Some(blob.content().to_vec())
+    blob_at(&repo, Oid::from_str(commit).ok()?, path)
+}
+
+/// The bytes of the file at `path` in `commit` of `repo`, if it has one.
+fn blob_at(repo: &Repository, commit: Oid, path: &str) -> Option<Vec<u8>> {
+    let entry = repo.find_commit(commit).ok()?.tree().ok()?.get_path(Path::new(path)).ok()?;
+    Some(repo.find_blob(entry.id()).ok()?.content().to_vec())
 }
 
 /// Whether a ref as the manifest writes it is a full commit id (40 hex digits, either case).
@@ -401,10 +402,7 @@ fn fetch_with_git(mirror: &Path, project: &str, url: &str, refspecs: &[&str]) ->
     cmd.env("GIT_TERMINAL_PROMPT", "0");
     cmd.args(["fetch", "--quiet", "--no-write-fetch-head", "--tags", "origin"]).args(refspecs);
     tracing::debug!(project, url, "fetching with git (ssh)");
-    let output = crate::interrupt::output(&mut cmd).map_err(|e| Error::Command {
-        program: "git".into(),
-        detail: format!("{e} (git fetches ssh URLs; install it)"),
-    })?;
+    let output = crate::source::patch::run_git(&mut cmd, "git fetches ssh URLs; install it")?;
     if output.status.success() {
         return Ok(());
     }

@@ -190,9 +190,6 @@ fn copy_refs(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs `f` on the mirror of `project`. When the mirror cannot be read (a damaged object store,
-/// an object its refs name gone missing), it is fetched anew, once, with a warning: a mirror is
-/// a cache, and a damaged cache must not fail every build until someone deletes it by hand.
 /// A full ref name outside the heads and tags a mirror fetches (`refs/changes/34/1234/2`).
 fn is_other_ref(git_ref: &str) -> bool {
     git_ref.starts_with("refs/") && !git_ref.starts_with("refs/heads/") && !git_ref.starts_with("refs/tags/")
@@ -245,6 +242,9 @@ pub fn clone_pinned(
     })
 }
 
+/// Runs `f` on the mirror of `project`. When the mirror cannot be read (a damaged object store,
+/// an object its refs name gone missing), it is fetched anew, once, with a warning: a mirror is
+/// a cache, and a damaged cache must not fail every build until someone deletes it by hand.
 fn with_mirror<T>(
     cache: &Cache,
     project: &Project,

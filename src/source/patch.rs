@@ -17,10 +17,7 @@ use crate::manifest::LocalPath;
 pub fn apply(repo: &Path, project: &str, commit: &str, patch: &LocalPath) -> Result<()> {
     let mut cmd = git_command(repo);
     cmd.args(["apply", "--index", "--whitespace=nowarn", "--"]).arg(&patch.abs);
-    let output = crate::interrupt::output(&mut cmd).map_err(|e| Error::Command {
-        program: "git".into(),
-        detail: format!("{e} (git applies the patches; install it)"),
-    })?;
+    let output = run_git(&mut cmd, "git applies the patches; install it")?;
     if output.status.success() {
         return Ok(());
     }
@@ -56,9 +53,8 @@ pub fn apply(repo: &Path, project: &str, commit: &str, patch: &LocalPath) -> Res
 }
 
 /// Where the hunk of `patch` for `file` that starts at `line` stops matching `source` (the
-/// file as the checkout has it): the line the hunk expects and the line that is there, with
-/// the hunk's first lines of context. None when the hunk cannot be found or matches here (git
-/// found another reason).
+/// file as the checkout has it): the line the hunk expects and the line that is there. None
+/// when the hunk cannot be found or matches here (git found another reason).
 fn mismatch(patch: &str, file: &str, line: usize, source: &str) -> Option<Vec<String>> {
     let mut in_file = false;
     let mut expected: Option<Vec<&str>> = None;
@@ -92,6 +88,13 @@ fn mismatch(patch: &str, file: &str, line: usize, source: &str) -> Option<Vec<St
         format!("  the patch expects `{want}`"),
         format!("  the file has      {there}"),
     ])
+}
+
+/// Runs a git command (made by [`git_command`]) to its end, interruptibly; when git cannot be
+/// run at all, the error says what git was for (`purpose`).
+pub fn run_git(cmd: &mut Command, purpose: &str) -> Result<std::process::Output> {
+    crate::interrupt::output(cmd)
+        .map_err(|e| Error::Command { program: "git".into(), detail: format!("{e} ({purpose})") })
 }
 
 /// A `git` command run in `repo` that sees no user or system configuration and no GIT_*
