@@ -63,3 +63,23 @@ fn init_picks_the_newest_final_release_else_a_branch() {
     assert!(run.stderr().contains("empty"), "{}", run.stderr());
     assert!(!ws.path().join("c.toml").exists());
 }
+
+#[test]
+fn hostile_paths_are_quoted_or_refused_never_pasted() {
+    let ws = Workspace::offline_example();
+    // A repository whose path holds a quote and a backslash: quoted in the manifest, read back.
+    let odd = ws.path().join("we\"ird\\repo");
+    support::copy_tree(&ws.repo("tally"), &odd);
+    let run = ws.wrap(&["--message-format", "json", "-m", "q.toml", "init", "we\"ird\\repo"]);
+    assert_eq!(run.event("initialized")["git"], "we\"ird\\repo");
+    let plan =
+        ws.wrap(&["--message-format", "json", "-m", "q.toml", "plan", "--format", "tar"]).event("plan");
+    assert_eq!(plan["plan"]["projects"][0]["git"], "we\"ird\\repo");
+    // One whose path holds a newline and a table header: no key is added; the manifest's own
+    // rule (one line) refuses it, and nothing is written.
+    let injected = ws.path().join("x\n[settings]\nrelease = \"9\"");
+    support::copy_tree(&ws.repo("tally"), &injected);
+    let run = ws.wrap(&["-m", "n.toml", "init", "x\n[settings]\nrelease = \"9\""]);
+    assert_eq!(run.code(), Some(1), "{}", run.stderr());
+    assert!(!ws.path().join("n.toml").exists());
+}

@@ -172,10 +172,14 @@ pub fn read_metadata(setup_cfg: Option<&str>, pyproject: Option<&str>) -> Discov
 /// The commented manifest for `source`.
 fn manifest_text(source: &Source) -> String {
     let Source { name, git, git_ref, scripts } = source;
+    // Values from the repository and the command line are TOML-quoted, never pasted between
+    // quotes: a path or tag holding `"`, `\` or a newline cannot add keys.
+    let quoted = |text: &str| toml::Value::String(text.to_string()).to_string();
+    let (q_name, q_git, q_ref) = (quoted(name), quoted(git), quoted(git_ref));
     let services = if scripts.is_empty() {
         "# Console scripts that get a systemd unit, and those put in /usr/bin:\n# services = [\"NAME\"]\n# links = [\"NAME\"]\n".to_string()
     } else {
-        let list = scripts.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+        let list = scripts.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", ");
         format!(
             "# Its console scripts: those named in `services` get a systemd unit, those in `links` a\n\
              # command in /usr/bin.\n# services = [{list}]\n# links = [{list}]\n"
@@ -198,16 +202,16 @@ install_path = "/opt/wrap/{{name}}"
 # constraints = ["https://releases.openstack.org/constraints/upper/master"]
 
 [[project]]
-name = "{name}"
-git = "{git}"
+name = {q_name}
+git = {q_git}
 # A tag, a branch or a full commit id:
-ref = "{git_ref}"
+ref = {q_ref}
 # Your patches, applied in this order:
 # patches = ["patches/{name}/0001-fix.patch"]
 # Extra requirements installed beside it:
 # pip_dependencies = []
 # A system user its services run as:
-# user = "{name}"
+# user = {q_name}
 {services}"#
     )
 }
