@@ -40,6 +40,20 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = "Global options", value_name = "PREFIX=REPLACEMENT", value_parser = parse_mirror, env = "WRAP_GIT_MIRROR", value_delimiter = ' ')]
     pub git_mirror: Vec<(String, String)>,
 
+    /// The shared remote cache: s3://bucket/prefix, gs://bucket/prefix, az://container/prefix,
+    /// https://host/path (WebDAV) or file:///path (default: the manifest's `remote`). Builds
+    /// download what it holds for their build keys and upload what they build; records are
+    /// signed and checked with the secret in $WRAP_REMOTE_SECRET when it is set.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL",
+        env = "WRAP_REMOTE",
+        hide_env_values = true
+    )]
+    pub remote: Option<String>,
+
     /// How to print results and progress: text for people, or one JSON object per line.
     #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
     pub message_format: MessageFormat,
@@ -111,7 +125,18 @@ pub enum Command {
         wheelhouse: Option<PathBuf>,
     },
     /// Print what a build would do: projects, commits, versions, package names, install paths.
-    Plan(PlanArgs),
+    ///
+    /// With `--matrix`, print the build as CI jobs instead: balanced shards of the projects
+    /// (by their last recorded build times, else an estimate) crossed with the manifest's
+    /// `[[target]]`s, for `wrap build --shard K/N` to run.
+    Plan {
+        /// What to plan.
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// The CI matrix.
+        #[command(flatten)]
+        matrix: MatrixArgs,
+    },
     /// Build each project's virtualenv and write its artifacts.
     ///
     /// A project whose build key (its commit, patches and settings, the constraints, local
@@ -133,6 +158,13 @@ pub enum Command {
         /// Build even when the cache holds artifacts with the same build key.
         #[arg(long)]
         rebuild: bool,
+        /// Build only shard K of N, as `wrap plan --matrix --shards N` assigned it.
+        #[arg(long, value_name = "K/N", conflicts_with = "projects")]
+        shard: Option<crate::plan::shard::Shard>,
+        /// Fail when the remote cache fails (unreachable, refusing, corrupt records are still
+        /// ignored), instead of warning and building locally.
+        #[arg(long)]
+        remote_required: bool,
         /// Sign each .rpm with this armored OpenPGP secret key (RSA or Ed25519), unlocked with
         /// the passphrase in $WRAP_SIGN_PASSPHRASE (default: the manifest's `sign_key` or
         /// `sign_key_env`).
@@ -189,6 +221,10 @@ pub enum Command {
         /// with other bytes (by default refused: hosts may have installed the old one).
         #[arg(long)]
         replace: bool,
+        /// Publish the artifacts of the plan as the remote cache holds them (built by CI shards),
+        /// instead of files: each downloaded and checked, none built; a missing one fails.
+        #[arg(long, conflicts_with = "paths")]
+        from_remote: bool,
         /// The armored OpenPGP secret key that signs the repository (default: the manifest's
         /// `sign_key` or `sign_key_env`); its passphrase in $WRAP_SIGN_PASSPHRASE.
         #[arg(long, value_name = "FILE", env = "WRAP_SIGN_KEY")]
@@ -258,7 +294,7 @@ impl Command {
             Command::Check { .. } => "check",
             Command::Lock { .. } => "lock",
             Command::Fetch { .. } => "fetch",
-            Command::Plan(_) => "plan",
+            Command::Plan { .. } => "plan",
             Command::Build { .. } => "build",
             Command::Inspect { .. } => "inspect",
             Command::Clean { .. } => "clean",
@@ -291,6 +327,32 @@ pub struct PlanArgs {
     /// stays wrap's own.
     #[arg(long = "set-version", value_name = "V", value_parser = parse_version)]
     pub version: Option<String>,
+}
+
+/// `wrap plan --matrix`'s flags.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Print the CI matrix: `github` (JSON for `strategy.matrix` via `fromJSON`), `gitlab` (a
+    /// child pipeline with `parallel:matrix`) or `json` (plain, for anything else).
+    #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "json")]
+    pub matrix: Option<MatrixFormat>,
+    /// How many shards (build jobs per target).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), requires = "matrix")]
+    pub shards: u16,
+    /// Only these targets (repeatable; default: every `[[target]]` of the manifest).
+    #[arg(long = "target", value_name = "NAME", requires = "matrix")]
+    pub targets: Vec<String>,
+}
+
+/// The matrix's form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// GitHub Actions: `{"include": [...]}` on one line, for `fromJSON`.
+    Github,
+    /// GitLab CI: a child pipeline (YAML, written in its JSON subset) with `parallel:matrix`.
+    Gitlab,
+    /// Plain JSON: shards, targets, projects and weights.
+    Json,
 }
 
 /// Flags shared by the commands that read sources.

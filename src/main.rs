@@ -7,10 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use wrap::cache::Cache;
 use wrap::cache::prune::Policy;
-use wrap::cli::{CacheCommand, Cli, ColorWhen, Command, MessageFormat, PatchCommand, PlanArgs};
+use wrap::cli::{CacheCommand, Cli, ColorWhen, Command, MatrixFormat, MessageFormat, PatchCommand, PlanArgs};
 use wrap::commands::{BuildOptions, LockMode, Session};
 use wrap::error::{Error, Result};
+use wrap::manifest::Format;
 use wrap::plan::PlanInputs;
+use wrap::plan::matrix::Form;
 use wrap::report::{Event, Failure, Human, Json, Reporter, RunResult};
 use wrap::signing::KeySource;
 
@@ -96,31 +98,33 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
             }
             Ok(())
         }
-        Command::Plan(args) => {
-            let inputs = plan_inputs(args)?;
-            session(args.source.offline)?.plan(&mode(args.source.locked), &inputs).map(drop)
-        }
+        Command::Plan { plan: args, matrix } => plan(&mut session(args.source.offline)?, cli, args, matrix),
         Command::Inspect { file } => {
             let inspection = wrap::package::inspect::inspect(file)?;
             reporter.report(&Event::Inspected { inspection: &inspection });
             Ok(())
         }
-        Command::Build { plan, out, jobs, fail_fast, rebuild, sign_key } => {
+        Command::Build { plan, out, jobs, fail_fast, rebuild, sign_key, shard, remote_required } => {
             let inputs = PlanInputs { out: out.clone(), sign_key: sign_key.clone(), ..plan_inputs(plan)? };
             let options = BuildOptions {
                 jobs: jobs.map_or(wrap::host::cores(), usize::from),
                 fail_fast: *fail_fast,
                 rebuild: *rebuild,
+                remote_only: false,
             };
-            session(plan.source.offline)?.build(&mode(plan.source.locked), &inputs, &options).map(drop)
+            let mut session = session(plan.source.offline)?;
+            session.use_remote(cli.remote.as_deref(), *remote_required)?;
+            build(&session, plan, shard.as_ref(), inputs, &options, reporter)
         }
         Command::Clean { older_than, max_size, all, dry_run } => {
             let policy =
                 Policy { older_than: *older_than, max_size: *max_size, all: *all, dry_run: *dry_run };
             wrap::commands::clean(&Cache::from_env()?, &policy, reporter)
         }
-        Command::Publish { paths, repo, suite, component, keep, replace, sign_key } => {
-            let session = session(false)?;
+        Command::Publish { paths, repo, suite, component, keep, replace, sign_key, from_remote } => {
+            let mut session = session(false)?;
+            let from_remote = if *from_remote { Some(collect_from_remote(&mut session, cli)?) } else { None };
+            let paths = from_remote.as_deref().unwrap_or(paths);
             let options =
                 PublishArgs { paths, repo, suite, component, keep: *keep, replace: *replace, sign_key };
             publish(&session, &options, reporter)
@@ -139,6 +143,59 @@ fn run(cli: &Cli, reporter: &dyn Reporter) -> Result<()> {
         }
         Command::Cache(CacheCommand::Info) => wrap::commands::cache_info(&Cache::from_env()?, reporter),
     }
+}
+
+/// `wrap plan`, or with `--matrix`, the CI matrix.
+fn plan(session: &mut Session<'_>, cli: &Cli, args: &PlanArgs, matrix: &wrap::cli::MatrixArgs) -> Result<()> {
+    let mode = if args.source.locked { LockMode::Locked } else { LockMode::Keep };
+    let Some(form) = matrix.matrix else {
+        return session.plan(&mode, &plan_inputs(args)?).map(drop);
+    };
+    session.use_remote(cli.remote.as_deref(), false)?;
+    let form = match form {
+        MatrixFormat::Github => Form::Github,
+        MatrixFormat::Gitlab => Form::Gitlab,
+        MatrixFormat::Json => Form::Json,
+    };
+    session.matrix(&mode, usize::from(matrix.shards), &matrix.targets, form).map(drop)
+}
+
+/// `wrap build`, of the projects of one shard with `--shard`.
+fn build(
+    session: &Session<'_>,
+    plan: &PlanArgs,
+    shard: Option<&wrap::plan::shard::Shard>,
+    mut inputs: PlanInputs,
+    options: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let mode = if plan.source.locked { LockMode::Locked } else { LockMode::Keep };
+    if let Some(shard) = shard {
+        let projects = session.shard_projects(&mode, shard)?;
+        if projects.is_empty() {
+            reporter.status("Shard", format!("{}: no project (fewer projects than shards)", shard.label()));
+            return Ok(());
+        }
+        reporter.status("Shard", format!("{}: {}", shard.label(), projects.join(" ")));
+        inputs.projects = projects;
+    }
+    session.build(&mode, &inputs, options).map(drop)
+}
+
+/// `wrap publish --from-remote`: the plan's packages (.deb, .rpm) as the remote cache holds
+/// them under the lock's build keys, placed in the output directory; none is built.
+fn collect_from_remote(session: &mut Session<'_>, cli: &Cli) -> Result<Vec<std::path::PathBuf>> {
+    session.use_remote(cli.remote.as_deref(), true)?;
+    let inputs = PlanInputs {
+        host_format: wrap::host::native_format(),
+        source_date_epoch: source_date_epoch()?,
+        ..PlanInputs::default()
+    };
+    let options =
+        BuildOptions { jobs: wrap::host::cores(), fail_fast: false, rebuild: false, remote_only: true };
+    let artifacts = session.build(&LockMode::Locked, &inputs, &options)?;
+    let packages = artifacts.into_iter().filter(|a| matches!(a.format, Format::Deb | Format::Rpm));
+    Ok(packages.map(|a| a.path).collect())
 }
 
 /// `wrap publish`'s flags.

@@ -332,3 +332,26 @@ fn a_registry_base_by_digest_locks_offline_and_bad_pins_or_references_name_their
     let (line, _) = check_fails(&ws, 1);
     assert!(line.contains("wrap.toml:"), "{line}");
 }
+
+#[test]
+fn targets_and_the_remote_are_checked_where_written() {
+    let target = |body: &str| edited("[[project]]", &format!("[[target]]\n{body}\n\n[[project]]"));
+    let (e, _) = check_fails(&target("name = \"debian 12\""), 1);
+    assert!(e.contains("`target.name` = `debian 12` is not valid"), "{e}");
+    let (e, _) = check_fails(&target("name = \"a\"\n[[target]]\nname = \"a\""), 1);
+    assert!(e.contains("a name no other [[target]] has"), "{e}");
+    let (e, _) = check_fails(&target("name = \"a\"\nruns_on = [\"x\", \"\"]"), 1);
+    assert!(e.contains("`target.runs_on`"), "{e}");
+    let (e, _) = check_fails(&target("name = \"a\"\nimage = \"x\\ny\""), 1);
+    assert!(e.contains("`target.image`"), "{e}");
+    let (e, _) = check_fails(&target("name = \"a\"\nlabels = []"), 1);
+    assert!(e.contains("unknown field `labels`"), "{e}");
+    let (e, _) = check_fails(&edited("[settings]", "[settings]\nremote = \"ftp://host/cache\""), 1);
+    assert!(
+        e.starts_with("error: wrap.toml:3:10: `settings.remote` = `ftp://host/cache` is not valid"),
+        "{e}"
+    );
+    // Well-formed: checked, then planned.
+    let ws = target("name = \"debian-12\"\nruns_on = \"self-hosted\"\nimage = \"debian:12\"");
+    ws.wrap(&["check"]).ok();
+}

@@ -7,6 +7,7 @@
 
 pub mod lock;
 pub mod prune;
+pub mod remote;
 pub mod store;
 
 use std::path::{Path, PathBuf};

@@ -200,6 +200,23 @@ fn write_stamp(dir: &Path, out: &Path) -> Result<()> {
     write_atomically(&stamp_file(dir, out), stamp.as_bytes())
 }
 
+fn time_path(cache: &Cache, project: &str) -> PathBuf {
+    cache.root().join("keys").join(format!("time-{project}.json"))
+}
+
+/// Records that `project` took `seconds` to build (what balances CI shards).
+pub fn record_time(cache: &Cache, project: &str, seconds: f64) -> Result<()> {
+    let body = serde_json::json!({ "project": project, "seconds": seconds });
+    write_atomically(&time_path(cache, project), &serde_json::to_vec(&body).expect("serializes"))
+}
+
+/// The last recorded build time of `project`, in seconds.
+pub fn recorded_time(cache: &Cache, project: &str) -> Option<f64> {
+    let value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(time_path(cache, project)).ok()?).ok()?;
+    value.get("seconds").and_then(serde_json::Value::as_f64).filter(|s| s.is_finite() && *s >= 0.0)
+}
+
 /// The sha256 of the file at `path`.
 pub fn file_sha256(path: &Path) -> Result<String> {
     let mut hashing = Hashing::new(std::io::sink());

@@ -76,11 +76,31 @@ impl Session<'_> {
         let out_dir = &plan.output_dir;
         let mut artifacts =
             if options.rebuild { BTreeMap::new() } else { self.restore_all(planned, &keys, out_dir)? };
-        let todo: Vec<Format> = keys.keys().filter(|f| !artifacts.contains_key(f)).copied().collect();
+        let mut todo: Vec<Format> = keys.keys().filter(|f| !artifacts.contains_key(f)).copied().collect();
+        let from_local: Vec<Artifact> = artifacts.values().flatten().cloned().collect();
+        self.upload_artifacts(planned, &from_local, &keys, &inputs, &Default::default())?;
+        let remote = if options.rebuild {
+            Default::default()
+        } else {
+            self.remote_artifacts(planned, &todo, &keys, &inputs, out_dir)?
+        };
+        todo.retain(|f| !remote.found.contains_key(f));
+        artifacts.extend(remote.found);
         if todo.is_empty() {
             let message = format!("{}: artifacts from the cache", planned.version);
             self.reporter.project_status("Unchanged", &planned.name, message);
             return Ok(artifacts.into_values().flatten().collect());
+        }
+        if options.remote_only {
+            for artifact in artifacts.values().flatten() {
+                crate::artifact::remove(artifact);
+            }
+            return Err(Error::RemoteMissing {
+                project: planned.name.clone(),
+                format: todo[0].as_str().into(),
+                key: keys[&todo[0]].clone(),
+                url: self.remote.as_ref().map_or_else(|| "(none)".into(), |r| r.url.clone()),
+            });
         }
         let before = self.rebuilding(planned, &todo, &inputs, options.rebuild, out_dir);
         self.reporter.stage(&planned.name, Stage::Fetch);
@@ -95,7 +115,7 @@ impl Session<'_> {
             for artifact in &placed {
                 self.keep(planned, artifact, &keys, &inputs, &before)?;
             }
-            Ok(())
+            self.upload_artifacts(planned, &placed, &keys, &inputs, &remote.refused)
         })();
         if let Err(e) = result {
             // A failed project leaves nothing that looks complete: neither what it wrote

@@ -7,7 +7,9 @@ mod fetch;
 mod hygiene;
 mod image;
 mod init;
+mod matrix;
 mod patch;
+mod remote;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,6 +44,9 @@ pub struct BuildOptions {
     pub fail_fast: bool,
     /// Build even when the cache holds an artifact with the same build key.
     pub rebuild: bool,
+    /// Build nothing: every artifact comes from the local or the remote cache, or the project
+    /// fails (`--from-remote`).
+    pub remote_only: bool,
 }
 
 /// Runs `build_one` over `projects`, `options.jobs` at a time, in plan order of start; returns
@@ -145,6 +150,8 @@ pub struct Session<'a> {
     pub offline: bool,
     /// The projects whose pin this run moved, and the commit each was pinned to before.
     moved: Mutex<BTreeMap<String, String>>,
+    /// The shared remote cache, when one is used.
+    remote: Option<crate::cache::remote::Remote>,
 }
 
 /// How to treat the lock file.
@@ -168,7 +175,7 @@ impl<'a> Session<'a> {
     ) -> Result<Self> {
         let manifest = Manifest::load(path)?;
         let offline = offline || manifest.settings.offline;
-        Ok(Session { manifest, cache, reporter, offline, moved: Mutex::default() })
+        Ok(Session { manifest, cache, reporter, offline, moved: Mutex::default(), remote: None })
     }
 
     /// `wrap check`: the manifest is valid (loading it checked that) and the lock's state.
@@ -506,6 +513,7 @@ impl Session<'_> {
         let build_one =
             |planned: &PlannedProject| self.build_one(&plan, &lock, planned, &tools, &constraints, options);
         let outcomes = run_parallel(&plan.projects, options, self.reporter, build_one);
+        self.record_times(&outcomes)?;
 
         let mut artifacts = Vec::new();
         crate::interrupt::wait_for_handler();

@@ -14,6 +14,7 @@ impl Error {
                 "in `{}`: fix the files (conflict markers; rejected hunks in *.rej, then delete those), `git add` them and `git commit`; then `wrap patch edit {project} --continue` applies the rest",
                 dir.display()
             )),
+            Self::RemoteMissing { .. } | Self::Remote { .. } => Some(self.remote_hint().into()),
             Self::ManifestExists { .. } => Some("edit it, or pass `-m NEW.toml` to write another".into()),
             Self::LockSyntax { .. } => {
                 Some("delete the lock file and run `wrap lock` to write it anew".into())
@@ -157,6 +158,18 @@ impl Error {
                 "pin compatible versions in the constraints, or add the missing requirement to `pip_dependencies`".into(),
             ),
             _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// The hint of a remote cache error.
+    fn remote_hint(&self) -> &'static str {
+        match self {
+            Self::RemoteMissing { .. } => {
+                "the shard that builds it failed or has not uploaded yet; or this machine's interpreter, installer or wrap differ from the build jobs' (the build key includes them)"
+            }
+            _ => "without `--remote-required`, a failing remote is a warning and the build goes on locally",
         }
     }
 }

@@ -33,6 +33,22 @@ pub enum Error {
         left: Vec<String>,
     },
 
+    /// `--target` names no `[[target]]` of the manifest.
+    #[error("no [[target]] is named `{name}`{}", if known.is_empty() { " (the manifest has none)".to_string() } else { format!(" (the manifest has {})", known.join(", ")) })]
+    UnknownTarget { name: String, known: Vec<String> },
+
+    /// A remote cache URL wrap cannot use.
+    #[error("remote cache `{url}`: {detail}")]
+    RemoteUrl { url: String, detail: String },
+
+    /// The remote cache failed and `--remote-required` was given.
+    #[error("remote cache `{url}`: {detail}")]
+    Remote { url: String, detail: String },
+
+    /// `--from-remote`: the remote holds no artifact for a planned project.
+    #[error("{project}: the remote cache `{url}` holds no {format} artifact for build key {key}")]
+    RemoteMissing { project: String, format: String, key: String, url: String },
+
     /// `wrap init` where a manifest already is.
     #[error("`{}` already exists; wrap init writes only a new file", path.display())]
     ManifestExists { path: PathBuf },
@@ -409,8 +425,12 @@ impl Error {
             | Self::ImageMissing { .. }
             | Self::Push { .. }
             | Self::Pull { .. }
-            | Self::UnsafeMember { .. } => 1,
+            | Self::UnsafeMember { .. }
+            | Self::RemoteUrl { .. }
+            | Self::UnknownTarget { .. } => 1,
             Self::Unreachable { .. }
+            | Self::Remote { .. }
+            | Self::RemoteMissing { .. }
             | Self::OfflineNoMirror { .. }
             | Self::Git { .. }
             | Self::Download { .. }

@@ -17,6 +17,7 @@ pub mod files;
 mod parse;
 pub mod relation;
 mod rules;
+mod target;
 mod template;
 
 pub use files::FileEntry;
@@ -25,6 +26,7 @@ pub use rules::{
     MAX_NAME, RELEASE_FORM, VERSION_FORM, check_install_path, check_package_name, check_version,
     is_valid_release,
 };
+pub use target::Target;
 use template::Part;
 pub use template::Template;
 
@@ -169,6 +171,9 @@ pub struct Settings {
     pub sign_key: Option<KeySource>,
     /// The environment variable holding the key's passphrase.
     pub sign_passphrase_env: String,
+    /// The shared remote cache (`remote`): `s3://`, `gs://`, `az://`, `https://` (WebDAV) or
+    /// `file://`.
+    pub remote: Option<String>,
 }
 
 /// One `[[project]]`, validated.
@@ -268,6 +273,8 @@ pub struct Manifest {
     pub projects: Vec<Project>,
     /// `[image]`, for `--format oci`.
     pub image: Option<Image>,
+    /// `[[target]]`: the build targets a CI matrix crosses its shards with, in manifest order.
+    pub targets: Vec<Target>,
 }
 
 /// `[project.unit.<service>]`: what a service's systemd unit says beyond wrap's defaults.

@@ -18,6 +18,7 @@ use crate::error::{Error, Location, ManifestError, Result};
 mod fields;
 mod files;
 mod hooks;
+mod targets;
 mod units;
 
 #[derive(Deserialize, Default)]
@@ -28,6 +29,8 @@ struct RawManifest {
     #[serde(default)]
     project: Vec<Spanned<RawProject>>,
     image: Option<RawImage>,
+    #[serde(default)]
+    target: Vec<Spanned<targets::RawTarget>>,
 }
 
 /// `[image]`: what container images are made from.
@@ -74,6 +77,7 @@ struct RawSettings {
     sign_key: Option<Spanned<String>>,
     sign_key_env: Option<Spanned<String>>,
     sign_passphrase_env: Option<Spanned<String>>,
+    remote: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +172,7 @@ pub(super) fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
         install_path: raw.settings.install_path.as_ref().map(|t| t.span().start),
     };
     let settings = ctx.settings(raw.settings)?;
+    let targets = ctx.targets(&raw.target)?;
     let image = match &raw.image {
         Some(image) => Some(Image { base: ctx.base_image(&image.base)? }),
         None => None,
@@ -231,6 +236,7 @@ pub(super) fn parse(path: &Path, dir: &Path, text: &str) -> Result<Manifest> {
         settings,
         projects,
         image,
+        targets,
     })
 }
 

@@ -7,7 +7,9 @@
 
 pub mod files;
 pub mod key;
+pub mod matrix;
 mod names;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

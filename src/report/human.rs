@@ -215,6 +215,7 @@ impl Human {
                 writeln!(out, "{project}\t{}\t{version}\t{patches}\t{path}", crate::error::short(commit, 12))
             }
             Event::Plan { plan, bindep } => write_plan(&mut out, plan, bindep),
+            Event::Matrix { matrix, text } => write_matrix(&mut out, &mut err, matrix, text, quiet),
             Event::Artifact { artifact } => writeln!(out, "{}", artifact.path.display()),
             Event::Inspected { inspection } => write_inspection(&mut out, inspection),
             Event::Error { failure } => write_failure(&mut err, failure),
@@ -486,4 +487,27 @@ fn write_inspection(out: &mut impl Write, i: &Inspection) -> std::io::Result<()>
         }
     }
     writeln!(out, "\nverified: {} digest(s), all matching", i.verified)
+}
+
+/// The matrix on stdout, for the CI engine; its shards for people on stderr.
+fn write_matrix(
+    out: &mut impl Write,
+    err: &mut impl Write,
+    matrix: &crate::plan::matrix::Matrix,
+    text: &str,
+    quiet: bool,
+) -> std::io::Result<()> {
+    if !quiet {
+        for job in &matrix.jobs {
+            let target = job.target.as_deref().map(|t| format!(" on {t}")).unwrap_or_default();
+            let (label, n, seconds, projects) =
+                (&job.label, job.projects.len(), job.seconds, job.projects.join(" "));
+            writeln!(
+                err,
+                "{VERB}{:>12}{VERB:#} {label}{target}: {n} project(s), ~{seconds}s: {projects}",
+                "Shard"
+            )?;
+        }
+    }
+    writeln!(out, "{text}")
 }

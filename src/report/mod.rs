@@ -69,6 +69,8 @@ pub enum Event<'a> {
     },
     /// The plan of a build.
     Plan { plan: &'a BuildPlan, bindep: &'a BTreeMap<String, crate::source::bindep::Bindep> },
+    /// `wrap plan --matrix`: the CI jobs, and the matrix as the chosen form writes it.
+    Matrix { matrix: &'a crate::plan::matrix::Matrix, text: &'a str },
     /// An artifact was written.
     Artifact { artifact: &'a Artifact },
     /// What `wrap inspect` read back.

@@ -253,6 +253,8 @@ impl Run {
                 (r"python3\.[0-9]+", "python3.X"),
                 (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[PORT]"),
                 (r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]"),
+                // Build keys include wrap's own digest: they change with every build of wrap.
+                (r"build key [0-9a-f]{12,64}", "build key [KEY]"),
                 (r"_(amd64|arm64)\.deb", "_[ARCH].deb"),
                 (r"\.(x86_64|aarch64)\.rpm", ".[ARCH].rpm"),
                 (r"\.(amd64|arm64)\.oci\.tar", ".[ARCH].oci.tar"),
@@ -485,4 +487,50 @@ pub fn pack_rpm(
     let content = wrap::package::content(spec, &[wrap::artifact::Format::Rpm])?;
     let (artifact, _) = wrap::package::write(packager, spec, &content, &options, "big.rpm", out)?;
     Ok(artifact.path)
+}
+
+/// A server process a test started on 127.0.0.1: killed and waited for when dropped, pass or
+/// fail.
+pub struct Server {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// A port nothing listens on now.
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// Starts `command` and waits until it accepts connections on `port`.
+    pub fn start(command: &mut Command, port: u16, what: &str) -> Server {
+        let child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut server = Server { child, port };
+        for _ in 0..150 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("{what} exited with {status} before listening on 127.0.0.1:{port}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{what} did not listen on 127.0.0.1:{port}");
+    }
+
+    /// Stops it now.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

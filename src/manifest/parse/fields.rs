@@ -51,6 +51,7 @@ impl Ctx<'_> {
         };
         let (section, priority) = self.section_priority(&raw)?;
         let (sign_key, sign_passphrase_env) = self.signing(&raw)?;
+        let remote = raw.remote.as_ref().map(|r| self.remote(r)).transpose()?;
         Ok(Settings {
             version,
             release,
@@ -77,6 +78,7 @@ impl Ctx<'_> {
             rpmlint_filters: self.rpmlint_filters("settings.rpmlint_filters", &raw.rpmlint_filters)?,
             sign_key,
             sign_passphrase_env,
+            remote,
         })
     }
 
