@@ -6,7 +6,7 @@
 # the installed path, lintian and rpmlint with only the overrides wrap ships, and a purge that
 # leaves nothing. A console script passes when --help or --version exits 0, or when it ran and
 # declined them in its own words (glance-api refuses to run outside a WSGI server, rootwrap
-# wants a command); it fails on a Python traceback or when it cannot be executed. Then it builds manifests/openstack/wrap.toml as it stands, its git URLs pointed
+# wants a command); it fails on a Python traceback or when it cannot be executed. Then it plans and fetches manifests/openstack/wrap.toml as it stands, and builds one of its projects side by side, its git URLs pointed
 # at the same repositories. Network: PyPI only (the sdists and the dependencies).
 #
 # Usage: corpus/run.sh [WRAP]   (default: target/debug/wrap, built if missing; the dev profile
@@ -148,11 +148,19 @@ for report in "$out"/*.lint; do
 done
 
 echo "== corpus: manifests/openstack as it stands ($(t))"
-# Its lock is made here (the repositories' commits); nothing is installed.
+# Its lock is made here (the repositories' commits); nothing is installed. Every project is
+# planned and fetched (pinned, checked out, its patches applied to the real trees); one is built
+# side by side, a versioned package and its metapackage: the corpus above builds the projects
+# themselves, and six more builds of them would cost CI about 100 s.
 example=$work/openstack
 rm -rf "$example" && mkdir -p "$example"
 cp -R "$root/manifests/openstack/." "$example/"
-"$wrap" -m "$example/wrap.toml" "${mirrors[@]}" build --format deb --out "$example/dist"
+"$wrap" -m "$example/wrap.toml" "${mirrors[@]}" plan --format deb > /dev/null
+"$wrap" -m "$example/wrap.toml" "${mirrors[@]}" fetch --locked > /dev/null
+"$wrap" -m "$example/wrap.toml" "${mirrors[@]}" build --locked --format deb --out "$example/dist" \
+    -p python-openstackclient
+ls "$example"/dist/openstack-python-openstackclient-*_amd64.deb "$example"/dist/openstack-python-openstackclient_*_amd64.deb \
+    > /dev/null || fail "manifests/openstack: no versioned package and metapackage of python-openstackclient"
 
 echo "== corpus: wrap init of python-openstackclient, one edit, a build ($(t))"
 # As an operator starts: `wrap init` of the repository (its name, newest release tag and console

@@ -383,6 +383,14 @@ fn the_ci_examples_and_the_matrices_are_what_the_engines_accept() {
     std::fs::write(ws.path().join("workflow.yml"), workflow.to_string()).unwrap();
     schema_valid("vendor.github-workflows", &ws.path().join("workflow.yml"));
 
+    // Machine output: the `matrix` event, read through the events' schema.
+    let run = ws.wrap(&["--message-format", "json", "plan", "--locked", "--matrix", "json", "--shards", "2"]);
+    let event = run.event("matrix");
+    assert_eq!(event["matrix"]["jobs"].as_array().unwrap().len(), 4, "two targets, two shards");
+    assert!(event["matrix"]["weights"].as_array().unwrap().iter().all(|w| w["source"] == "estimated"));
+    let text: serde_json::Value = serde_json::from_str(event["text"].as_str().unwrap()).unwrap();
+    assert_eq!(text["shards"], 2);
+
     // A target the manifest lacks is named.
     let run = ws.wrap(&["plan", "--locked", "--matrix", "--target", "rocky-9"]);
     assert!(run.fails(1).contains("no [[target]] is named `rocky-9`"), "{}", run.stderr());
