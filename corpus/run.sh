@@ -157,7 +157,7 @@ rm -rf "$example" && mkdir -p "$example"
 cp -R "$root/manifests/openstack/." "$example/"
 "$wrap" -m "$example/wrap.toml" "${mirrors[@]}" plan --format deb > /dev/null
 "$wrap" -m "$example/wrap.toml" "${mirrors[@]}" fetch --locked > /dev/null
-"$wrap" -m "$example/wrap.toml" "${mirrors[@]}" build --locked --format deb --out "$example/dist" \
+"$wrap" -m "$example/wrap.toml" "${mirrors[@]}" build --format deb --out "$example/dist" \
     -p python-openstackclient
 ls "$example"/dist/openstack-python-openstackclient-*_amd64.deb "$example"/dist/openstack-python-openstackclient_*_amd64.deb \
     > /dev/null || fail "manifests/openstack: no versioned package and metapackage of python-openstackclient"

@@ -32,7 +32,8 @@ fn the_two_set_up_commands_are_what_ci_runs() {
     let example = std::fs::read_to_string(root().join("fixtures/run-example.sh")).unwrap();
     assert!(run.contains("\n. .ci/setup tests\n"), ".ci/run installs through .ci/setup");
     assert!(example.contains("\n. .ci/setup example\n"), "the example installs through .ci/setup");
-    assert!(run.contains("\ncargo test --locked --features slow-tests\n"), "CI runs every test");
+    assert!(run.contains("    cargo test --locked --features slow-tests\n"), "CI runs every test");
+    assert!(run.contains("RUSTC_WORKSPACE_WRAPPER=\"$clippy_driver\""), "CI lints what it builds");
 }
 
 #[test]

@@ -115,20 +115,25 @@ impl Remote {
             return Err(RemoteFailure::Down);
         }
         let location = StorePath::from(path);
-        let result = self.runtime.block_on(async {
-            let payload = PutPayload::from(bytes.clone());
-            if !create_only {
-                return self.store.put(&location, payload).await.map(drop);
-            }
-            let options = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
-            match self.store.put_opts(&location, payload, options).await {
-                Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
-                Err(
-                    object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. },
-                ) => self.store.put(&location, PutPayload::from(bytes)).await.map(drop),
-                Err(e) => Err(e),
-            }
-        });
+        let result =
+            self.runtime.block_on(async {
+                let payload = PutPayload::from(bytes.clone());
+                if !create_only {
+                    return self.store.put(&location, payload).await.map(drop);
+                }
+                let options = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+                match self.store.put_opts(&location, payload, options).await {
+                    // Another writer was first (stores answer with either): its object stands.
+                    Ok(_)
+                    | Err(
+                        object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+                    ) => Ok(()),
+                    Err(
+                        object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. },
+                    ) => self.store.put(&location, PutPayload::from(bytes)).await.map(drop),
+                    Err(e) => Err(e),
+                }
+            });
         result.map_err(|e| self.failed("writing", path, e))
     }
 
