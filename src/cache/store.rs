@@ -206,14 +206,22 @@ fn time_path(cache: &Cache, project: &str) -> PathBuf {
 
 /// Records that `project` took `seconds` to build (what balances CI shards).
 pub fn record_time(cache: &Cache, project: &str, seconds: f64) -> Result<()> {
-    let body = serde_json::json!({ "project": project, "seconds": seconds });
-    write_atomically(&time_path(cache, project), &serde_json::to_vec(&body).expect("serializes"))
+    write_atomically(&time_path(cache, project), &time_record(project, seconds))
 }
 
 /// The last recorded build time of `project`, in seconds.
 pub fn recorded_time(cache: &Cache, project: &str) -> Option<f64> {
-    let value: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(time_path(cache, project)).ok()?).ok()?;
+    time_of(&std::fs::read(time_path(cache, project)).ok()?)
+}
+
+/// A build-time record as the local cache and the remote keep it.
+pub fn time_record(project: &str, seconds: f64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "project": project, "seconds": seconds })).expect("serializes")
+}
+
+/// The seconds of a build-time record; `None` for anything else.
+pub fn time_of(record: &[u8]) -> Option<f64> {
+    let value: serde_json::Value = serde_json::from_slice(record).ok()?;
     value.get("seconds").and_then(serde_json::Value::as_f64).filter(|s| s.is_finite() && *s >= 0.0)
 }
 

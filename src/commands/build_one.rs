@@ -167,10 +167,8 @@ impl Session<'_> {
         before: &BTreeMap<Format, hygiene::Before>,
     ) -> Result<()> {
         let format = artifact.format;
-        let name = artifact.path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let meta = planned.meta_files.get(&format).is_some_and(|f| Some(f) == name.as_ref());
-        if meta {
-            let record = format!("{} (metapackage)", planned.name);
+        if is_meta(planned, artifact) {
+            let record = last_record(planned, true);
             return timed(&planned.name, "metapackage cached", || {
                 store::save_as(
                     &self.cache,
@@ -188,4 +186,15 @@ impl Session<'_> {
             store::save(&self.cache, &keys[&format], &inputs[&format], artifact)
         })
     }
+}
+
+/// Whether `artifact` is `planned`'s metapackage (side by side), not its package.
+pub(super) fn is_meta(planned: &PlannedProject, artifact: &Artifact) -> bool {
+    let name = artifact.path.file_name().map(|n| n.to_string_lossy().into_owned());
+    planned.meta_files.get(&artifact.format).is_some_and(|f| Some(f) == name.as_ref())
+}
+
+/// The name the cache remembers `planned`'s last package, or metapackage, under.
+pub(super) fn last_record(planned: &PlannedProject, meta: bool) -> String {
+    if meta { format!("{} (metapackage)", planned.name) } else { planned.name.clone() }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::Session;
+use super::build_one::{is_meta, last_record};
 use crate::artifact::Artifact;
 use crate::cache::remote::records::Fetched;
 use crate::cache::remote::{Remote, RemoteFailure};
@@ -107,11 +108,7 @@ impl Session<'_> {
                 continue;
             }
             for (key, artifact) in &found {
-                let record = if Some(key) == meta.as_ref() {
-                    format!("{} (metapackage)", planned.name)
-                } else {
-                    planned.name.clone()
-                };
+                let record = last_record(planned, Some(key) == meta.as_ref());
                 store::save_as(&self.cache, key, &inputs[format], artifact, &record)?;
             }
             let names: Vec<String> = found
@@ -137,9 +134,11 @@ impl Session<'_> {
         let Some(remote) = self.remote.as_ref().filter(|r| !r.is_down()) else { return Ok(()) };
         for artifact in artifacts {
             let format = artifact.format;
-            let name = artifact.path.file_name().map(|n| n.to_string_lossy().into_owned());
-            let meta = planned.meta_files.get(&format).is_some_and(|f| Some(f) == name.as_ref());
-            let key = if meta { key::meta_key(&keys[&format]) } else { keys[&format].clone() };
+            let key = if is_meta(planned, artifact) {
+                key::meta_key(&keys[&format])
+            } else {
+                keys[&format].clone()
+            };
             let replace = refused.contains(&format);
             if artifact.reused && !replace {
                 match remote.has_record(&key) {

@@ -223,14 +223,11 @@ impl Remote {
 
     /// Records that `project` took `seconds` to build.
     pub fn put_time(&self, project: &str, seconds: f64) -> Result<(), RemoteFailure> {
-        let body = serde_json::json!({ "project": project, "seconds": seconds });
-        self.put(&time_path(project), serde_json::to_vec(&body).expect("serializes"), false)
+        self.put(&time_path(project), crate::cache::store::time_record(project, seconds), false)
     }
 
     /// The last recorded build time of `project`, in seconds.
     pub fn time(&self, project: &str) -> Result<Option<f64>, RemoteFailure> {
-        let Some(bytes) = self.get(&time_path(project))? else { return Ok(None) };
-        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        Ok(value.get("seconds").and_then(serde_json::Value::as_f64).filter(|s| s.is_finite() && *s >= 0.0))
+        Ok(self.get(&time_path(project))?.and_then(|bytes| crate::cache::store::time_of(&bytes)))
     }
 }
