@@ -1,7 +1,9 @@
 //! Payload compression shared by every artifact: an algorithm and a level (`gzip:6`, `zstd:19`),
 //! and compressors that use every core yet write the same bytes whatever the core count: gzip
-//! as independent members of a fixed block size, xz and zstd through their libraries'
-//! multi-threaded encoders, whose output depends on the level and block size only.
+//! as independent members cut where the content says (FastCDC, the `fastcdc` crate), each kept
+//! in a cache of members so that a rebuild compresses only what changed; xz and zstd through
+//! their libraries' multi-threaded encoders, whose output depends on the level and block size
+//! only.
 
 use std::io::Write;
 
@@ -140,20 +142,70 @@ impl From<Compression> for String {
     }
 }
 
-/// Bytes of input per gzip member of [`ParallelGzip`].
-const GZIP_BLOCK: usize = 2 << 20;
+/// Bounds of the input of one gzip member of [`ParallelGzip`]: content-defined cuts (FastCDC)
+/// at least 256 KiB apart, about 1 MiB on average, at most 4 MiB. A member depends on its own
+/// bytes only, so an insertion or a change moves the cuts near it and leaves the others.
+const GZIP_MIN: u32 = 256 << 10;
+const GZIP_AVG: u32 = 1 << 20;
+const GZIP_MAX: u32 = 4 << 20;
 
-/// A gzip writer that compresses 2 MiB blocks on all cores, each into a gzip member of its own
-/// (no timestamp, no name, at its level), written in order. A gzip file may hold several members and
-/// every reader (gzip, zlib's gzread in dpkg, tar, Python) reads them as one stream. Output
-/// depends on the block size and level only, never on the number of threads: reproducible on
-/// any machine. At most eight blocks are in flight, so memory stays bounded.
+/// The length of the first member of `data` (all of it when it holds less than the maximum).
+fn first_member(data: &[u8]) -> usize {
+    fastcdc::v2020::FastCDC::new(data, GZIP_MIN, GZIP_AVG, GZIP_MAX).next().map_or(data.len(), |c| c.length)
+}
+
+/// A cache of gzip members by a digest of their input, their level and the compressor (wrap's
+/// own build): the same input compressed once, whichever artifact holds it. Each entry checks
+/// itself ([`crate::fs::read_checked`]), so a damaged one is compressed again, never shipped.
+#[derive(Debug, Clone)]
+pub struct Members {
+    dir: std::path::PathBuf,
+    salt: String,
+}
+
+impl Members {
+    /// The cache in `dir`, for the compressor `build` (entries of another build are not used).
+    pub fn new(dir: std::path::PathBuf, build: &str) -> Members {
+        Members { dir, salt: build.to_string() }
+    }
+
+    fn entry(&self, block: &[u8], level: u32) -> std::path::PathBuf {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(format!("gzip {level}\0{}\0", self.salt).as_bytes());
+        hasher.update(block);
+        let key = crate::digest::hex(hasher.finalize());
+        self.dir.join(&key[..2]).join(key)
+    }
+
+    /// `block` as a gzip member at `level`, from the cache or compressed (and then kept; a
+    /// cache that cannot be written costs the next build time, never this one its artifact).
+    fn member(&self, block: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
+        let entry = self.entry(block, level);
+        if let Some(member) = crate::fs::read_checked(&entry) {
+            crate::fs::touch(&entry);
+            return Ok(member);
+        }
+        let member = gzip_member(block, level)?;
+        let _ = crate::fs::write_checked(&entry, &member);
+        Ok(member)
+    }
+}
+
+/// A gzip writer that compresses content-defined blocks on all cores, each into a gzip member
+/// of its own (no timestamp, no name, at its level), written in order. A gzip file may hold
+/// several members and every reader (gzip, zlib's gzread in dpkg, tar, Python) reads them as
+/// one stream. Output depends on the content and level only, never on the number of threads
+/// or the cache: reproducible on any machine. At most eight blocks are in flight, so memory
+/// stays bounded.
 pub struct ParallelGzip<W: Write> {
     out: W,
-    block: Vec<u8>,
+    /// Input not yet cut into members.
+    pending: Vec<u8>,
     in_flight: std::collections::VecDeque<std::thread::JoinHandle<std::io::Result<Vec<u8>>>>,
     max_in_flight: usize,
     level: u32,
+    members: Option<Members>,
 }
 
 impl<W: Write> ParallelGzip<W> {
@@ -162,20 +214,43 @@ impl<W: Write> ParallelGzip<W> {
         let threads = crate::host::cores();
         ParallelGzip {
             out,
-            block: Vec::with_capacity(GZIP_BLOCK),
+            pending: Vec::with_capacity(2 * GZIP_MAX as usize),
             in_flight: std::collections::VecDeque::new(),
             max_in_flight: threads.clamp(1, 8),
             level,
+            members: None,
         }
     }
 
-    fn send_block(&mut self) -> std::io::Result<()> {
+    /// Takes members from, and keeps them in, `members`.
+    pub fn with_members(mut self, members: Option<Members>) -> Self {
+        self.members = members;
+        self
+    }
+
+    fn send_block(&mut self, block: Vec<u8>) -> std::io::Result<()> {
         if self.in_flight.len() >= self.max_in_flight {
             self.write_oldest()?;
         }
-        let block = std::mem::replace(&mut self.block, Vec::with_capacity(GZIP_BLOCK));
-        let level = self.level;
-        self.in_flight.push_back(std::thread::spawn(move || gzip_member(&block, level)));
+        let (level, members) = (self.level, self.members.clone());
+        self.in_flight.push_back(std::thread::spawn(move || match members {
+            Some(members) => members.member(&block, level),
+            None => gzip_member(&block, level),
+        }));
+        Ok(())
+    }
+
+    /// Sends the members of the pending input whose cut does not depend on input still to
+    /// come (`all`: every one, at the end).
+    fn cut(&mut self, all: bool) -> std::io::Result<()> {
+        let mut start = 0;
+        while self.pending.len() - start >= GZIP_MAX as usize || (all && start < self.pending.len()) {
+            let len = first_member(&self.pending[start..]);
+            let block = self.pending[start..start + len].to_vec();
+            self.send_block(block)?;
+            start += len;
+        }
+        self.pending.drain(..start);
         Ok(())
     }
 
@@ -189,9 +264,10 @@ impl<W: Write> ParallelGzip<W> {
 
     /// Compresses what is left, writes every member and returns the writer.
     pub fn finish(mut self) -> std::io::Result<W> {
+        self.cut(true)?;
         // An empty input still makes one (empty) member: a valid gzip file.
-        if !self.block.is_empty() || self.in_flight.is_empty() {
-            self.send_block()?;
+        if self.in_flight.is_empty() {
+            self.send_block(Vec::new())?;
         }
         while !self.in_flight.is_empty() {
             self.write_oldest()?;
@@ -202,8 +278,8 @@ impl<W: Write> ParallelGzip<W> {
 }
 
 /// One block as a gzip member, by libdeflate: whole-buffer compression, about twice as fast
-/// as zlib at the same level for the same size, which is what the fixed blocks allow. Its
-/// header has no timestamp and no name.
+/// as zlib at the same level for the same size, which is what whole blocks allow. Its header
+/// has no timestamp and no name.
 fn gzip_member(block: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
     let level = libdeflater::CompressionLvl::new(level as i32)
         .map_err(|_| std::io::Error::other(format!("gzip level {level} out of range")))?;
@@ -216,12 +292,11 @@ fn gzip_member(block: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
 
 impl<W: Write> Write for ParallelGzip<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(GZIP_BLOCK - self.block.len());
-        self.block.extend_from_slice(&buf[..n]);
-        if self.block.len() == GZIP_BLOCK {
-            self.send_block()?;
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= 2 * GZIP_MAX as usize {
+            self.cut(false)?;
         }
-        Ok(n)
+        Ok(buf.len())
     }
 
     /// Flushing cannot end a member early (that would make the output depend on the caller's
@@ -262,6 +337,15 @@ impl<W: Write> Encoder<W> {
     /// A compressor of kind `compression` writing to `out`, on every core.
     pub fn new(compression: Compression, out: W) -> Result<Self> {
         Self::with_threads(compression, out, crate::host::cores() as u32)
+    }
+
+    /// [`Encoder::new`], taking gzip members from, and keeping them in, `members` (xz and zstd
+    /// have no members to keep).
+    pub fn cached(compression: Compression, out: W, members: Option<&Members>) -> Result<Self> {
+        Ok(match Self::new(compression, out)? {
+            Encoder::Gzip(gzip) => Encoder::Gzip(gzip.with_members(members.cloned())),
+            other => other,
+        })
     }
 
     /// A compressor of kind `compression` writing to `out` on `threads` threads (at least one);
@@ -332,9 +416,10 @@ mod tests {
     #[test]
     fn parallel_gzip_is_one_stream_to_readers_and_independent_of_threads() {
         use std::io::Read;
-        // Five blocks and a bit, of text that compresses.
-        let input: Vec<u8> =
-            (0..(5 * GZIP_BLOCK + 1234)).map(|i| b"wrap packages"[i % 13] ^ (i / 7919) as u8).collect();
+        // Several members and a bit, of text that compresses.
+        let input: Vec<u8> = (0..(5 * GZIP_MAX as usize + 1234))
+            .map(|i| b"wrap packages"[i % 13] ^ (i / 7919) as u8)
+            .collect();
         let compress = |in_flight: usize| {
             let mut gz = ParallelGzip::new(Vec::new(), 6);
             gz.max_in_flight = in_flight;
@@ -358,17 +443,68 @@ mod tests {
         assert!(back.is_empty() && !empty.is_empty());
     }
 
-    #[test]
-    fn every_compressor_writes_the_same_bytes_on_one_thread_and_on_four() {
-        use std::io::Read;
-        // 13 MiB that compress somewhat: several gzip members, zstd jobs and xz blocks.
-        let mut state = 7u32;
-        let input: Vec<u8> = (0..13 << 20)
+    /// `len` bytes that compress somewhat and have no repeating period (content-defined cuts).
+    fn text(len: usize, seed: u32) -> Vec<u8> {
+        let mut state = seed;
+        (0..len)
             .map(|_| {
                 state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 b"wrap packages"[(state >> 28) as usize % 13]
             })
-            .collect();
+            .collect()
+    }
+
+    fn gzip_with(members: Option<&Members>, input: &[u8]) -> Vec<u8> {
+        let mut gz = ParallelGzip::new(Vec::new(), 6).with_members(members.cloned());
+        for chunk in input.chunks(100_000) {
+            gz.write_all(chunk).unwrap();
+        }
+        gz.finish().unwrap()
+    }
+
+    fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let files = walkdir::WalkDir::new(dir).into_iter().flatten().filter(|e| e.file_type().is_file());
+        files.map(|e| e.into_path()).collect()
+    }
+
+    #[test]
+    fn cached_members_give_the_same_bytes_and_survive_an_insertion_and_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let members = Members::new(dir.path().to_path_buf(), "test build");
+        let input = text(24 << 20, 11);
+        let plain = gzip_with(None, &input);
+        assert_eq!(gzip_with(Some(&members), &input), plain, "a cold cache changes nothing");
+        let kept = entries(dir.path()).len();
+        assert!(kept >= 6, "{kept} members for 24 MiB");
+        assert_eq!(gzip_with(Some(&members), &input), plain, "a warm cache changes nothing");
+        assert_eq!(entries(dir.path()).len(), kept, "nothing new to keep");
+        // A few bytes inserted near the start: the cuts after it come back, so only the
+        // members around the insertion are new.
+        let mut changed = input.clone();
+        changed.splice(3 << 20..3 << 20, *b"one patch changed");
+        assert_eq!(gzip_with(Some(&members), &changed), gzip_with(None, &changed));
+        let new = entries(dir.path()).len() - kept;
+        assert!((1..=3).contains(&new), "{new} new members after one insertion");
+        // A damaged entry is compressed again, never shipped.
+        for entry in entries(dir.path()) {
+            let mut bytes = std::fs::read(&entry).unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            std::fs::write(&entry, bytes).unwrap();
+        }
+        assert_eq!(gzip_with(Some(&members), &input), plain);
+        // Another build of the compressor does not use them.
+        let other = Members::new(dir.path().to_path_buf(), "another build");
+        let before = entries(dir.path()).len();
+        assert_eq!(gzip_with(Some(&other), &input), plain);
+        assert_eq!(entries(dir.path()).len(), before + kept);
+    }
+
+    #[test]
+    fn every_compressor_writes_the_same_bytes_on_one_thread_and_on_four() {
+        use std::io::Read;
+        // 13 MiB that compress somewhat: several gzip members, zstd jobs and xz blocks.
+        let input = text(13 << 20, 7);
         for text in ["gzip:6", "zstd:3", "xz:1"] {
             let compression = Compression::parse(text).unwrap();
             let compress = |threads: u32| {

@@ -129,6 +129,33 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A cache entry that checks itself, read: its sha256, then its bytes. None when it is missing
+/// or damaged (entries are written without fsync, thousands per build: one that a crash left
+/// damaged is made again).
+pub fn read_checked(entry: &Path) -> Option<Vec<u8>> {
+    use sha2::Digest;
+    let bytes = std::fs::read(entry).ok()?;
+    let (digest, content) = bytes.split_at_checked(32)?;
+    (sha2::Sha256::digest(content).as_slice() == digest).then(|| content.to_vec())
+}
+
+/// Writes the cache entry `entry` that [`read_checked`] reads: the sha256 of `content`, then
+/// `content`, into a temporary file renamed into place (its directory made if need be).
+pub fn write_checked(entry: &Path, content: &[u8]) -> Result<()> {
+    use sha2::Digest;
+    use std::io::Write;
+    let dir = entry.parent().expect("cache entries have a parent");
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = temp_file_in(dir)?;
+    let named = |e: std::io::Error| {
+        crate::error::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", entry.display())))
+    };
+    tmp.write_all(&sha2::Sha256::digest(content)).map_err(named)?;
+    tmp.write_all(content).map_err(named)?;
+    tmp.persist(entry).map_err(|e| named(e.error))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

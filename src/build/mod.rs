@@ -102,6 +102,14 @@ pub fn build(
     staged.relocate_all(&planned.name, &targets, python, &origin, &exclude_set(&planned.exclude)?)?;
     let names = staged.names().to_vec();
     let Some((first, _)) = targets.first() else { return Ok(()) };
+    // `bytecode = "build"`: every format ships the same checked-hash pycs, compiled (or taken
+    // from the cache) before the entry points are imported, which then load them instead of
+    // compiling every module in memory (python-openstackclient: 2.6 s -> 0.9 s of imports).
+    if planned.bytecode == Bytecode::Build {
+        for (tree, target) in &targets {
+            compile(&planned.name, tree, *target, python, cache)?;
+        }
+    }
     reporter.stage(&planned.name, Stage::Verify);
     let report = timed(&planned.name, "verified", || {
         venv::verify::verify(&planned.name, first, &names, &planned.verify_skip, backend)
@@ -125,12 +133,9 @@ pub fn build(
             names: &names,
             abi: &python.abi,
         };
-        write_packages(cache, tools, job, &parts, &packages, reporter, placed)?;
+        write_packages(tools, job, &parts, &packages, reporter, placed)?;
     }
     if job.formats.contains(&Format::Tar) {
-        if planned.bytecode == Bytecode::Build {
-            compile(&planned.name, &tar_tree, Target::Relocatable, python, cache)?;
-        }
         reporter.stage(&planned.name, Stage::Package(Format::Tar));
         reporter.report(&Event::Status {
             verb: "Packaging",
@@ -138,7 +143,7 @@ pub fn build(
             format: Some(Format::Tar),
             detail: String::new(),
         });
-        let artifact = tarball::write(&tar_tree, planned, job.out_dir)?;
+        let artifact = tarball::write(&tar_tree, planned, job.out_dir, Some(&tools.members))?;
         finished(reporter, planned, artifact, placed);
     }
     Ok(())
@@ -200,7 +205,6 @@ fn build_venv(
 
 /// The package model, its content list, then each package format through its packager.
 fn write_packages(
-    cache: &crate::cache::Cache,
     tools: &Tools,
     job: &Job<'_>,
     parts: &spec::Parts<'_>,
@@ -210,11 +214,6 @@ fn write_packages(
 ) -> Result<()> {
     let planned = job.planned;
     let spec = spec::package_spec(parts)?;
-    // `bytecode = "build"`: every package format ships the same checked-hash pycs, compiled
-    // once here; otherwise none does (the install scripts compile them, or Python does).
-    if planned.bytecode == Bytecode::Build {
-        compile(&planned.name, parts.bundle, Target::Fixed(&planned.install_path), &tools.python, cache)?;
-    }
     let content = package::content(&spec, formats)?;
     for format in formats {
         let Some(packager) = package::packager(*format) else { continue };
@@ -225,8 +224,11 @@ fn write_packages(
             format: Some(*format),
             detail: String::new(),
         });
-        let options =
-            package::Options { compression: planned.compression[format], signer: tools.signer.as_ref() };
+        let options = package::Options {
+            compression: planned.compression[format],
+            signer: tools.signer.as_ref(),
+            members: Some(&tools.members),
+        };
         // Side by side, a .deb or .rpm is two packages: this version's and the metapackage.
         let packages = match (&planned.meta_package, planned.meta_files.get(format)) {
             (Some(meta), Some(meta_file)) => {

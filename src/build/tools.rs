@@ -25,6 +25,8 @@ pub struct Tools {
     pub wrap: String,
     /// The key that signs .rpm packages.
     pub signer: Option<crate::signing::Signer>,
+    /// The cache's compressed gzip members, for this build of wrap.
+    pub members: crate::compress::Members,
 }
 
 impl Tools {

@@ -73,6 +73,11 @@ impl Cache {
         self.root.join("pyc").join(&key[..2]).join(key)
     }
 
+    /// Where compressed gzip members are kept ([`crate::compress::Members`]).
+    pub fn members_dir(&self) -> PathBuf {
+        self.root.join("gzip")
+    }
+
     /// Where the image pulled by its digest's hex `hex` is kept (an OCI layout directory).
     pub fn image_dir(&self, hex: &str) -> PathBuf {
         self.root.join("images").join(hex)

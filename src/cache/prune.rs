@@ -1,5 +1,5 @@
 //! What the cache holds (`wrap cache info`) and trimming it (`wrap clean`). An entry is one
-//! mirror, checkout, artifact, compiled module, download, locked file's link or log; its
+//! mirror, checkout, artifact, compiled module, compressed gzip member, download, locked file's link or log; its
 //! modification time is its last use (the stages touch what they reuse, except the locked
 //! files: the installers key their caches of a local file on its time, so a trimmed one is
 //! fetched again by the next build that needs it). Sizes count each file once, however many hard links it has
@@ -22,12 +22,13 @@ use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an
 /// entry is one level down (`git/<mirror>`) or two (`checkouts/<project>/<key>`).
-const KINDS: [(&str, Depth); 13] = [
+const KINDS: [(&str, Depth); 14] = [
     ("git", Depth::One),
     ("checkouts", Depth::Two),
     ("artifacts", Depth::One),
     ("keys", Depth::One),
     ("pyc", Depth::Two),
+    ("gzip", Depth::Two),
     ("downloads", Depth::One),
     ("images", Depth::One),
     ("wheels", Depth::One),

@@ -507,7 +507,8 @@ impl Session<'_> {
             }
             _ => None,
         };
-        let tools = build::Tools { installer_version, python, backend, wrap, signer };
+        let members = crate::compress::Members::new(self.cache.members_dir(), &wrap);
+        let tools = build::Tools { installer_version, python, backend, wrap, signer, members };
         tracing::debug!(tools = ?tools.key_inputs(), "build keys include");
         let constraints = self.constraint_files(&lock)?;
         let build_one =

@@ -53,7 +53,7 @@ impl Packager for Deb {
         out: &mut dyn Write,
     ) -> Result<Vec<String>> {
         let (depends, unresolved) = depends(spec);
-        write(spec, content, &depends, options.compression, scratch, out)?;
+        write(spec, content, &depends, options, scratch, out)?;
         Ok(unresolved)
     }
 }
@@ -150,14 +150,18 @@ fn write(
     spec: &PackageSpec,
     content: &Content,
     depends: &[String],
-    compression: Compression,
+    options: &Options,
     scratch: &Path,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let compression = options.compression;
     let mut data = temp_file_in(scratch)?;
     let listed = {
-        let mut builder =
-            tar::Builder::new(Encoder::new(compression, std::io::BufWriter::new(data.as_file_mut()))?);
+        let mut builder = tar::Builder::new(Encoder::cached(
+            compression,
+            std::io::BufWriter::new(data.as_file_mut()),
+            options.members,
+        )?);
         // Bytecode is shipped when it was compiled for the package (`bytecode = "build"`) only.
         let shipped =
             |m: &&Member| spec.bytecode == Bytecode::Build || !m.rel.iter().any(|c| c == "__pycache__");

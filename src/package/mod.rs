@@ -39,6 +39,8 @@ pub struct Options<'a> {
     pub compression: Compression,
     /// The signing key (formats that sign themselves: the .rpm).
     pub signer: Option<&'a Signer>,
+    /// Compressed gzip members kept between builds.
+    pub members: Option<&'a crate::compress::Members>,
 }
 
 /// A package format's writer.

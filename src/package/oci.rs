@@ -46,7 +46,7 @@ impl Packager for Oci {
         &self,
         spec: &PackageSpec,
         content: &Content,
-        _options: &Options,
+        options: &Options,
         scratch: &Path,
         out: &mut dyn Write,
     ) -> Result<Vec<String>> {
@@ -57,7 +57,8 @@ impl Packager for Oci {
         };
         let owned = owned_by_user(spec, content, user.as_deref());
         let layer_file = crate::fs::temp_file_in(scratch)?;
-        let (diff_id, layer) = write_layer(spec, owned.as_ref().unwrap_or(content), layer_file.as_file())?;
+        let content = owned.as_ref().unwrap_or(content);
+        let (diff_id, layer) = write_layer(spec, content, layer_file.as_file(), options.members)?;
         let layers: Vec<Descriptor> = base.layers.iter().cloned().chain([layer.clone()]).collect();
         let mut blobs: std::collections::BTreeMap<String, (Data, u64)> = base
             .layers
@@ -256,10 +257,16 @@ fn owned_by_user(spec: &PackageSpec, content: &Content, user: Option<&str>) -> O
 }
 
 /// The layer: the package content for this format as a gzip-compressed tar, written to `file`;
-/// its diff id (the tar's digest) and descriptor.
-fn write_layer(spec: &PackageSpec, content: &Content, file: &std::fs::File) -> Result<(String, Descriptor)> {
+/// its diff id (the tar's digest) and descriptor. Gzip members come from and go into `members`.
+fn write_layer(
+    spec: &PackageSpec,
+    content: &Content,
+    file: &std::fs::File,
+    members: Option<&crate::compress::Members>,
+) -> Result<(String, Descriptor)> {
     let compressed = Hashing::new(std::io::BufWriter::new(file));
-    let mut builder = tar::Builder::new(Hashing::new(crate::compress::gzip(compressed)));
+    let gzip = crate::compress::gzip(compressed).with_members(members.cloned());
+    let mut builder = tar::Builder::new(Hashing::new(gzip));
     let members = content.for_format(Format::Oci).filter(|m| !m.rel.as_os_str().is_empty());
     append_members(&mut builder, members, "", spec.mtime, false)?;
     let (gzip, diff_id, _) = builder.into_inner()?.finish();

@@ -10,11 +10,16 @@ use crate::compress::gzip;
 use crate::error::Result;
 use crate::plan::PlannedProject;
 
-/// Writes the tarball of `tree` into `out_dir`.
-pub fn write(tree: &Path, project: &PlannedProject, out_dir: &Path) -> Result<Artifact> {
+/// Writes the tarball of `tree` into `out_dir` (gzip members from and into `members`).
+pub fn write(
+    tree: &Path,
+    project: &PlannedProject,
+    out_dir: &Path,
+    members: Option<&crate::compress::Members>,
+) -> Result<Artifact> {
     let file_name = &project.files[&Format::Tar];
     crate::package::emit(out_dir, file_name, &project.name, Format::Tar, |out| {
-        let mut builder = tar::Builder::new(gzip(out));
+        let mut builder = tar::Builder::new(gzip(out).with_members(members.cloned()));
         // Side by side, the tarball is one artifact whatever the version: the unversioned name.
         let name = project.meta_package.as_deref().unwrap_or(&project.package_name);
         let prefix = format!("{name}-{}", project.version);

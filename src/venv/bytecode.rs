@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::fs::{replace_file, temp_file_in};
+use crate::fs::replace_file;
 use crate::host::on_every_core;
 use crate::venv::installer::run_captured_with_input;
 use crate::venv::python::Interpreter;
@@ -62,7 +62,7 @@ fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Ca
         let pyc =
             path.parent().expect("in a directory").join("__pycache__").join(format!("{stem}.{tag}.pyc"));
         let entry = cache.pyc_path(&key);
-        let Some(bytes) = read_cached_pyc(&entry) else {
+        let Some(bytes) = crate::fs::read_checked(&entry) else {
             return Ok(Some((source.len() as u64, path.clone(), pyc, entry)));
         };
         fs_err::create_dir_all(pyc.parent().expect("in __pycache__"))?;
@@ -106,30 +106,9 @@ fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Ca
         run_captured_with_input(&mut cmd, list.clone())
     })?;
     on_every_core(&compiled, |(pyc, entry)| match std::fs::read(pyc) {
-        Ok(bytes) => write_cached_pyc(entry, &bytes),
+        Ok(bytes) => crate::fs::write_checked(entry, &bytes),
         // A source compileall skipped (it never does, short of a race) simply stays uncached.
         Err(_) => Ok(()),
     })?;
-    Ok(())
-}
-
-/// A cached pyc: its sha256, then its bytes. Entries are written without fsync (thousands per
-/// build); one a crash left damaged fails the check and is compiled again.
-fn read_cached_pyc(entry: &Path) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(entry).ok()?;
-    let (digest, pyc) = bytes.split_at_checked(32)?;
-    (Sha256::digest(pyc).as_slice() == digest).then(|| pyc.to_vec())
-}
-
-fn write_cached_pyc(entry: &Path, pyc: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = entry.parent().expect("cache entries have a parent");
-    fs_err::create_dir_all(dir)?;
-    let mut tmp = temp_file_in(dir)?;
-    let named =
-        |e: std::io::Error| Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", entry.display())));
-    tmp.write_all(&Sha256::digest(pyc)).map_err(named)?;
-    tmp.write_all(pyc).map_err(named)?;
-    tmp.persist(entry).map_err(|e| named(e.error))?;
     Ok(())
 }

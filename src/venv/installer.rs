@@ -100,7 +100,8 @@ impl Backend {
     /// version overrides (`build_env`), then installs that wheel, its extras and the extra
     /// dependencies without them, so that no dependency built from an sdist takes the
     /// project's version. (Building the wheel first also spares a pbr project its setup.py
-    /// run for the metadata: about 1 s for python-openstackclient.)
+    /// run for the metadata: about 1 s for python-openstackclient.) A locked build knows its
+    /// whole closure before the wheel exists: it installs the closure while the wheel builds.
     pub fn install(&self, request: &Request<'_>) -> Result<()> {
         let log = fs_err::File::create(request.log)?;
         let scratch = request.wheel_dir.parent().expect("the wheel directory has a parent");
@@ -109,50 +110,69 @@ impl Backend {
             self.pin_build_requirements(&mut cmd, locked, scratch, "wheel", &[])?;
         }
         cmd.arg(request.source).envs(request.build_env.iter().map(|(k, v)| (k, v)));
-        self.run(request, &mut cmd, &log)?;
+        let Some(locked) = request.locked else {
+            self.run(request, &mut cmd, &log)?;
+            let project = wheel_in(request.wheel_dir)?;
+            let mut requirement = project.to_string_lossy().into_owned();
+            if !request.extras.is_empty() {
+                requirement = format!("{requirement}[{}]", request.extras.join(","));
+            }
+            let mut install = self.install_command(request.python);
+            for file in &request.constraints {
+                install.arg("--constraint").arg(file);
+            }
+            install.arg(requirement).args(request.dependencies);
+            return self.run(request, &mut install, &log);
+        };
+        // Exactly the closure: every requirement pinned with its files' sha256, nothing
+        // resolved; the sdists among them build with the locked build requirements too.
+        let lines: String = locked.install.iter().map(|d| format!("{}\n", d.hashed_requirement())).collect();
+        let mut closure = self.install_command(request.python);
+        self.hashed_requirements(&mut closure, &scratch.join("locked-requirements.txt"), &lines)?;
+        self.pin_build_requirements(&mut closure, locked, scratch, "install", &locked.install)?;
+        // Its own log: the two run at once.
+        let closure_log = fs_err::File::create(request.log.with_extension("closure.log"))?;
+        let (built, installed) = std::thread::scope(|scope| {
+            let installing = scope.spawn(|| self.run(request, &mut closure, &closure_log));
+            let built = self.run(request, &mut cmd, &log);
+            (built, installing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        built.and(installed)?;
+        // Then the project's own wheel, just built, checked against its own hash.
         let project = wheel_in(request.wheel_dir)?;
-        let mut requirement = project.to_string_lossy().into_owned();
-        if !request.extras.is_empty() {
-            requirement = format!("{requirement}[{}]", request.extras.join(","));
-        }
-        let mut cmd = match self {
+        let own = format!("{} --hash=sha256:{}\n", project.display(), crate::lock::hash_file(&project)?);
+        let mut install = self.install_command(request.python);
+        self.hashed_requirements(&mut install, &scratch.join("locked-project.txt"), &own)?;
+        self.run(request, &mut install, &log)
+    }
+
+    /// The command that installs into the venv of `python` (requirements to add).
+    fn install_command(&self, python: &Path) -> Command {
+        match self {
             Backend::Uv(uv) => {
                 let mut cmd = Command::new(uv);
                 cmd.args(["pip", "install", "--no-progress", "--color", "never", "--link-mode", "copy"])
                     .args(["--no-python-downloads", "--python"])
-                    .arg(request.python);
+                    .arg(python);
                 cmd
             }
             Backend::Pip(tools) => {
                 let mut cmd = Command::new(tools);
                 cmd.args(["-m", "pip", "--python"])
-                    .arg(request.python)
+                    .arg(python)
                     .args(["install", "--no-compile", "--disable-pip-version-check", "--no-input"])
                     .args(["--progress-bar", "off"]);
                 cmd
             }
-        };
-        match request.locked {
-            // Exactly the closure: every requirement pinned with its files' sha256, nothing
-            // resolved (the project's own wheel, just built, is checked against its own hash).
-            Some(locked) => {
-                let wheel_hash = crate::lock::hash_file(&project)?;
-                let mut lines = vec![format!("{} --hash=sha256:{wheel_hash}", project.display())];
-                lines.extend(locked.install.iter().map(|d| d.hashed_requirement()));
-                let file = scratch.join("locked-requirements.txt");
-                fs_err::write(&file, lines.iter().map(|l| format!("{l}\n")).collect::<String>())?;
-                cmd.args(["--require-hashes", "--no-deps", "-r"]).arg(file);
-                // The sdists among them build with the locked build requirements too.
-                self.pin_build_requirements(&mut cmd, locked, scratch, "install", &locked.install)?;
-            }
-            None => {
-                for file in &request.constraints {
-                    cmd.arg("--constraint").arg(file);
-                }
-                cmd.arg(requirement).args(request.dependencies);
-            }
         }
-        self.run(request, &mut cmd, &log)
+    }
+
+    /// Makes `cmd` install exactly the hashed requirement `lines`, written to `file`, and
+    /// nothing they depend on.
+    fn hashed_requirements(&self, cmd: &mut Command, file: &Path, lines: &str) -> Result<()> {
+        fs_err::write(file, lines)?;
+        cmd.args(["--require-hashes", "--no-deps", "-r"]).arg(file);
+        Ok(())
     }
 
     /// The command that builds a project's wheel (its source tree is the last argument to add)
@@ -254,29 +274,30 @@ impl Backend {
     /// Runs one installer command of `request` with its cache, sources and environment, its
     /// output appended to `log`; a failure names what was missing, or shows the log's end.
     fn run(&self, request: &Request<'_>, cmd: &mut Command, log: &fs_err::File) -> Result<()> {
+        let path = log.path();
         self.isolate(cmd, request.cache, &request.find_links, request.offline);
         cmd.env("PYTHONDONTWRITEBYTECODE", "1").envs(request.env.iter().map(|(k, v)| (k, v)));
         tracing::debug!(project = request.project, command = ?cmd, "installing");
 
         cmd.stdout(log.file().try_clone()?).stderr(log.file().try_clone()?);
-        let status = watch_log(request.log, request.progress, || crate::interrupt::status(cmd))
+        let status = watch_log(path, request.progress, || crate::interrupt::status(cmd))
             .map_err(|e| Error::Command { program: self.name().into(), detail: e.to_string() })?;
         if status.success() {
             return Ok(());
         }
-        let text = fs_err::read_to_string(request.log).unwrap_or_default();
+        let text = fs_err::read_to_string(path).unwrap_or_default();
         if let Some(distribution) = hash_mismatch(&text) {
             return Err(Error::LockedHashMismatch {
                 project: request.project.into(),
                 distribution,
-                detail: format!("full log: {}", request.log.display()),
+                detail: format!("full log: {}", path.display()),
             });
         }
         if let Some(requirement) = missing_requirement(&text) {
             return Err(Error::MissingRequirement {
                 project: request.project.into(),
                 requirement,
-                log: request.log.into(),
+                log: path.into(),
                 offline: request.offline,
                 locked: request.locked.is_some(),
             });
@@ -286,14 +307,14 @@ impl Backend {
                 project: request.project.into(),
                 missing,
                 bindep_missing: bindep_missing(request.source),
-                log: request.log.into(),
+                log: path.into(),
             });
         }
         let lines: Vec<&str> = text.lines().collect();
         Err(Error::InstallFailed {
             project: request.project.into(),
             installer: self.name(),
-            log: request.log.into(),
+            log: path.into(),
             tail: lines[lines.len().saturating_sub(TAIL_LINES)..].iter().map(|l| l.to_string()).collect(),
             // A full disk is the machine's problem, not the input's (exit 2, not 1).
             disk_full: text.contains("No space left on device") || text.contains("[Errno 28]"),

@@ -100,7 +100,28 @@ pub fn verify(
     skip: &[String],
     backend: &Backend,
 ) -> Result<Verified> {
-    let files = check_records(project, tree)?;
+    // The three checks are independent: the records and the requirements are checked while
+    // the entry points import; failures are reported in that order.
+    let (files, imports, distributions) = std::thread::scope(|scope| {
+        let files = scope.spawn(|| check_records(project, tree));
+        let distributions = scope.spawn(|| check_requirements(project, tree, backend));
+        let imports = imports(project, tree, names, skip);
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<usize>>| {
+            h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        (joined(files), imports, joined(distributions))
+    });
+    let (files, (entry_points, skipped)) = (files?, imports?);
+    Ok(Verified { entry_points, skipped, distributions: distributions?, files })
+}
+
+/// The project's entry points that import, and those `skip` left out; the first failure.
+fn imports(
+    project: &str,
+    tree: &Path,
+    names: &[String],
+    skip: &[String],
+) -> Result<(Vec<String>, Vec<String>)> {
     let mut report = import_entry_points(project, tree, names, skip, &[])?;
     // Imported together, one entry point can break the next (nova's services set a threading
     // mode that its eventlet-based tools refuse). Each runs in a process of its own on a host:
@@ -130,8 +151,7 @@ pub fn verify(
         });
     }
     report.checked.sort();
-    let distributions = check_requirements(project, tree, backend)?;
-    Ok(Verified { entry_points: report.checked, skipped: report.skipped, distributions, files })
+    Ok((report.checked, report.skipped))
 }
 
 /// Every file each RECORD of `tree` names exists; returns how many were checked.

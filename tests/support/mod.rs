@@ -482,6 +482,7 @@ pub fn pack_rpm(
     let options = wrap::package::Options {
         compression: wrap::manifest::Compression::parse(compression).unwrap(),
         signer,
+        members: None,
     };
     let packager = wrap::package::packager(wrap::artifact::Format::Rpm).unwrap();
     let content = wrap::package::content(spec, &[wrap::artifact::Format::Rpm])?;

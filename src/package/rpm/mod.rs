@@ -50,7 +50,7 @@ impl Packager for Rpm {
     ) -> Result<Vec<String>> {
         let mut entries = entries(spec, content)?;
         let mtime = spec.mtime as u32;
-        let payload = payload::write(&mut entries, mtime, options.compression, scratch)?;
+        let payload = payload::write(&mut entries, mtime, options, scratch)?;
         let main = main_header(spec, &entries, &payload, options.compression)?.encode(header::IMMUTABLE);
         let mut signature = Header::default();
         signature.set(sigtag::SHA256, Value::Str(crate::digest::sha256_hex(&main)));

@@ -8,8 +8,9 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::archive::{Data, Hashing};
-use crate::compress::{Compression, Encoder};
+use crate::compress::Encoder;
 use crate::error::{Error, Result};
+use crate::package::Options;
 
 /// One entry of the package: what the header lists and the archive holds.
 #[derive(Debug, Clone)]
@@ -68,11 +69,12 @@ impl<W: Write> Write for Counting<W> {
 const CHUNK: usize = 256 << 10;
 
 /// Writes the payload of `entries` (in their order, inode numbers from 1) compressed with
-/// `compression` into a temporary file in `scratch`, filling each regular file's digest.
-pub fn write(entries: &mut [Entry], mtime: u32, compression: Compression, scratch: &Path) -> Result<Payload> {
+/// `options`' compression into a temporary file in `scratch`, filling each regular file's digest.
+pub fn write(entries: &mut [Entry], mtime: u32, options: &Options<'_>, scratch: &Path) -> Result<Payload> {
     let tmp = crate::fs::temp_file_in(scratch)?;
     let compressed = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?));
-    let mut archive = Counting { inner: Encoder::new(compression, compressed)?, count: 0 };
+    let mut archive =
+        Counting { inner: Encoder::cached(options.compression, compressed, options.members)?, count: 0 };
     let mut buf = vec![0u8; CHUNK];
     for (i, entry) in entries.iter_mut().enumerate() {
         crate::interrupt::check()?;
