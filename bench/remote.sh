@@ -8,10 +8,13 @@
 #     `wrap plan --matrix --shards 3` against one empty remote (a directory, file://), one
 #     after the other on this machine: each shard's wall time is what its own machine would take;
 #  3. a fourth runner with an empty cache builds the whole manifest against the now warm remote:
-#     every artifact is downloaded and checked, nothing is built.
+#     every artifact is downloaded and checked, nothing is built;
+#  4. a fifth runner with an empty cache rebuilds everything (--rebuild) against that remote:
+#     the one box's work, with the pycs from the remote's bytecode packs.
 # Reports the slowest shard / one box (the wall-time ratio a 3-runner pipeline gets) and the
-# fourth runner / one box (target: at most 0.1), and that what the fourth runner got is what the
-# shards built, byte for byte (and which artifacts two cold builds do not reproduce).
+# fourth runner / one box (target: at most 0.1), that what the fourth runner got is what the
+# shards built, byte for byte (and which artifacts two cold builds do not reproduce), and the
+# fifth runner / one box.
 #
 # Usage: bench/remote.sh [WORKDIR]   (network to PyPI for the corpus; uv on PATH)
 #        CORPUS=0 skips the corpus (offline example only).
@@ -75,9 +78,15 @@ bench() {
     done
     [ -z "$differ" ] && same="byte-identical to the one-box build" \
         || same="identical to the shards'; differ from the one-box build (not reproducible across cold builds):$differ"
+    # A fifth runner with an empty cache that must build everything (--rebuild: as after a
+    # change to every project): the same work as the one box, with the bytecode from the remote.
+    runner fifth
+    local fifth; fifth=$(WRAP_REMOTE="$remote" build fifth --rebuild)
+    local pycs; pycs=$(grep -o "[0-9]* bytecode file(s)" "$dir/fifth.log" | awk '{ n += $1 } END { print n + 0 }')
     echo "$name: one box ${single}s; slowest of 3 shards ${slowest}s ($(ratio "$slowest" "$single")x);" \
         "fourth runner, all from the remote: ${fourth}s ($(ratio "$fourth" "$single")x, target <= 0.1);" \
-        "its artifacts $same"
+        "its artifacts $same;" \
+        "fifth runner, building everything with $pycs pycs from the remote: ${fifth}s ($(ratio "$fifth" "$single")x)"
 }
 
 "$root/fixtures/make-repos.sh" "$root/manifests/offline/repos" > /dev/null

@@ -6,7 +6,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{Workspace, bytecode_used, files_containing, find, run, untar};
+use support::{Workspace, bytecode_used, files_containing, find, git, run, untar};
 use wrap::digest::sha256_hex;
 
 fn bundle_runs_anywhere(installer: &str) {
@@ -246,4 +246,47 @@ struct Quiet;
 
 impl wrap::report::Reporter for Quiet {
     fn report(&self, _: &wrap::report::Event<'_>) {}
+}
+
+/// A C extension of hello's, on branch `cext` of its repository.
+const SPEED_C: &str = r#"#include <Python.h>
+static PyObject *twice(PyObject *self, PyObject *arg) { return PyLong_FromLong(2 * PyLong_AsLong(arg)); }
+static PyMethodDef methods[] = {{"twice", twice, METH_O, "twice"}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }
+"#;
+
+#[test]
+fn a_c_extension_compiled_on_two_boxes_gives_the_same_bytes() {
+    // Two workspaces: two caches, two checkout directories, one commit.
+    let first = Workspace::offline_example();
+    let repo = first.repo("hello");
+    git(&repo, &["checkout", "-q", "-b", "cext", "1.1.0"]);
+    std::fs::write(repo.join("hello/_speed.c"), SPEED_C).unwrap();
+    let setup = "from setuptools import Extension, setup\n\
+                 setup(ext_modules=[Extension(\"hello._speed\", [\"hello/_speed.c\"])])\n";
+    std::fs::write(repo.join("setup.py"), setup).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "Speed"]);
+    let second = Workspace::offline_example();
+    git(&second.repo("hello"), &["fetch", "-q", repo.to_str().unwrap(), "cext:cext"]);
+    let mut debs = Vec::new();
+    for ws in [&first, &second] {
+        ws.write_manifest(&ws.manifest().replacen("ref = \"1.1.0\"", "ref = \"cext\"", 1));
+        ws.wrap(&["lock"]).ok();
+        let deb = find(&ws.build_format("deb", "out"), "wrap-example-hello_").to_path_buf();
+        let tree = ws.path().join("tree");
+        run("dpkg-deb", &["-x", deb.to_str().unwrap(), tree.to_str().unwrap()], ws.path());
+        let so = support::list(&tree).into_iter().find(|n| n.ends_with(".so") && n.contains("_speed"));
+        let so = tree.join(so.expect("the extension is in the package"));
+        let cache = ws.cache().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&so).unwrap();
+        assert!(
+            !bytes.windows(cache.len()).any(|w| w == cache.as_bytes()),
+            "{} names the cache",
+            so.display()
+        );
+        debs.push(sha256_hex(&std::fs::read(&deb).unwrap()));
+    }
+    assert_eq!(debs[0], debs[1], "the same .deb from two caches");
 }

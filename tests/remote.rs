@@ -1,12 +1,15 @@
 //! The CI matrix and the shared remote cache against real servers on 127.0.0.1: nginx with its
-//! WebDAV modules, and moto's S3 server. Runners are separate workspaces (own checkout, own
-//! cache) building their shards of the offline example against one remote; a fourth finds
-//! everything there. Damaged, unsigned and tampered remote objects are refused, never shipped.
+//! WebDAV modules, moto's S3 server and a GCS emulator. Runners are separate workspaces (own
+//! checkout, own cache) building their shards of the offline example against one remote; a
+//! fourth finds everything there. Damaged, unsigned and tampered remote objects are refused,
+//! never shipped, and a server killed in the middle of an upload keeps nothing that reads back
+//! as valid.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::Ordering;
 
 use support::{Server, Workspace, root};
 
@@ -46,11 +49,20 @@ http {{
 "
         );
         std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
-        let mut nginx = Command::new("nginx");
-        nginx.arg("-c").arg(dir.path().join("nginx.conf")).arg("-e").arg(dir.path().join("error.log"));
-        let server =
-            Server::start(&mut nginx, port, "nginx (Debian's nginx-light and libnginx-mod-http-dav-ext)");
+        let server = Dav::serve(dir.path(), port);
         Dav { server, dir }
+    }
+
+    fn serve(dir: &Path, port: u16) -> Server {
+        let mut nginx = Command::new("nginx");
+        nginx.arg("-c").arg(dir.join("nginx.conf")).arg("-e").arg(dir.join("error.log"));
+        Server::start(&mut nginx, port, "nginx (Debian's nginx-light and libnginx-mod-http-dav-ext)")
+    }
+
+    /// Starts it again, on the same port and files, after it was killed.
+    fn restart(&mut self) {
+        self.server.stop();
+        self.server = Dav::serve(self.dir.path(), self.server.port);
     }
 
     fn url(&self, path: &str) -> String {
@@ -249,6 +261,106 @@ fn a_failing_remote_is_a_warning_unless_required() {
     assert!(run.fails(1).contains("not one of"), "{}", run.stderr());
 }
 
+/// The projects whose build said it took pycs from the remote.
+fn bytecode_downloads(run: &support::Run) -> Vec<String> {
+    let mut projects: Vec<String> = run
+        .events()
+        .iter()
+        .filter(|e| e["verb"] == "Downloaded" && e["detail"].as_str().unwrap_or("").contains("bytecode"))
+        .map(|e| e["project"].as_str().unwrap().to_string())
+        .collect();
+    projects.sort();
+    projects
+}
+
+#[test]
+fn a_fresh_runner_takes_bytecode_from_the_remote_and_refuses_a_damaged_pack() {
+    let dav = Dav::start();
+    let remote = dav.url("cache/pycs");
+    let first = Workspace::offline_example();
+    first.wrap(&["lock"]).ok();
+    let lock = first.lock_text();
+    build(&first, &remote, &[], &[]).ok();
+    let store = dav.store().join("pycs/pycs");
+    let packs = support::list(&store);
+    assert!(!packs.is_empty(), "packs uploaded");
+
+    // A runner with an empty cache that has to build (here: --rebuild) compiles nothing it
+    // can fetch, and ships the same bytes.
+    let second = runner(&lock);
+    let run = build(&second, &remote, &["--rebuild"], &[]);
+    run.ok();
+    assert_eq!(bytecode_downloads(&run), ["greet", "hello", "tally"], "{}", run.stdout());
+    assert_eq!(digests(&second.path().join("out")), digests(&first.path().join("out")));
+
+    // A flipped byte in every pack: each refused with a warning, the pycs compiled, the same
+    // bytes shipped, and the packs replaced by sound ones.
+    for name in &packs {
+        let path = store.join(name);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let third = runner(&lock);
+    let run = build(&third, &remote, &["--rebuild"], &[]);
+    run.ok();
+    assert!(bytecode_downloads(&run).is_empty(), "{}", run.stdout());
+    let warnings: Vec<String> =
+        run.events().iter().filter(|e| e["event"] == "warning").map(|e| e["message"].to_string()).collect();
+    assert!(!warnings.is_empty() && warnings.iter().all(|w| w.contains("is damaged")), "{warnings:?}");
+    assert_eq!(digests(&third.path().join("out")), digests(&first.path().join("out")));
+    let fourth = runner(&lock);
+    let run = build(&fourth, &remote, &["--rebuild"], &[]);
+    assert_eq!(bytecode_downloads(&run), ["greet", "hello", "tally"], "replaced: {}", run.stdout());
+}
+
+#[test]
+fn a_server_stopped_mid_upload_leaves_nothing_that_reads_back_as_valid() {
+    let mut dav = Dav::start();
+    let nginx = dav.server.child.id().to_string();
+    // The whole server, killed as a power cut would: the master held still so that it starts
+    // no new worker, its workers, then the master.
+    let proxy = support::cut::CutProxy::start(dav.server.port, move || {
+        let _ = Command::new("kill").args(["-STOP", &nginx]).status();
+        let _ = Command::new("pkill").args(["-KILL", "-P", &nginx]).status();
+        let _ = Command::new("kill").args(["-KILL", &nginx]).status();
+    });
+    let first = Workspace::offline_example();
+    first.wrap(&["lock"]).ok();
+    let lock = first.lock_text();
+    let run = build(&first, &format!("http://127.0.0.1:{}/cache/cut", proxy.port), &[], &[]);
+    run.ok();
+    assert!(proxy.fired.load(Ordering::SeqCst), "an upload was cut: {}", run.stdout());
+    assert!(statuses(&run).iter().all(|(_, s)| s == "ok"), "{:?}", statuses(&run));
+    let warnings: Vec<String> =
+        run.events().iter().filter(|e| e["event"] == "warning").map(|e| e["message"].to_string()).collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stdout());
+    // (It names whatever failed first: the cut blob, or another project's request in flight.)
+    assert!(warnings[0].contains("building locally without it"), "{warnings:?}");
+
+    // The server back on the files it had: what it kept under a blob's name is whole. The
+    // next runner reuses what was uploaded before the cut (another project's artifacts, when
+    // they went first), builds the rest, and heals the remote.
+    dav.restart();
+    let blobs = dav.store().join("cut/blobs/sha256");
+    for name in support::list(&blobs) {
+        assert_eq!(sha256(&blobs.join(&name)), name, "a blob the server kept is whole");
+    }
+    let remote = dav.url("cache/cut");
+    let second = runner(&lock);
+    let run = build(&second, &remote, &[], &[]);
+    run.ok();
+    let status = statuses(&run);
+    assert!(status.iter().any(|(_, s)| s == "ok"), "the cut project is built again: {status:?}");
+    assert!(!run.events().iter().any(|e| e["event"] == "warning"), "{}", run.stdout());
+    assert_eq!(digests(&second.path().join("out")), digests(&first.path().join("out")));
+    let third = runner(&lock);
+    let run = build(&third, &remote, &[], &[]);
+    assert!(statuses(&run).iter().all(|(_, s)| s == "reused"), "{:?}", statuses(&run));
+    assert_eq!(digests(&third.path().join("out")), digests(&first.path().join("out")));
+}
+
 #[test]
 fn signed_records_unsigned_and_tampered_ones_are_ignored() {
     let dav = Dav::start();
@@ -293,6 +405,23 @@ fn signed_records_unsigned_and_tampered_ones_are_ignored() {
     assert!(run.stdout().contains("signature does not match"), "{}", run.stdout());
 }
 
+/// One runner builds the offline example against `remote`, a second with an empty cache finds
+/// every artifact there, byte for byte.
+fn two_runners_share(remote: &str, env: &[(&str, &str)]) {
+    let first = Workspace::offline_example();
+    first.wrap(&["lock"]).ok();
+    let lock = first.lock_text();
+    let run = build(&first, remote, &[], env);
+    run.ok();
+    assert!(statuses(&run).iter().all(|(_, s)| s == "ok"), "{:?}", statuses(&run));
+    assert!(!run.events().iter().any(|e| e["event"] == "warning"), "{}", run.stdout());
+    let second = runner(&lock);
+    let run = build(&second, remote, &[], env);
+    run.ok();
+    assert!(statuses(&run).iter().all(|(_, s)| s == "reused"), "{:?}\n{}", statuses(&run), run.stdout());
+    assert_eq!(digests(&first.path().join("out")), digests(&second.path().join("out")));
+}
+
 #[test]
 fn shards_share_an_s3_remote() {
     let dir = tempfile::tempdir().unwrap();
@@ -309,18 +438,37 @@ fn shards_share_an_s3_remote() {
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_REGION", "us-east-1"),
     ];
-    let first = Workspace::offline_example();
-    first.wrap(&["lock"]).ok();
-    let lock = first.lock_text();
-    let remote = "s3://wrap-cache/nightly";
-    let run = build(&first, remote, &[], &env);
-    run.ok();
-    assert!(statuses(&run).iter().all(|(_, s)| s == "ok"));
-    let second = runner(&lock);
-    let run = build(&second, remote, &[], &env);
-    run.ok();
-    assert!(statuses(&run).iter().all(|(_, s)| s == "reused"), "{:?}", statuses(&run));
-    assert_eq!(digests(&first.path().join("out")), digests(&second.path().join("out")));
+    two_runners_share("s3://wrap-cache/nightly", &env);
+}
+
+#[test]
+fn shards_share_a_gcs_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = Server::free_port();
+    // The emulator from PyPI with the ETag header it leaves out of uploads put back
+    // (tests/fixtures/gcs-emulator.py), run by the emulator's own interpreter.
+    let script = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("gcp-storage-emulator"))
+        .find(|p| p.is_file())
+        .expect("gcp-storage-emulator (from PyPI, installed by .ci/setup) on PATH");
+    let text = std::fs::read_to_string(&script).unwrap();
+    let python = text.lines().next().and_then(|l| l.strip_prefix("#!")).unwrap().trim().to_string();
+    let mut gcs = Command::new(python);
+    gcs.arg(root().join("tests/fixtures/gcs-emulator.py")).arg("-d").arg(dir.path()).current_dir(dir.path());
+    gcs.args(["start", "-H", "127.0.0.1", "--port", &port.to_string(), "--default-bucket", "wrapcache"]);
+    let _gcs = Server::start(&mut gcs, port, "gcp-storage-emulator (from PyPI, installed by .ci/setup)");
+    // A service-account key that points the client at the emulator and signs no tokens: the
+    // form object_store reads for emulators.
+    let key = serde_json::json!({
+        "private_key": "unused",
+        "private_key_id": "unused",
+        "client_email": "wrap-test@example.invalid",
+        "disable_oauth": true,
+        "gcs_base_url": format!("http://127.0.0.1:{port}"),
+    })
+    .to_string();
+    // (A bucket name without `-`: the emulator does not decode the `%2D` the client sends.)
+    two_runners_share("gs://wrapcache/nightly", &[("GOOGLE_SERVICE_ACCOUNT_KEY", key.as_str())]);
 }
 
 /// `check-jsonschema` with one of its vendored schemas (no network) on `file`.

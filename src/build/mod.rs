@@ -106,9 +106,7 @@ pub fn build(
     // from the cache) before the entry points are imported, which then load them instead of
     // compiling every module in memory (python-openstackclient: 2.6 s -> 0.9 s of imports).
     if planned.bytecode == Bytecode::Build {
-        for (tree, target) in &targets {
-            compile(&planned.name, tree, *target, python, cache)?;
-        }
+        compile_all(cache, tools, &planned.name, &targets, reporter)?;
     }
     reporter.stage(&planned.name, Stage::Verify);
     let report = timed(&planned.name, "verified", || {
@@ -145,6 +143,33 @@ pub fn build(
         });
         let artifact = tarball::write(&tar_tree, planned, job.out_dir, Some(&tools.members))?;
         finished(reporter, planned, artifact, placed);
+    }
+    Ok(())
+}
+
+/// Compiles the bytecode of every tree, taking what it can from the remote cache, and says
+/// how much came from there and which packs it refused.
+fn compile_all(
+    cache: &crate::cache::Cache,
+    tools: &Tools,
+    project: &str,
+    targets: &[(PathBuf, Target<'_>)],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let (mut fetched, mut refused) = (0, Vec::new());
+    for (tree, target) in targets {
+        let got = compile(project, tree, *target, &tools.python, cache, tools.remote.as_deref())?;
+        fetched += got.fetched;
+        refused.extend(got.refused);
+    }
+    if let Some(first) = refused.first() {
+        let n = refused.len();
+        let message = format!("remote cache: {n} bytecode pack(s) refused ({first}); compiled instead");
+        reporter.project_warn(project, message);
+    }
+    if fetched > 0 {
+        let detail = format!("{fetched} bytecode file(s) from the remote cache");
+        reporter.project_status("Downloaded", project, detail);
     }
     Ok(())
 }

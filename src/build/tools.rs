@@ -27,6 +27,8 @@ pub struct Tools {
     pub signer: Option<crate::signing::Signer>,
     /// The cache's compressed gzip members, for this build of wrap.
     pub members: crate::compress::Members,
+    /// The shared remote cache, for bytecode packs (artifacts are looked up before a build).
+    pub remote: Option<std::sync::Arc<crate::cache::remote::Remote>>,
 }
 
 impl Tools {

@@ -92,15 +92,7 @@ impl Session<'_> {
             return Ok(artifacts.into_values().flatten().collect());
         }
         if options.remote_only {
-            for artifact in artifacts.values().flatten() {
-                crate::artifact::remove(artifact);
-            }
-            return Err(Error::RemoteMissing {
-                project: planned.name.clone(),
-                format: todo[0].as_str().into(),
-                key: keys[&todo[0]].clone(),
-                url: self.remote.as_ref().map_or_else(|| "(none)".into(), |r| r.url.clone()),
-            });
+            return Err(self.remote_missing(planned, &artifacts, todo[0], &keys[&todo[0]]));
         }
         let before = self.rebuilding(planned, &todo, &inputs, options.rebuild, out_dir);
         self.reporter.stage(&planned.name, Stage::Fetch);
@@ -112,6 +104,9 @@ impl Session<'_> {
             let checkout = self.checkout(project, locked, plan.offline)?;
             let job = build::Job { plan, planned, checkout: &checkout, constraints, formats: &todo, out_dir };
             build::build(&self.cache, tools, &job, self.reporter, &mut placed)?;
+            if let Some(failure) = self.remote.as_ref().and_then(|r| r.take_deferred()) {
+                self.remote_failed(Some(&planned.name), failure)?;
+            }
             for artifact in &placed {
                 self.keep(planned, artifact, &keys, &inputs, &before)?;
             }
@@ -129,6 +124,25 @@ impl Session<'_> {
             artifacts.entry(artifact.format).or_default().push(artifact);
         }
         Ok(artifacts.into_values().flatten().collect())
+    }
+
+    /// `--remote-only` and `format` is in neither cache: what was restored goes again.
+    fn remote_missing(
+        &self,
+        planned: &PlannedProject,
+        restored: &BTreeMap<Format, Vec<Artifact>>,
+        format: Format,
+        key: &str,
+    ) -> Error {
+        for artifact in restored.values().flatten() {
+            crate::artifact::remove(artifact);
+        }
+        Error::RemoteMissing {
+            project: planned.name.clone(),
+            format: format.as_str().into(),
+            key: key.to_string(),
+            url: self.remote.as_ref().map_or_else(|| "(none)".into(), |r| r.url.clone()),
+        }
     }
 
     /// The cached artifacts of `planned` whose keys are unchanged, per format: the package and,

@@ -151,7 +151,7 @@ pub struct Session<'a> {
     /// The projects whose pin this run moved, and the commit each was pinned to before.
     moved: Mutex<BTreeMap<String, String>>,
     /// The shared remote cache, when one is used.
-    remote: Option<crate::cache::remote::Remote>,
+    remote: Option<std::sync::Arc<crate::cache::remote::Remote>>,
 }
 
 /// How to treat the lock file.
@@ -508,7 +508,8 @@ impl Session<'_> {
             _ => None,
         };
         let members = crate::compress::Members::new(self.cache.members_dir(), &wrap);
-        let tools = build::Tools { installer_version, python, backend, wrap, signer, members };
+        let remote = self.remote.clone();
+        let tools = build::Tools { installer_version, python, backend, wrap, signer, members, remote };
         tracing::debug!(tools = ?tools.key_inputs(), "build keys include");
         let constraints = self.constraint_files(&lock)?;
         let build_one =

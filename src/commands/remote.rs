@@ -29,7 +29,7 @@ impl Session<'_> {
     pub fn use_remote(&mut self, url: Option<&str>, required: bool) -> Result<()> {
         let url = url.map(str::to_string).or_else(|| self.manifest.settings.remote.clone());
         self.remote = match url {
-            Some(url) => Some(Remote::open(&url, required)?),
+            Some(url) => Some(std::sync::Arc::new(Remote::open(&url, required)?)),
             None if required => {
                 return Err(Error::RemoteUrl {
                     url: "(none)".into(),

@@ -1,14 +1,20 @@
 //! Bytecode: compiles a relocated tree as its target will see it, with every pyc kept in the
 //! cache under a digest of its source, recorded path and interpreter, so that a rebuild compiles
-//! only what changed. Receives a relocated tree; hands on the same tree with `__pycache__`.
+//! only what changed, and with a remote cache, packed per top-level package there so that
+//! other build boxes fetch them. Receives a relocated tree; hands on the same tree with
+//! `__pycache__`.
 
+use std::collections::{BTreeMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
 use crate::cache::Cache;
+use crate::cache::remote::{Remote, pycs};
 use crate::error::{Error, Result};
 use crate::fs::replace_file;
 use crate::host::on_every_core;
@@ -23,20 +29,74 @@ use crate::venv::relocate::Target;
 /// kept in the cache under a digest of the three ([`Cache::pyc_path`]) and copied from there:
 /// a rebuild compiles only what changed. The rest is compiled by one compileall per core, each
 /// given its share of the files (balanced by size) on stdin, and then added to the cache.
+/// With a remote, the pycs the cache lacks are first looked for in the remote's packs (one per
+/// top-level package: [`pycs`]), and the packs the remote lacked are uploaded after compiling;
+/// a remote failure is kept for the caller to say ([`Remote::take_deferred`]).
 pub fn compile(
     project: &str,
     out: &Path,
     target: Target<'_>,
     python: &Interpreter,
     cache: &Cache,
-) -> Result<()> {
-    crate::time::timed(project, "byte-compiled", || compile_tree(out, target, python, cache))
+    remote: Option<&Remote>,
+) -> Result<FromRemote> {
+    crate::time::timed(project, "byte-compiled", || compile_tree(out, target, python, cache, remote))
 }
 
 /// How the pycs are checked against their source; part of every cached pyc's key.
 const INVALIDATION: &str = "checked-hash";
 
-fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Cache) -> Result<()> {
+/// A source of the tree, and where its pyc goes.
+struct Source {
+    size: u64,
+    path: PathBuf,
+    /// Its pyc in the tree.
+    pyc: PathBuf,
+    /// The pyc's cache key, and its entry in the cache.
+    key: String,
+    entry: PathBuf,
+    /// The group its pyc is packed with on the remote: a top-level package or module of
+    /// site-packages, else its directory.
+    group: String,
+    /// Whether the cache had its pyc.
+    cached: bool,
+}
+
+/// What the remote gave: how many pycs, and why the packs it had were refused, if any were.
+#[derive(Default)]
+pub struct FromRemote {
+    pub fetched: usize,
+    pub refused: Vec<String>,
+    /// The packs found sound (not uploaded again), and those refused (replaced).
+    found: HashSet<String>,
+    replace: HashSet<String>,
+}
+
+fn group_of(rel: &str) -> String {
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts.iter().position(|p| *p == "site-packages") {
+        Some(i) if i + 2 < parts.len() => parts[..i + 2].join("/"),
+        Some(i) => format!("{}/{}", parts[..=i].join("/"), parts[i + 1].trim_end_matches(".py")),
+        None => parts[..parts.len() - 1].join("/"),
+    }
+}
+
+/// Puts `bytes` in the tree as `pyc`, as compileall writes it: never executable (it masks the
+/// source's mode with 0o666).
+fn place(pyc: &Path, bytes: &[u8]) -> Result<()> {
+    fs_err::create_dir_all(pyc.parent().expect("in __pycache__"))?;
+    replace_file(pyc, bytes)?;
+    fs_err::set_permissions(pyc, std::fs::Permissions::from_mode(0o644))?;
+    Ok(())
+}
+
+fn compile_tree(
+    out: &Path,
+    target: Target<'_>,
+    python: &Interpreter,
+    cache: &Cache,
+    remote: Option<&Remote>,
+) -> Result<FromRemote> {
     let tag = format!("cpython-{}", python.abi.replace('.', ""));
     let mut all = Vec::new();
     for entry in walkdir::WalkDir::new(out.join("lib")).sort_by_file_name() {
@@ -45,14 +105,14 @@ fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Ca
             all.push(entry.into_path());
         }
     }
-    // Each source: `None` when its pyc came from the cache, else what compiling it takes.
-    let lookups = on_every_core(&all, |path| -> Result<Option<(u64, PathBuf, PathBuf, PathBuf)>> {
+    // Each source, and whether its pyc came from the cache.
+    let lookups = on_every_core(&all, |path| -> Result<Source> {
         crate::interrupt::check()?;
         let source = fs_err::read(path)?;
         let rel = path.strip_prefix(out).expect("below the tree").to_string_lossy();
         let recorded = match target {
             Target::Fixed(install) => format!("{install}/{rel}"),
-            Target::Relocatable => rel.into_owned(),
+            Target::Relocatable => rel.to_string(),
         };
         let mut hasher = Sha256::new();
         hasher.update(format!("{}\0{}\0{INVALIDATION}\0{recorded}\0", python.version, python.abi).as_bytes());
@@ -62,27 +122,144 @@ fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Ca
         let pyc =
             path.parent().expect("in a directory").join("__pycache__").join(format!("{stem}.{tag}.pyc"));
         let entry = cache.pyc_path(&key);
-        let Some(bytes) = crate::fs::read_checked(&entry) else {
-            return Ok(Some((source.len() as u64, path.clone(), pyc, entry)));
-        };
-        fs_err::create_dir_all(pyc.parent().expect("in __pycache__"))?;
-        replace_file(&pyc, &bytes)?;
-        // As compileall writes it: never executable (it masks the source's mode with 0o666).
-        fs_err::set_permissions(&pyc, std::fs::Permissions::from_mode(0o644))?;
-        crate::fs::touch(&entry);
-        Ok(None)
+        let found = crate::fs::read_checked(&entry);
+        let group = group_of(&rel);
+        let cached = found.is_some();
+        let this = Source { size: source.len() as u64, path: path.clone(), pyc, key, entry, group, cached };
+        if let Some(bytes) = found {
+            place(&this.pyc, &bytes)?;
+            crate::fs::touch(&this.entry);
+        }
+        Ok(this)
     })?;
-    let reused = lookups.iter().filter(|l| l.is_none()).count();
+    let (from_remote, unpacked) = match remote.filter(|r| !r.is_down()) {
+        Some(remote) => from_the_remote(remote, &lookups)?,
+        None => (FromRemote::default(), HashSet::new()),
+    };
+    let reused = lookups.iter().filter(|s| s.cached).count();
     let mut sources: Vec<(u64, PathBuf)> = Vec::new();
     let mut compiled: Vec<(PathBuf, PathBuf)> = Vec::new(); // (pyc in the tree, cache entry)
-    for (size, path, pyc, entry) in lookups.into_iter().flatten() {
-        sources.push((size, path));
-        compiled.push((pyc, entry));
+    for source in lookups.iter().filter(|s| !s.cached && !unpacked.contains(&s.key)) {
+        sources.push((source.size, source.path.clone()));
+        compiled.push((source.pyc.clone(), source.entry.clone()));
     }
-    tracing::debug!(reused, compiling = sources.len(), "bytecode from the cache");
-    if sources.is_empty() {
-        return Ok(());
+    tracing::debug!(
+        reused,
+        remote = from_remote.fetched,
+        compiling = sources.len(),
+        "bytecode from the cache"
+    );
+    if !sources.is_empty() {
+        compile_sources(out, target, python, sources)?;
+        on_every_core(&compiled, |(pyc, entry)| match std::fs::read(pyc) {
+            Ok(bytes) => crate::fs::write_checked(entry, &bytes),
+            // A source compileall skipped (it never does, short of a race) simply stays uncached.
+            Err(_) => Ok(()),
+        })?;
     }
+    if let Some(remote) = remote.filter(|r| !r.is_down()) {
+        upload_packs(remote, &lookups, &from_remote);
+    }
+    Ok(from_remote)
+}
+
+/// The groups of `lookups` with a source the cache lacked, each with its pack's name.
+fn missing_groups(lookups: &[Source]) -> Vec<(String, Vec<&Source>)> {
+    let mut groups: BTreeMap<&str, (bool, Vec<&Source>)> = BTreeMap::new();
+    for source in lookups {
+        let group = groups.entry(&source.group).or_default();
+        group.0 |= !source.cached;
+        group.1.push(source);
+    }
+    groups
+        .into_values()
+        .filter(|(missing, _)| *missing)
+        .map(|(_, members)| {
+            let keys: Vec<&str> = members.iter().map(|s| s.key.as_str()).collect();
+            (pycs::group_key(&keys), members)
+        })
+        .collect()
+}
+
+/// Requests at once to the remote: it answers in latency, not in cores.
+const REMOTE_REQUESTS: usize = 8;
+
+/// The pycs the cache lacked, from the remote's packs: placed in the tree and the cache. Says
+/// which keys it placed.
+fn from_the_remote(remote: &Remote, lookups: &[Source]) -> Result<(FromRemote, HashSet<String>)> {
+    let groups = missing_groups(lookups);
+    let next = AtomicUsize::new(0);
+    let result = Mutex::new((FromRemote::default(), HashSet::new()));
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = (0..REMOTE_REQUESTS.min(groups.len()))
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    while let Some((name, members)) = groups.get(next.fetch_add(1, Ordering::SeqCst)) {
+                        let entries = match remote.pycs(name) {
+                            Ok(Ok(Some(entries))) => entries,
+                            Ok(Ok(None)) => continue,
+                            Ok(Err(why)) => {
+                                let mut got = result.lock().expect("not poisoned");
+                                got.0.refused.push(why);
+                                got.0.replace.insert(name.clone());
+                                continue;
+                            }
+                            Err(failure) => {
+                                remote.defer(failure);
+                                return Ok(());
+                            }
+                        };
+                        result.lock().expect("not poisoned").0.found.insert(name.clone());
+                        for source in members.iter().filter(|s| !s.cached) {
+                            let Some(bytes) = entries.get(&source.key) else { continue };
+                            place(&source.pyc, bytes)?;
+                            crate::fs::write_checked(&source.entry, bytes)?;
+                            let mut got = result.lock().expect("not poisoned");
+                            got.0.fetched += 1;
+                            got.1.insert(source.key.clone());
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| w.join().expect("worker threads do not panic"))
+    })?;
+    Ok(result.into_inner().expect("not poisoned"))
+}
+
+/// Uploads the pack of every group that had a source the cache lacked and the remote had no
+/// sound pack of, now that the cache has all of them. A failure is kept to be said.
+fn upload_packs(remote: &Remote, lookups: &[Source], from_remote: &FromRemote) {
+    for (name, members) in missing_groups(lookups) {
+        if from_remote.found.contains(&name) {
+            continue;
+        }
+        let mut entries = BTreeMap::new();
+        for source in &members {
+            match crate::fs::read_checked(&source.entry) {
+                Some(bytes) => entries.insert(source.key.clone(), bytes),
+                None => break,
+            };
+        }
+        if entries.len() != members.len() {
+            continue;
+        }
+        if let Err(failure) = remote.put_pycs(&name, &entries, from_remote.replace.contains(&name)) {
+            remote.defer(failure);
+            return;
+        }
+    }
+}
+
+/// Compiles `sources` (size, path) with one compileall per core, each given its share of the
+/// files (balanced by size) on stdin.
+fn compile_sources(
+    out: &Path,
+    target: Target<'_>,
+    python: &Interpreter,
+    mut sources: Vec<(u64, PathBuf)>,
+) -> Result<()> {
     let workers = crate::host::cores().min(sources.len());
     let mut shares: Vec<(u64, Vec<u8>)> = vec![(0, Vec::new()); workers];
     sources.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
@@ -104,11 +281,6 @@ fn compile_tree(out: &Path, target: Target<'_>, python: &Interpreter, cache: &Ca
         }
         cmd.args(["-i", "-"]);
         run_captured_with_input(&mut cmd, list.clone())
-    })?;
-    on_every_core(&compiled, |(pyc, entry)| match std::fs::read(pyc) {
-        Ok(bytes) => crate::fs::write_checked(entry, &bytes),
-        // A source compileall skipped (it never does, short of a race) simply stays uncached.
-        Err(_) => Ok(()),
     })?;
     Ok(())
 }

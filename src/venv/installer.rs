@@ -277,6 +277,15 @@ impl Backend {
         let path = log.path();
         self.isolate(cmd, request.cache, &request.find_links, request.offline);
         cmd.env("PYTHONDONTWRITEBYTECODE", "1").envs(request.env.iter().map(|(k, v)| (k, v)));
+        // C and C++ extensions compiled here carry no debug information unless the environment
+        // sets its own flags: DWARF records the directory the compiler ran in (the checkout
+        // under the cache, the installer's temporary build directory), so two build boxes, or
+        // two caches, would ship different bytes (keystone's python-ldap did).
+        for key in ["CFLAGS", "CXXFLAGS"] {
+            if std::env::var_os(key).is_none() {
+                cmd.env(key, "-g0");
+            }
+        }
         tracing::debug!(project = request.project, command = ?cmd, "installing");
 
         cmd.stdout(log.file().try_clone()?).stderr(log.file().try_clone()?);

@@ -3,6 +3,8 @@
 //! its own. `wrap` runs as the real binary.
 #![allow(dead_code)]
 
+pub mod cut;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

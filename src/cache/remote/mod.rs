@@ -4,6 +4,7 @@
 //! [`records`]. A remote that fails (unreachable, refusing, slow) is said once as a warning and
 //! then left alone for the rest of the run, unless it is required (`--remote-required`).
 
+pub mod pycs;
 pub mod records;
 
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct Remote {
     pub required: bool,
     /// Set at the first failure: the remote is not asked again in this run.
     down: AtomicBool,
+    /// A failure met where it cannot be said (in the middle of a build), until it is.
+    deferred: std::sync::Mutex<Option<RemoteFailure>>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -61,7 +64,15 @@ impl Remote {
             .enable_all()
             .build()
             .map_err(|e| Error::Remote { url: url.into(), detail: e.to_string() })?;
-        Ok(Remote { store, url: url.into(), secret, required, down: AtomicBool::new(false), runtime })
+        Ok(Remote {
+            store,
+            url: url.into(),
+            secret,
+            required,
+            down: AtomicBool::new(false),
+            deferred: std::sync::Mutex::default(),
+            runtime,
+        })
     }
 
     /// Whether records are signed and checked.
@@ -74,8 +85,24 @@ impl Remote {
         self.down.load(Ordering::SeqCst)
     }
 
+    /// Keeps `failure` to be said later ([`Remote::take_deferred`]); a `Down` says nothing new.
+    pub fn defer(&self, failure: RemoteFailure) {
+        if let RemoteFailure::Failed(_) = failure {
+            self.deferred.lock().expect("not poisoned").get_or_insert(failure);
+        }
+    }
+
+    /// The failure kept by [`Remote::defer`], once.
+    pub fn take_deferred(&self) -> Option<RemoteFailure> {
+        self.deferred.lock().expect("not poisoned").take()
+    }
+
     fn failed(&self, what: &str, path: &str, e: object_store::Error) -> RemoteFailure {
-        self.down.store(true, Ordering::SeqCst);
+        // Operations in flight together fail together (two uploads when the server dies): the
+        // first says why, the others are the remote being down, so the run warns once.
+        if self.down.swap(true, Ordering::SeqCst) {
+            return RemoteFailure::Down;
+        }
         RemoteFailure::Failed(format!("{what} {}: {}", describe(path), deepest(&e)))
     }
 
@@ -155,6 +182,8 @@ fn describe(path: &str) -> String {
         format!("the record of build key {}", short(key))
     } else if let Some(hex) = path.strip_prefix("blobs/sha256/") {
         format!("blob {}", short(hex))
+    } else if let Some(hex) = path.strip_prefix("pycs/") {
+        format!("bytecode pack {}", short(hex))
     } else {
         format!("`{path}`")
     }
