@@ -47,6 +47,20 @@ pub fn os_release_ids() -> Vec<String> {
     os_release().map(|text| ids_of(&text)).unwrap_or_default()
 }
 
+/// The host's distribution release and architecture (`debian 12 x86_64`): what a compiled
+/// extension's bytes depend on besides its sources and the interpreter.
+pub fn platform() -> String {
+    let text = os_release().unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == name)
+            .map(|(_, v)| v.trim().trim_matches(['"', '\'']).to_string())
+            .unwrap_or_default()
+    };
+    format!("{} {} {}", field("ID"), field("VERSION_ID"), std::env::consts::ARCH)
+}
+
 fn ids_of(text: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for line in text.lines() {

@@ -206,6 +206,7 @@ fn the_fixed_path_target_runs_at_its_install_path() {
             prompt: "hello",
             source_date_epoch: 0,
             locked: None,
+            remote: None,
             progress: &|_: &str| {},
         },
     )

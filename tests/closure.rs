@@ -2,7 +2,8 @@
 //! 127.0.0.1 (Python's http.server over a directory), which the test changes under a locked
 //! build. `wrap lock` pins every distribution with its files' sha256; a locked build installs
 //! exactly those, bit for bit the same after the index moved on, with uv and with pip; a file
-//! whose bytes changed on the index is refused, naming it; `wrap lock --update` reports what moved.
+//! whose bytes changed on the index is refused, naming it; `wrap lock --update` reports what moved;
+//! a wheel built from an sdist of the closure is built once and shared through a remote.
 
 mod support;
 
@@ -451,4 +452,69 @@ fn unpack(artifact: &Path, dir: &Path) -> std::collections::BTreeMap<String, Str
             (rel, wrap::digest::sha256_hex(&std::fs::read(e.path()).unwrap()))
         })
         .collect()
+}
+
+/// Runners sharing a remote build a wheel from the closure's sdist once: the first builds
+/// chant's and uploads it; a second, with an empty cache, installs that wheel and builds
+/// nothing; a damaged one on the remote is refused, built again and replaced.
+#[test]
+fn a_wheel_built_from_an_sdist_is_built_once_and_shared_through_the_remote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = Index::start(&tmp.path().join("index"));
+    index.add(&chant_sdist(&tmp.path().join("sdist")));
+    index.add(&root().join("tests/fixtures/wheels/wheel-0.45.1-py3-none-any.whl"));
+    let with_chant = |ws: &Workspace| {
+        ws.write_manifest(
+            &ws.manifest()
+                .replace("name = \"hello\"\n", "name = \"hello\"\npip_dependencies = [\"chant\"]\n"),
+        )
+    };
+    let first = workspace(&index);
+    with_chant(&first);
+    wrap(&first, &index, &["lock"]).ok();
+    let remote = format!("file://{}", tmp.path().join("remote").display());
+    // --rebuild: the artifacts themselves are on the remote too.
+    let runner = |ws: &Workspace, out: &str| {
+        let args = ["build", "--locked", "--rebuild", "--format", "tar", "--out", out, "--remote", &remote];
+        let run = wrap(ws, &index, &args);
+        let tarball = PathBuf::from(run.ok().trim());
+        let log = std::fs::read_to_string(ws.cache().join("logs/hello.closure.log")).unwrap();
+        // setuptools says this whenever it builds chant, whichever frontend runs it.
+        (run, unpack(&tarball, &tmp.path().join(out)), log.contains("running bdist_wheel"))
+    };
+    let (_, built, compiled) = runner(&first, "first");
+    assert!(compiled, "the first runner builds chant's wheel");
+    let objects = support::list(&tmp.path().join("remote/wheels"));
+    assert_eq!(objects.len(), 1, "one wheel on the remote: {objects:?}");
+    let object = tmp.path().join("remote/wheels").join(&objects[0]);
+    let uploaded = std::fs::read(&object).unwrap();
+
+    // Another runner: its own checkouts and caches, the same lock.
+    let second = workspace(&index);
+    with_chant(&second);
+    std::fs::write(second.path().join("wrap.lock"), first.lock_text()).unwrap();
+    let (run, fetched, compiled) = runner(&second, "second");
+    assert!(!compiled, "the second runner installs the wheel from the remote");
+    let said = "Downloaded hello wheel(s) built from sdists from the remote cache: chant==1.0";
+    assert!(run.stderr().contains(said), "{}", run.stderr());
+    let differ: Vec<&String> = built.keys().filter(|k| built.get(*k) != fetched.get(*k)).collect();
+    assert!(built.keys().any(|k| k.ends_with("/chant.py")), "{built:?}");
+    assert_eq!(built.len(), fetched.len());
+    assert_eq!(differ, Vec::<&String>::new());
+
+    // A damaged wheel on the remote is refused, built here and replaced by the same bytes.
+    let mut damaged = uploaded.clone();
+    *damaged.last_mut().unwrap() ^= 1;
+    std::fs::write(&object, damaged).unwrap();
+    std::fs::remove_dir_all(second.cache().join("built")).unwrap();
+    let (run, again, compiled) = runner(&second, "third");
+    assert!(compiled, "a refused wheel is built here");
+    assert!(
+        run.stderr().contains("1 built wheel(s) refused (chant==1.0: its built wheel"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("is damaged"), "{}", run.stderr());
+    assert_eq!(again, built);
+    assert_eq!(std::fs::read(&object).unwrap(), uploaded, "the same sdist built again gives the same wheel");
 }

@@ -200,7 +200,7 @@ fn build_venv(
         }
         None => None,
     };
-    venv::build::build(
+    let staged = venv::build::build(
         cache,
         python,
         backend,
@@ -216,6 +216,7 @@ fn build_venv(
             prompt: &planned.package_name,
             source_date_epoch: planned.source_date_epoch,
             locked: planned.closure.as_ref(),
+            remote: tools.remote.as_deref(),
             progress: &|line: &str| {
                 reporter.report(&Event::Stage {
                     project: &planned.name,
@@ -225,7 +226,19 @@ fn build_venv(
                 })
             },
         },
-    )
+    )?;
+    let prebuilt = &staged.prebuilt;
+    if let Some(first) = prebuilt.refused.first() {
+        let n = prebuilt.refused.len();
+        let message = format!("remote cache: {n} built wheel(s) refused ({first}); built here instead");
+        reporter.project_warn(&planned.name, message);
+    }
+    if !prebuilt.fetched.is_empty() {
+        let detail =
+            format!("wheel(s) built from sdists from the remote cache: {}", prebuilt.fetched.join(", "));
+        reporter.project_status("Downloaded", &planned.name, detail);
+    }
+    Ok(staged)
 }
 
 /// The package model, its content list, then each package format through its packager.

@@ -1,5 +1,6 @@
 //! What the cache holds (`wrap cache info`) and trimming it (`wrap clean`). An entry is one
-//! mirror, checkout, artifact, compiled module, compressed gzip member, download, locked file's link or log; its
+//! mirror, checkout, artifact, compiled module, compressed gzip member, download, locked file's link,
+//! wheel built from an sdist or log; its
 //! modification time is its last use (the stages touch what they reuse, except the locked
 //! files: the installers key their caches of a local file on its time, so a trimmed one is
 //! fetched again by the next build that needs it). Sizes count each file once, however many hard links it has
@@ -22,7 +23,7 @@ use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an
 /// entry is one level down (`git/<mirror>`) or two (`checkouts/<project>/<key>`).
-const KINDS: [(&str, Depth); 14] = [
+const KINDS: [(&str, Depth); 15] = [
     ("git", Depth::One),
     ("checkouts", Depth::Two),
     ("artifacts", Depth::One),
@@ -32,6 +33,7 @@ const KINDS: [(&str, Depth); 14] = [
     ("downloads", Depth::One),
     ("images", Depth::One),
     ("wheels", Depth::One),
+    ("built", Depth::One),
     ("logs", Depth::One),
     ("tmp", Depth::One),
     ("uv", Depth::Whole),

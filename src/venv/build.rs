@@ -23,6 +23,8 @@ pub struct Staged {
     names: Vec<String>,
     /// Removing the venv and the source copy, once relocation no longer needs them.
     discarding: Option<std::thread::JoinHandle<()>>,
+    /// The wheels of the locked closure's sdists: which came from the remote, which it refused.
+    pub prebuilt: crate::venv::built::Prebuilt,
 }
 
 impl Staged {
@@ -106,6 +108,8 @@ pub struct Input<'a> {
     pub source_date_epoch: i64,
     /// The lock's closure, for a locked build.
     pub locked: Option<&'a crate::lock::closure::Resolved>,
+    /// The shared remote cache, for the wheels built from the closure's sdists.
+    pub remote: Option<&'a crate::cache::remote::Remote>,
     /// Told the installer's latest output line while it runs.
     pub progress: &'a (dyn Fn(&str) + Sync),
 }
@@ -119,6 +123,7 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
             .tempdir_in(&tmp)?,
         names: Vec::new(),
         discarding: None,
+        prebuilt: Default::default(),
     };
 
     // The cached checkout is only read: the build gets a tree of its own, written from git.
@@ -141,7 +146,7 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
     let log = logs.join(format!("{}.log", input.project));
     let python_bin = staged.venv().join("bin/python");
     let (source, wheel_dir) = (staged.src(), staged.root().join("wheel"));
-    backend.install(&Request {
+    staged.prebuilt = backend.install(&Request {
         project: input.project,
         python: &python_bin,
         source: &source,
@@ -156,6 +161,7 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
         log: &log,
         cache,
         locked: input.locked,
+        remote: input.remote,
         progress: Some(input.progress),
     })?;
     refuse_editable(input.project, &staged.venv())?;

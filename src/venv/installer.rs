@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::fs::create_dir_atomically;
 use crate::lock::closure::Resolved;
 use crate::manifest::Installer;
+use crate::venv::built::Prebuilt;
 use crate::venv::python::Interpreter;
 
 /// How many lines of installer output a failure shows.
@@ -59,6 +60,8 @@ pub struct Request<'a> {
     /// every file checked against its sha256, and the wheel is built with these build
     /// requirements.
     pub locked: Option<&'a Resolved>,
+    /// The shared remote cache: wheels built from the closure's sdists come from it, and go to it.
+    pub remote: Option<&'a crate::cache::remote::Remote>,
     /// Told the installer's latest output line while it runs, when someone watches.
     pub progress: Option<&'a (dyn Fn(&str) + Sync)>,
 }
@@ -101,8 +104,9 @@ impl Backend {
     /// dependencies without them, so that no dependency built from an sdist takes the
     /// project's version. (Building the wheel first also spares a pbr project its setup.py
     /// run for the metadata: about 1 s for python-openstackclient.) A locked build knows its
-    /// whole closure before the wheel exists: it installs the closure while the wheel builds.
-    pub fn install(&self, request: &Request<'_>) -> Result<()> {
+    /// whole closure before the wheel exists: it installs the closure while the wheel builds,
+    /// the closure's sdists from the wheels built once ([`crate::venv::built`]).
+    pub fn install(&self, request: &Request<'_>) -> Result<Prebuilt> {
         let log = fs_err::File::create(request.log)?;
         let scratch = request.wheel_dir.parent().expect("the wheel directory has a parent");
         let mut cmd = self.wheel_command(request.python, request.wheel_dir);
@@ -122,28 +126,47 @@ impl Backend {
                 install.arg("--constraint").arg(file);
             }
             install.arg(requirement).args(request.dependencies);
-            return self.run(request, &mut install, &log);
+            self.run(request, &mut install, &log)?;
+            return Ok(Prebuilt::default());
         };
-        // Exactly the closure: every requirement pinned with its files' sha256, nothing
-        // resolved; the sdists among them build with the locked build requirements too.
-        let lines: String = locked.install.iter().map(|d| format!("{}\n", d.hashed_requirement())).collect();
-        let mut closure = self.install_command(request.python);
-        self.hashed_requirements(&mut closure, &scratch.join("locked-requirements.txt"), &lines)?;
-        self.pin_build_requirements(&mut closure, locked, scratch, "install", &locked.install)?;
-        // Its own log: the two run at once.
+        // Its own log: the closure is installed while the project's wheel builds.
         let closure_log = fs_err::File::create(request.log.with_extension("closure.log"))?;
         let (built, installed) = std::thread::scope(|scope| {
-            let installing = scope.spawn(|| self.run(request, &mut closure, &closure_log));
+            let installing = scope.spawn(|| self.install_closure(request, locked, scratch, &closure_log));
             let built = self.run(request, &mut cmd, &log);
             (built, installing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
-        built.and(installed)?;
+        built?;
+        let prebuilt = installed?;
         // Then the project's own wheel, just built, checked against its own hash.
         let project = wheel_in(request.wheel_dir)?;
         let own = format!("{} --hash=sha256:{}\n", project.display(), crate::lock::hash_file(&project)?);
         let mut install = self.install_command(request.python);
         self.hashed_requirements(&mut install, &scratch.join("locked-project.txt"), &own)?;
-        self.run(request, &mut install, &log)
+        self.run(request, &mut install, &log)?;
+        Ok(prebuilt)
+    }
+
+    /// Installs exactly the closure `locked`: every requirement pinned with its files' sha256,
+    /// nothing resolved; its sdists from their wheels built once, with the locked build
+    /// requirements.
+    fn install_closure(
+        &self,
+        request: &Request<'_>,
+        locked: &Resolved,
+        scratch: &Path,
+        log: &fs_err::File,
+    ) -> Result<Prebuilt> {
+        let prebuilt = self.prebuild(request, locked, scratch, log)?;
+        let lines: String = locked.install.iter().map(|d| format!("{}\n", prebuilt.requirement(d))).collect();
+        let mut closure = self.install_command(request.python);
+        self.hashed_requirements(&mut closure, &scratch.join("locked-requirements.txt"), &lines)?;
+        self.pin_build_requirements(&mut closure, locked, scratch, "install", &locked.install)?;
+        for dir in prebuilt.dirs() {
+            closure.arg("--find-links").arg(dir);
+        }
+        self.run(request, &mut closure, log)?;
+        Ok(prebuilt)
     }
 
     /// The command that installs into the venv of `python` (requirements to add).
@@ -206,7 +229,7 @@ impl Backend {
     /// environments read). pip applies those pins to what `cmd` installs as well, so names
     /// that `installed` pins are left out of them (their build environments then take
     /// whichever version the lock's files hold).
-    fn pin_build_requirements(
+    pub(crate) fn pin_build_requirements(
         &self,
         cmd: &mut Command,
         locked: &Resolved,
@@ -273,7 +296,7 @@ impl Backend {
 
     /// Runs one installer command of `request` with its cache, sources and environment, its
     /// output appended to `log`; a failure names what was missing, or shows the log's end.
-    fn run(&self, request: &Request<'_>, cmd: &mut Command, log: &fs_err::File) -> Result<()> {
+    pub(crate) fn run(&self, request: &Request<'_>, cmd: &mut Command, log: &fs_err::File) -> Result<()> {
         let path = log.path();
         self.isolate(cmd, request.cache, &request.find_links, request.offline);
         cmd.env("PYTHONDONTWRITEBYTECODE", "1").envs(request.env.iter().map(|(k, v)| (k, v)));

@@ -2,9 +2,11 @@
 //! [`python`] probes the interpreter, [`installer`] runs uv or pip, [`build`] makes the staged
 //! venv, [`relocate`] turns it into a tree that runs at its install path or anywhere, [`verify`]
 //! imports its entry points, [`bytecode`] compiles it (with a cache of pycs); [`resolve`] resolves
-//! a project's dependency closure for the lock, [`wheelhouse`] keeps the files it pins.
+//! a project's dependency closure for the lock, [`wheelhouse`] keeps the files it pins, [`built`]
+//! the wheels built from its sdists.
 
 pub mod build;
+pub mod built;
 pub mod bytecode;
 pub mod installer;
 pub mod python;

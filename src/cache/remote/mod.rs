@@ -6,6 +6,8 @@
 
 pub mod pycs;
 pub mod records;
+mod sealed;
+pub mod wheels;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,6 +186,8 @@ fn describe(path: &str) -> String {
         format!("blob {}", short(hex))
     } else if let Some(hex) = path.strip_prefix("pycs/") {
         format!("bytecode pack {}", short(hex))
+    } else if let Some(hex) = path.strip_prefix("wheels/") {
+        format!("built wheel {}", short(hex))
     } else {
         format!("`{path}`")
     }

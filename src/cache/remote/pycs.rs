@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::{Remote, RemoteFailure};
-use crate::digest::sha256_hex;
 
 /// The first line of every pack: format, group, the sha256 of the rest and its signature (`-`
 /// when unsigned).
@@ -82,22 +81,7 @@ impl Remote {
 
     /// The entries of the pack `bytes`, checked: about `group`, whole, signed when a secret is set.
     fn read_pack(&self, group: &str, bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
-        let foreign = || "its bytecode pack is not one wrap wrote".to_string();
-        let end = bytes.iter().position(|b| *b == b'\n').ok_or_else(foreign)?;
-        let header = String::from_utf8_lossy(&bytes[..end]).into_owned();
-        let body = &bytes[end + 1..];
-        let fields: Vec<&str> =
-            header.strip_prefix(&format!("{MAGIC} ")).ok_or_else(foreign)?.split(' ').collect();
-        let [named, sha256, signature] = fields[..] else { return Err(foreign()) };
-        if named != group {
-            return Err("its bytecode pack names another group".into());
-        }
-        if sha256_hex(body) != sha256 {
-            return Err(format!("its bytecode pack {} is damaged", &group[..12]));
-        }
-        if self.signed() && self.sign_pack(group, body).as_deref() != Some(signature) {
-            return Err("its bytecode pack is unsigned or its signature does not match".into());
-        }
+        let body = self.unseal(MAGIC, group, "bytecode pack", bytes)?;
         parse(body).ok_or_else(|| format!("its bytecode pack {} is damaged", &group[..12]))
     }
 
@@ -109,17 +93,7 @@ impl Remote {
         entries: &BTreeMap<String, Vec<u8>>,
         replace: bool,
     ) -> Result<(), RemoteFailure> {
-        let body = body(entries);
-        let signature = self.sign_pack(group, &body).unwrap_or_else(|| "-".into());
-        let mut pack = format!("{MAGIC} {group} {} {signature}\n", sha256_hex(&body)).into_bytes();
-        pack.extend_from_slice(&body);
-        self.put(&pack_path(group), pack, !replace)
-    }
-
-    fn sign_pack(&self, group: &str, body: &[u8]) -> Option<String> {
-        let mut signed = format!("{MAGIC} {group}\n").into_bytes();
-        signed.extend_from_slice(body);
-        self.sign(&signed)
+        self.put(&pack_path(group), self.seal(MAGIC, group, &body(entries)), !replace)
     }
 }
 
@@ -152,7 +126,7 @@ mod tests {
         *bytes.last_mut().unwrap() ^= 1;
         std::fs::write(&path, &bytes).unwrap();
         assert!(remote.pycs(&group).unwrap().unwrap_err().contains("is damaged"));
-        assert!(remote.read_pack(&"d".repeat(64), &bytes).unwrap_err().contains("another group"));
+        assert!(remote.read_pack(&"d".repeat(64), &bytes).unwrap_err().contains("another object"));
         assert!(remote.read_pack(&group, b"no newline").unwrap_err().contains("not one wrap wrote"));
         // A refused pack is replaced; a sound one is kept.
         remote.put_pycs(&group, &entries, true).unwrap();
