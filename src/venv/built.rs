@@ -132,13 +132,12 @@ impl Backend {
         log: &fs_err::File,
     ) -> Result<Prebuilt> {
         let mut out = Prebuilt::default();
+        let wheelhouse = crate::venv::wheelhouse::dir(request.cache);
         for d in from_sdists(locked) {
-            let Some(sdist) =
-                d.files.iter().find(|f| crate::venv::wheelhouse::dir(request.cache).join(&f.name).is_file())
+            let Some(source) = d.files.iter().map(|f| wheelhouse.join(&f.name)).find(|path| path.is_file())
             else {
                 continue;
             };
-            let source = crate::venv::wheelhouse::dir(request.cache).join(&sdist.name);
             let key = key(d, locked, self);
             let dir = built_dir(request.cache, &key);
             if let Some(sha256) = kept(&dir) {
@@ -148,13 +147,13 @@ impl Backend {
             }
             crate::fs::remove_atomically(&dir)?;
             let remote = request.remote.filter(|r| !r.is_down());
-            let found = match remote.map(|r| from_remote(r, &key, d)) {
-                Some(Ok(found)) => found,
+            let (found, replace) = match remote.map(|r| from_remote(r, &key, d)) {
+                Some(Ok(found)) => (found, false),
                 Some(Err(why)) => {
                     out.refused.push(format!("{}: {why}", d.pin()));
-                    None
+                    (None, true)
                 }
-                None => None,
+                None => (None, false),
             };
             let fetched = found.is_some();
             let wheel = match found {
@@ -164,11 +163,10 @@ impl Backend {
             keep(&dir, &wheel)?;
             if fetched {
                 out.fetched.push(d.pin());
-            } else if let Some(remote) = remote {
-                let replace = out.refused.iter().any(|r| r.starts_with(&format!("{}: ", d.pin())));
-                if let Err(failure) = remote.put_wheel(&key, &wheel, replace) {
-                    remote.defer(failure);
-                }
+            } else if let Some(remote) = remote
+                && let Err(failure) = remote.put_wheel(&key, &wheel, replace)
+            {
+                remote.defer(failure);
             }
             let sha256 = kept(&dir).ok_or_else(|| {
                 Error::Io(std::io::Error::other(format!(
