@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?),
         None => None,
     };
-    let options = wrap::package::Options { compression, signer: signer.as_ref(), members: None };
+    let options = wrap::package::Options { compression, signer: signer.as_ref(), members: None, gate: None };
     // The writer archives a package root; the tree is its install path inside it.
     let root = tree.parent().ok_or("TREE needs a parent")?.join("pack-root");
     let _ = std::fs::remove_dir_all(&root);

@@ -119,7 +119,7 @@ pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
 }
 
 /// Writes `bytes` as a new file at `path`, never through the file there: relocated trees
-/// hard-link the staged venv's files.
+/// hard-link the staged venv's files, which uv hard-links from its cache.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),

@@ -157,9 +157,10 @@ pub fn write(tree: &Path, info: &BuildInfo, installed: &[Metadata], source_date_
     let pretty =
         |value: &serde_json::Value| serde_json::to_string_pretty(value).expect("JSON serializes") + "\n";
     let info_json = serde_json::to_value(info).expect("build info serializes");
-    fs_err::write(dir.join("build-info.json"), pretty(&info_json))?;
+    // Replaced, never written through: the tree's files may be hard links (uv's cache).
+    crate::fs::replace_file(&dir.join("build-info.json"), pretty(&info_json).as_bytes())?;
     let sbom = sbom(info, installed, source_date_epoch);
-    fs_err::write(dir.join("sbom.cdx.json"), pretty(&sbom))?;
+    crate::fs::replace_file(&dir.join("sbom.cdx.json"), pretty(&sbom).as_bytes())?;
     Ok(())
 }
 

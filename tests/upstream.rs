@@ -194,7 +194,8 @@ fn an_entry_point_that_cannot_import_fails_the_build_unless_skipped() {
     .unwrap();
     let patched = format!("{RELAY}patches = [\"patches/relay/0001-Name-a-missing-transport.patch\"]\n");
     ws.write_manifest(&patched);
-    let run = ws.wrap(&["build", "--format", "tar", "--out", "out"]);
+    // The artifacts are written while the bundle is verified: none may be put in place.
+    let run = ws.wrap(&["build", "--format", "tar", "--format", "deb", "--out", "out"]);
     assert_eq!(
         run.fails(1),
         "error: project `relay`: entry point `relay.transports:pigeon` does not import: ModuleNotFoundError: No module named 'relay.transport.pigeon'"
@@ -217,6 +218,27 @@ fn an_entry_point_that_cannot_import_fails_the_build_unless_skipped() {
         assert!(imported.iter().any(|i| i == ep), "{ep} in {imported:?}");
     }
     assert!(verified["verified"]["files"].as_u64().unwrap() > 10);
+
+    // A later build that fails its verification leaves the last good artifacts as they were,
+    // and no temporary beside them.
+    let good = ws.wrap(&["build", "--format", "tar", "--format", "deb", "--out", "out"]).ok();
+    let before: Vec<(String, Vec<u8>)> = support::list(&ws.path().join("out"))
+        .into_iter()
+        .map(|name| (name.clone(), std::fs::read(ws.path().join("out").join(&name)).unwrap()))
+        .collect();
+    assert!(before.iter().any(|(n, _)| n.ends_with(".deb")), "{good}");
+    ws.write_manifest(&patched);
+    let run = ws.wrap(&["build", "--format", "tar", "--format", "deb", "--out", "out", "--rebuild"]);
+    assert!(run.fails(1).contains("`relay.transports:pigeon` does not import"), "{}", run.stderr());
+    let after: Vec<(String, Vec<u8>)> = support::list(&ws.path().join("out"))
+        .into_iter()
+        .map(|name| (name.clone(), std::fs::read(ws.path().join("out").join(&name)).unwrap()))
+        .collect();
+    assert!(
+        before.len() > 1 && before == after,
+        "the failed build changed {:?}",
+        after.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
 }
 
 #[test]

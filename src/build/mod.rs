@@ -108,11 +108,6 @@ pub fn build(
     if planned.bytecode == Bytecode::Build {
         compile_all(cache, tools, &planned.name, &targets, reporter)?;
     }
-    reporter.stage(&planned.name, Stage::Verify);
-    let report = timed(&planned.name, "verified", || {
-        venv::verify::verify(&planned.name, first, &names, &planned.verify_skip, backend)
-    })?;
-    reporter.report(&Event::Verified { project: &planned.name, verified: &report });
     // Every tree holds the same distributions: their metadata is read once.
     let metadata = provenance::installed_metadata(first)?;
     let info = build_info(job, tools, &metadata);
@@ -121,17 +116,102 @@ pub fn build(
             provenance::write(tree, &info, &metadata, planned.source_date_epoch)
         })?;
     }
+    // The bundle is verified while the artifacts are written (on another core); none is put in
+    // place before it passed, and a failure leaves none.
+    reporter.stage(&planned.name, Stage::Verify);
+    let verdict = Verdict::default();
+    let gate = || verdict.wait();
+    let (verified, written) = std::thread::scope(|scope| {
+        let verifying = scope.spawn(|| {
+            // A verification that panics fails the gate too, instead of leaving it waiting.
+            let _failed_unless_passed = Unpassed(&verdict);
+            let result = timed(&planned.name, "verified", || {
+                venv::verify::verify(&planned.name, first, &names, &planned.verify_skip, backend)
+            });
+            if let Ok(report) = &result {
+                reporter.report(&Event::Verified { project: &planned.name, verified: report });
+            }
+            verdict.set(result.is_ok());
+            result
+        });
+        let gate = package::Gate(&gate);
+        let written =
+            write_artifacts(tools, job, &staged, &metadata, &names, &packages, reporter, placed, gate);
+        (verifying.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), written)
+    });
+    verified?;
+    written
+}
+
+/// Whether the bundle passed its verification, once known.
+#[derive(Default)]
+struct Verdict {
+    passed: std::sync::Mutex<Option<bool>>,
+    known: std::sync::Condvar,
+}
+
+impl Verdict {
+    fn set(&self, passed: bool) {
+        self.passed.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(passed);
+        self.known.notify_all();
+    }
+
+    /// Waits for the verdict: an error when the bundle failed (the verification's own error is
+    /// the one reported).
+    fn wait(&self) -> Result<()> {
+        let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+        while passed.is_none() {
+            passed = self.known.wait(passed).unwrap_or_else(|e| e.into_inner());
+        }
+        match *passed {
+            Some(true) => Ok(()),
+            _ => Err(crate::error::Error::Command {
+                program: "wrap".into(),
+                detail: "the bundle failed its verification".into(),
+            }),
+        }
+    }
+}
+
+/// Fails the verdict when dropped before it was given.
+struct Unpassed<'a>(&'a Verdict);
+
+impl Drop for Unpassed<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+/// The package formats' artifacts and the tarball of `job`, each put in place once `gate`
+/// allows it.
+#[allow(clippy::too_many_arguments)]
+fn write_artifacts(
+    tools: &Tools,
+    job: &Job<'_>,
+    staged: &venv::build::Staged,
+    metadata: &[provenance::Metadata],
+    names: &[String],
+    packages: &[Format],
+    reporter: &dyn Reporter,
+    placed: &mut Vec<Artifact>,
+    gate: package::Gate<'_>,
+) -> Result<()> {
+    let (python, planned) = (&tools.python, job.planned);
+    let root = staged.root().join("package");
     if !packages.is_empty() {
+        // The configuration the packages ship: the patched tree's `etc/`, from the index.
+        let source = staged.root().join("source");
+        job.checkout.write_dir(&planned.name, "etc", &source)?;
         let parts = spec::Parts {
             planned,
             root: &root,
-            bundle: &bundle,
-            checkout: &job.checkout.path,
-            metadata: &metadata,
-            names: &names,
+            bundle: &bundle_dir(&root, &planned.install_path),
+            checkout: &source,
+            metadata,
+            names,
             abi: &python.abi,
         };
-        write_packages(tools, job, &parts, &packages, reporter, placed)?;
+        write_packages(tools, job, &parts, packages, reporter, placed, gate)?;
     }
     if job.formats.contains(&Format::Tar) {
         reporter.stage(&planned.name, Stage::Package(Format::Tar));
@@ -141,7 +221,8 @@ pub fn build(
             format: Some(Format::Tar),
             detail: String::new(),
         });
-        let artifact = tarball::write(&tar_tree, planned, job.out_dir, Some(&tools.members))?;
+        let tar_tree = staged.root().join("tar");
+        let artifact = tarball::write(&tar_tree, planned, job.out_dir, Some(&tools.members), Some(gate))?;
         finished(reporter, planned, artifact, placed);
     }
     Ok(())
@@ -249,6 +330,7 @@ fn write_packages(
     formats: &[Format],
     reporter: &dyn Reporter,
     placed: &mut Vec<Artifact>,
+    gate: package::Gate<'_>,
 ) -> Result<()> {
     let planned = job.planned;
     let spec = spec::package_spec(parts)?;
@@ -266,6 +348,7 @@ fn write_packages(
             compression: planned.compression[format],
             signer: tools.signer.as_ref(),
             members: Some(&tools.members),
+            gate: Some(gate),
         };
         // Side by side, a .deb or .rpm is two packages: this version's and the metapackage.
         let packages = match (&planned.meta_package, planned.meta_files.get(format)) {

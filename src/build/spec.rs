@@ -22,7 +22,7 @@ pub struct Parts<'a> {
     pub root: &'a Path,
     /// The relocated bundle.
     pub bundle: &'a Path,
-    /// The patched checkout, whose `etc/` is shipped.
+    /// A tree holding the patched checkout's `etc/`, which is shipped.
     pub checkout: &'a Path,
     /// The installed distributions' metadata.
     pub metadata: &'a [Metadata],

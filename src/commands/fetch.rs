@@ -24,6 +24,9 @@ impl Session<'_> {
             }
             let locked = lock.project(&project.name).expect("the lock covers every project");
             let checkout = self.checkout(project, locked, self.offline)?;
+            // The path printed holds the patched files, for an operator to read (builds read
+            // only the checkout's index).
+            checkout.write_files(&project.name)?;
             if !checkout.reused {
                 self.reporter.project_status(
                     "Fetched",

@@ -20,7 +20,7 @@ pub struct Layout<'a> {
     pub project: &'a str,
     /// Package name: `/usr/share/doc/<package>/`.
     pub package: &'a str,
-    /// The patched checkout, whose `etc/` tree is shipped.
+    /// A tree holding the patched checkout's `etc/`, which is shipped.
     pub checkout: &'a Path,
     /// Install path of the bundle.
     pub install_path: &'a str,

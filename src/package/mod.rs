@@ -41,6 +41,26 @@ pub struct Options<'a> {
     pub signer: Option<&'a Signer>,
     /// Compressed gzip members kept between builds.
     pub members: Option<&'a crate::compress::Members>,
+    /// Asked once the artifact is written, before it is put in place: an error leaves nothing
+    /// (the bundle's verification, which runs while the packages are written).
+    pub gate: Option<Gate<'a>>,
+}
+
+/// What a written artifact waits for before it is put in place: an error leaves nothing.
+#[derive(Clone, Copy)]
+pub struct Gate<'a>(pub &'a (dyn Fn() -> Result<()> + Sync));
+
+impl Gate<'_> {
+    /// Waits until the artifact may be put in place, or why it may not.
+    pub fn pass(&self) -> Result<()> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Gate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
 }
 
 /// A package format's writer.
@@ -107,7 +127,7 @@ pub fn write(
     let mut warnings = Vec::new();
     let mut artifact = emit(out_dir, file_name, &spec.project, packager.format(), |out| {
         warnings = packager.write(spec, content, options, out_dir, out)?;
-        Ok(())
+        options.gate.map_or(Ok(()), |gate| gate.pass())
     })?;
     for (suffix, bytes) in packager.sidecars(spec) {
         if let Err(e) = write_atomically(&beside(&artifact.path, suffix), &bytes) {

@@ -10,12 +10,14 @@ use crate::compress::gzip;
 use crate::error::Result;
 use crate::plan::PlannedProject;
 
-/// Writes the tarball of `tree` into `out_dir` (gzip members from and into `members`).
+/// Writes the tarball of `tree` into `out_dir` (gzip members from and into `members`), put in
+/// place once `gate` allows it.
 pub fn write(
     tree: &Path,
     project: &PlannedProject,
     out_dir: &Path,
     members: Option<&crate::compress::Members>,
+    gate: Option<crate::package::Gate<'_>>,
 ) -> Result<Artifact> {
     let file_name = &project.files[&Format::Tar];
     crate::package::emit(out_dir, file_name, &project.name, Format::Tar, |out| {
@@ -25,6 +27,6 @@ pub fn write(
         let prefix = format!("{name}-{}", project.version);
         append_tree(&mut builder, tree, &prefix, project.source_date_epoch.max(0) as u64, false, &|_| false)?;
         builder.into_inner()?.finish()?;
-        Ok(())
+        gate.map_or(Ok(()), |gate| gate.pass())
     })
 }

@@ -4,14 +4,14 @@
 //! [`bindep`].
 //!
 //! A checkout is keyed by its commit and patch digests and created atomically, so a patch that
-//! does not apply leaves the cache as it was. Patches land in the index as well as the working
-//! tree (files a patch adds are tracked), the resulting tree id is stamped into the checkout,
-//! and a checkout is refused if it holds a submodule or a symlink leading out of the
-//! repository. A build never reads the cached checkout's working tree: [`Checkout::materialize`]
-//! writes the stamped tree from git's object store into the build's own directory, with a
-//! `.git` that shares the checkout's objects, so that pbr and setuptools-scm find the tracked
-//! files and the tags they expect. A cached checkout whose index or files were changed is
-//! made again; a mirror that cannot be read is fetched again, once.
+//! does not apply leaves the cache as it was. It is a repository with no working files: the
+//! commit's tree is read into the index, patches land there (files a patch adds are tracked),
+//! the resulting tree id is stamped into the checkout, and a checkout is refused if it holds a
+//! submodule or a symlink leading out of the repository. A build writes the stamped tree from
+//! git's object store into its own directory ([`Checkout::materialize`]), with a `.git` that
+//! shares the checkout's objects, so that pbr and setuptools-scm find the tracked files and the
+//! tags they expect. A cached checkout whose index was changed is made again; a mirror that
+//! cannot be read is fetched again, once.
 
 pub mod bindep;
 pub mod download;
@@ -36,7 +36,8 @@ const STAMP: &str = "wrap-tree";
 /// A patched checkout ready to build.
 #[derive(Debug, Clone)]
 pub struct Checkout {
-    /// Its directory (a git working tree with full history and tags).
+    /// Its directory (a git repository with full history and tags, the patched tree in its
+    /// index, and no working files).
     pub path: PathBuf,
     /// The pinned commit.
     pub commit: String,
@@ -113,7 +114,7 @@ pub fn checkout(
     with_mirror(cache, project, offline, warnings, |mirror| {
         ensure_commit(mirror, project, locked, oid, offline)?;
         create_dir_atomically(&path, |tmp| {
-            let repo = mirror.clone_at(tmp, oid)?;
+            let repo = mirror.clone_index_at(tmp, oid)?;
             for patch in &project.patches {
                 crate::interrupt::check()?;
                 patch::apply(tmp, &project.name, short(&locked.commit, 12), patch)?;
@@ -173,6 +174,52 @@ impl Checkout {
             .notify(|_, _, _, _, _| !crate::interrupt::interrupted());
         repo.checkout_index(Some(&mut index), Some(&mut options)).map_err(fail)?;
         Ok(())
+    }
+}
+
+impl Checkout {
+    /// Writes the patched tree's files into the checkout's own directory, for people to read:
+    /// builds never do, they write their tree from the index.
+    pub fn write_files(&self, project: &str) -> Result<()> {
+        let fail = |e| git_err(project, "write the checkout's files", e);
+        let repo = Repository::open(&self.path).map_err(fail)?;
+        let mut index = repo.index().map_err(fail)?;
+        let mut options = git2::build::CheckoutBuilder::new();
+        options
+            .force()
+            .notify_on(git2::CheckoutNotificationType::all())
+            .notify(|_, _, _, _, _| !crate::interrupt::interrupted());
+        repo.checkout_index(Some(&mut index), Some(&mut options)).map_err(fail)?;
+        Ok(())
+    }
+
+    /// Writes the files the checkout's index holds below `dir` (as `etc`) into `dest/dir`:
+    /// regular files with their modes; symbolic links are left out, as a walk of a working
+    /// tree that follows none leaves them out. Returns whether there was any.
+    pub fn write_dir(&self, project: &str, dir: &str, dest: &Path) -> Result<bool> {
+        use std::os::unix::fs::PermissionsExt;
+        let fail = |e| git_err(project, "read the checkout's index", e);
+        let repo = Repository::open(&self.path).map_err(fail)?;
+        let index = repo.index().map_err(fail)?;
+        let prefix = format!("{dir}/");
+        let mut any = false;
+        for entry in index.iter() {
+            let path = String::from_utf8_lossy(&entry.path).into_owned();
+            let mode = match entry.mode {
+                0o100644 => 0o644,
+                0o100755 => 0o755,
+                _ => continue,
+            };
+            if !path.starts_with(&prefix) {
+                continue;
+            }
+            let to = dest.join(&path);
+            fs_err::create_dir_all(to.parent().expect("below dest"))?;
+            fs_err::write(&to, repo.find_blob(entry.id).map_err(fail)?.content())?;
+            fs_err::set_permissions(&to, std::fs::Permissions::from_mode(mode))?;
+            any = true;
+        }
+        Ok(any)
     }
 }
 
@@ -336,8 +383,8 @@ fn stamp(repo: &Repository, project: &str) -> Result<String> {
     Ok(tree)
 }
 
-/// The stamped tree id of the checkout at `path`, when its index still holds that tree and its
-/// working tree matches the index; else what is wrong with it.
+/// The stamped tree id of the checkout at `path`, when its index still holds that tree; else
+/// what is wrong with it.
 fn verify(path: &Path) -> std::result::Result<String, String> {
     let stamp = std::fs::read_to_string(path.join(".git").join(STAMP))
         .map_err(|_| "has no stamp of its tree (an older wrap made it)".to_string())?;
@@ -347,18 +394,6 @@ fn verify(path: &Path) -> std::result::Result<String, String> {
     let tree = index.write_tree().map_err(|e| format!("has an unreadable index ({})", e.message()))?;
     if tree.to_string() != stamp {
         return Err("has an index that no longer holds the patched tree".into());
-    }
-    let mut options = git2::StatusOptions::new();
-    // The index differs from HEAD by the patches, on purpose: compare the files with the index.
-    options
-        .show(git2::StatusShow::Workdir)
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(false);
-    let statuses =
-        repo.statuses(Some(&mut options)).map_err(|e| format!("cannot be compared ({})", e.message()))?;
-    if let Some(changed) = statuses.iter().find(|s| s.status() != git2::Status::CURRENT) {
-        return Err(format!("was changed (`{}`)", changed.path().unwrap_or("?")));
     }
     Ok(stamp)
 }

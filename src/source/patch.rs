@@ -1,8 +1,9 @@
-//! The patch queue: applies each patch of a project, in order, to a fresh checkout with
-//! `git apply --index`, so that patches apply exactly as operators expect from git (hunks found
+//! The patch queue: applies each patch of a project, in order, to a fresh checkout's index with
+//! `git apply --cached`, so that patches apply exactly as operators expect from git (hunks found
 //! at an offset, `git format-patch`, `git diff` and traditional `diff -u`/quilt patches,
-//! binary patches, modes and renames) and land in the index too: files a patch adds are then
-//! tracked, which pbr needs to package them. git also refuses, as it always does, any path
+//! binary patches, modes and renames) and land in the index: files a patch adds are then
+//! tracked, which pbr needs to package them. The checkout has no working files (a build writes
+//! its own from the index), so nothing is written twice. git also refuses, as it always does, any path
 //! through a symbolic link and any path outside the tree. A patch that does not apply is
 //! reported with the file and line git names. libgit2 cannot do this: its apply has no offsets.
 
@@ -12,11 +13,11 @@ use std::process::Command;
 use crate::error::{Error, Result};
 use crate::manifest::LocalPath;
 
-/// Applies `patch` to the checkout at `repo` (its working tree and index). `commit` (short)
-/// names the base in errors.
+/// Applies `patch` to the index of the checkout at `repo`. `commit` (short) names the base in
+/// errors.
 pub fn apply(repo: &Path, project: &str, commit: &str, patch: &LocalPath) -> Result<()> {
     let mut cmd = git_command(repo);
-    cmd.args(["apply", "--index", "--whitespace=nowarn", "--"]).arg(&patch.abs);
+    cmd.args(["apply", "--cached", "--whitespace=nowarn", "--"]).arg(&patch.abs);
     let output = run_git(&mut cmd, "git applies the patches; install it")?;
     if output.status.success() {
         return Ok(());
@@ -36,7 +37,7 @@ pub fn apply(repo: &Path, project: &str, commit: &str, patch: &LocalPath) -> Res
     let mut detail = match (&file, line) {
         (Some(f), Some(l)) => std::fs::read_to_string(&patch.abs)
             .ok()
-            .and_then(|text| mismatch(&text, f, l, &std::fs::read_to_string(repo.join(f)).ok()?))
+            .and_then(|text| mismatch(&text, f, l, &indexed(repo, f)?))
             .unwrap_or_default(),
         _ => Vec::new(),
     };
@@ -50,6 +51,13 @@ pub fn apply(repo: &Path, project: &str, commit: &str, patch: &LocalPath) -> Res
         detail,
         moved_from: None,
     })
+}
+
+/// The text of `file` as the index of the repository at `repo` holds it.
+fn indexed(repo: &Path, file: &str) -> Option<String> {
+    let repo = git2::Repository::open(repo).ok()?;
+    let entry = repo.index().ok()?.get_path(Path::new(file), 0)?;
+    String::from_utf8(repo.find_blob(entry.id).ok()?.content().to_vec()).ok()
 }
 
 /// Where the hunk of `patch` for `file` that starts at `line` stops matching `source` (the

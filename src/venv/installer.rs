@@ -174,7 +174,10 @@ impl Backend {
         match self {
             Backend::Uv(uv) => {
                 let mut cmd = Command::new(uv);
-                cmd.args(["pip", "install", "--no-progress", "--color", "never", "--link-mode", "copy"])
+                // Hard links into uv's cache (in wrap's, on the staging directory's file system;
+                // uv copies where it cannot link): nothing writes through a staged file, every
+                // later writer replaces files (`crate::fs::replace_file`).
+                cmd.args(["pip", "install", "--no-progress", "--color", "never", "--link-mode", "hardlink"])
                     .args(["--no-python-downloads", "--python"])
                     .arg(python);
                 cmd

@@ -135,9 +135,9 @@ struct Relocator<'a> {
 impl Relocator<'_> {
     /// Places the regular file `rel` of the staged venv in `out`, rewritten as
     /// [`Relocator::file`] says; returns what changed (new content, or `None` when left out).
-    /// A file that needs no change is hard-linked, not copied: the staged venv is private to
-    /// this build (the installers copy out of their caches), and whatever writes into the tree
-    /// afterwards replaces files ([`replace_file`]) instead of writing through the link.
+    /// A file that needs no change is hard-linked, not copied (uv hard-links the staged venv's
+    /// files from its cache too): whatever writes into the tree afterwards replaces files
+    /// ([`replace_file`]) instead of writing through the link.
     fn place_file(&self, rel: &Path, executable: bool, venv: &Path, out: &Path) -> Result<Option<Change>> {
         crate::interrupt::check()?;
         let from = venv.join(rel);

@@ -485,6 +485,7 @@ pub fn pack_rpm(
         compression: wrap::manifest::Compression::parse(compression).unwrap(),
         signer,
         members: None,
+        gate: None,
     };
     let packager = wrap::package::packager(wrap::artifact::Format::Rpm).unwrap();
     let content = wrap::package::content(spec, &[wrap::artifact::Format::Rpm])?;
