@@ -156,6 +156,21 @@ pub fn write_checked(entry: &Path, content: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` at `path` through a temporary file renamed into place (its directory made if
+/// need be), without waiting for the disk: a cache entry that checks itself otherwise.
+pub fn write_checked_raw(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().expect("cache entries have a parent");
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = temp_file_in(dir)?;
+    let named = |e: std::io::Error| {
+        crate::error::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    };
+    tmp.write_all(bytes).map_err(named)?;
+    tmp.persist(path).map_err(|e| named(e.error))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

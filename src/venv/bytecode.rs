@@ -26,8 +26,9 @@ use crate::venv::relocate::Target;
 /// the install path (fixed) or relative to the bundle (relocatable). Checked-hash pycs are
 /// reproducible, and Python compiles a source again when it no longer matches its pyc.
 /// A pyc depends only on its source, the path recorded in it and the interpreter, so pycs are
-/// kept in the cache under a digest of the three ([`Cache::pyc_path`]) and copied from there:
-/// a rebuild compiles only what changed. The rest is compiled by one compileall per core, each
+/// kept in the cache under a digest of the three ([`Cache::pyc_path`]) and hard-linked from
+/// there ([`Entry`]): a rebuild compiles only what changed, and creates no file for what did not
+/// (a new file costs far more than a link on a busy file system). The rest is compiled by one compileall per core, each
 /// given its share of the files (balanced by size) on stdin, and then added to the cache.
 /// With a remote, the pycs the cache lacks are first looked for in the remote's packs (one per
 /// top-level package: [`pycs`]), and the packs the remote lacked are uploaded after compiling;
@@ -46,6 +47,56 @@ pub fn compile(
 /// How the pycs are checked against their source; part of every cached pyc's key.
 const INVALIDATION: &str = "checked-hash";
 
+/// A pyc in the cache: the pyc itself at `<key>.pyc`, hard-linked into trees (written once, then
+/// only ever replaced, never written through), and its sha256 at `<key>`, which makes it an
+/// entry: one that a crash left damaged, or an entry of the older one-file format, is missed
+/// and made again.
+struct Entry(PathBuf);
+
+impl Entry {
+    fn pyc(&self) -> PathBuf {
+        self.0.with_extension("pyc")
+    }
+
+    /// The pyc's bytes, when the entry is whole.
+    fn read(&self) -> Option<Vec<u8>> {
+        let sum = std::fs::read(&self.0).ok()?;
+        let bytes = std::fs::read(self.pyc()).ok()?;
+        (sum.len() == 32 && Sha256::digest(&bytes).as_slice() == sum).then_some(bytes)
+    }
+
+    /// Puts the cached pyc at `pyc` in the tree (a hard link, or a copy where the file system
+    /// cannot link), when the entry is whole; says whether it was.
+    fn link_to(&self, pyc: &Path) -> Result<bool> {
+        let Some(bytes) = self.read() else { return Ok(false) };
+        fs_err::create_dir_all(pyc.parent().expect("in __pycache__"))?;
+        let _ = std::fs::remove_file(pyc);
+        if std::fs::hard_link(self.pyc(), pyc).is_err() {
+            place(pyc, &bytes)?;
+        }
+        crate::fs::touch(&self.0);
+        crate::fs::touch(&self.pyc());
+        Ok(true)
+    }
+
+    /// Keeps the pyc at `pyc` in the tree (just compiled, or just placed) as this entry: the
+    /// pyc linked (copied where the file system cannot link), then its sha256, each renamed
+    /// into place.
+    fn keep(&self, pyc: &Path) -> Result<()> {
+        let bytes = fs_err::read(pyc)?;
+        let dir = self.0.parent().expect("cache entries have a parent");
+        fs_err::create_dir_all(dir)?;
+        let name = self.0.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = dir.join(format!("{}{name}.pyc", crate::interrupt::temp_prefix()));
+        let _ = std::fs::remove_file(&tmp);
+        if std::fs::hard_link(pyc, &tmp).is_err() {
+            fs_err::write(&tmp, &bytes)?;
+        }
+        fs_err::rename(&tmp, self.pyc())?;
+        crate::fs::write_checked_raw(&self.0, Sha256::digest(&bytes).as_slice())
+    }
+}
+
 /// A source of the tree, and where its pyc goes.
 struct Source {
     size: u64,
@@ -54,7 +105,7 @@ struct Source {
     pyc: PathBuf,
     /// The pyc's cache key, and its entry in the cache.
     key: String,
-    entry: PathBuf,
+    entry: Entry,
     /// The group its pyc is packed with on the remote: a top-level package or module of
     /// site-packages, else its directory.
     group: String,
@@ -121,16 +172,10 @@ fn compile_tree(
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         let pyc =
             path.parent().expect("in a directory").join("__pycache__").join(format!("{stem}.{tag}.pyc"));
-        let entry = cache.pyc_path(&key);
-        let found = crate::fs::read_checked(&entry);
+        let entry = Entry(cache.pyc_path(&key));
+        let cached = entry.link_to(&pyc)?;
         let group = group_of(&rel);
-        let cached = found.is_some();
-        let this = Source { size: source.len() as u64, path: path.clone(), pyc, key, entry, group, cached };
-        if let Some(bytes) = found {
-            place(&this.pyc, &bytes)?;
-            crate::fs::touch(&this.entry);
-        }
-        Ok(this)
+        Ok(Source { size: source.len() as u64, path: path.clone(), pyc, key, entry, group, cached })
     })?;
     let (from_remote, unpacked) = match remote.filter(|r| !r.is_down()) {
         Some(remote) => from_the_remote(remote, &lookups)?,
@@ -138,10 +183,10 @@ fn compile_tree(
     };
     let reused = lookups.iter().filter(|s| s.cached).count();
     let mut sources: Vec<(u64, PathBuf)> = Vec::new();
-    let mut compiled: Vec<(PathBuf, PathBuf)> = Vec::new(); // (pyc in the tree, cache entry)
+    let mut compiled: Vec<(PathBuf, &Entry)> = Vec::new(); // (pyc in the tree, cache entry)
     for source in lookups.iter().filter(|s| !s.cached && !unpacked.contains(&s.key)) {
         sources.push((source.size, source.path.clone()));
-        compiled.push((source.pyc.clone(), source.entry.clone()));
+        compiled.push((source.pyc.clone(), &source.entry));
     }
     tracing::debug!(
         reused,
@@ -151,11 +196,8 @@ fn compile_tree(
     );
     if !sources.is_empty() {
         compile_sources(out, target, python, sources)?;
-        on_every_core(&compiled, |(pyc, entry)| match std::fs::read(pyc) {
-            Ok(bytes) => crate::fs::write_checked(entry, &bytes),
-            // A source compileall skipped (it never does, short of a race) simply stays uncached.
-            Err(_) => Ok(()),
-        })?;
+        // A source compileall skipped (it never does, short of a race) simply stays uncached.
+        on_every_core(&compiled, |(pyc, entry)| if pyc.is_file() { entry.keep(pyc) } else { Ok(()) })?;
     }
     if let Some(remote) = remote.filter(|r| !r.is_down()) {
         upload_packs(remote, &lookups, &from_remote);
@@ -213,7 +255,7 @@ fn from_the_remote(remote: &Remote, lookups: &[Source]) -> Result<(FromRemote, H
                         for source in members.iter().filter(|s| !s.cached) {
                             let Some(bytes) = entries.get(&source.key) else { continue };
                             place(&source.pyc, bytes)?;
-                            crate::fs::write_checked(&source.entry, bytes)?;
+                            source.entry.keep(&source.pyc)?;
                             let mut got = result.lock().expect("not poisoned");
                             got.0.fetched += 1;
                             got.1.insert(source.key.clone());
@@ -237,7 +279,7 @@ fn upload_packs(remote: &Remote, lookups: &[Source], from_remote: &FromRemote) {
         }
         let mut entries = BTreeMap::new();
         for source in &members {
-            match crate::fs::read_checked(&source.entry) {
+            match source.entry.read() {
                 Some(bytes) => entries.insert(source.key.clone(), bytes),
                 None => break,
             };
@@ -283,4 +325,40 @@ fn compile_sources(
         run_captured_with_input(&mut cmd, list.clone())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn a_pyc_entry_is_linked_into_trees_and_a_damaged_one_is_missed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = Entry(tmp.path().join("cache/ab/abcdef"));
+        let compiled = tmp.path().join("tree/__pycache__/m.cpython-311.pyc");
+        fs_err::create_dir_all(compiled.parent().unwrap()).unwrap();
+        fs_err::write(&compiled, b"\xa7\r\r\nPYC").unwrap();
+        assert_eq!(entry.read(), None, "an empty cache has no entry");
+        entry.keep(&compiled).unwrap();
+        assert_eq!(entry.read().as_deref(), Some(&b"\xa7\r\r\nPYC"[..]));
+        // Another tree gets a link: no new file.
+        let other = tmp.path().join("other/__pycache__/m.cpython-311.pyc");
+        assert!(entry.link_to(&other).unwrap());
+        assert_eq!(fs_err::read(&other).unwrap(), b"\xa7\r\r\nPYC");
+        assert_eq!(fs_err::metadata(&other).unwrap().ino(), fs_err::metadata(entry.pyc()).unwrap().ino());
+        // A pyc whose bytes no longer match its sha256 is missed, and nothing is placed.
+        std::fs::remove_file(&other).unwrap();
+        crate::fs::replace_file(&entry.pyc(), b"\xa7\r\r\nPYX").unwrap();
+        assert_eq!(entry.read(), None);
+        assert!(!entry.link_to(&other).unwrap());
+        assert!(!other.exists());
+        // An entry of the older one-file format (sha256, then the pyc) is missed too.
+        crate::fs::write_checked(&entry.0, b"\xa7\r\r\nPYC").unwrap();
+        assert_eq!(entry.read(), None);
+        // Kept again, it is whole.
+        entry.keep(&compiled).unwrap();
+        assert!(entry.link_to(&other).unwrap());
+        assert_eq!(fs_err::read(&other).unwrap(), b"\xa7\r\r\nPYC");
+    }
 }

@@ -1,4 +1,4 @@
-//! Installer backends: uv (`uv pip install`, copies instead of links, never downloads a Python)
+//! Installer backends: uv (`uv pip install`, hard-links from its cache, never downloads a Python)
 //! or pip (run from a tools virtualenv kept in the cache, pointed at the bundle with
 //! `--python`). Both install into a venv that CPython's own `venv` module made, so bundles have
 //! the same layout whichever backend built them. Output goes to a log file; a failure reports
