@@ -175,9 +175,7 @@ impl Checkout {
         repo.checkout_index(Some(&mut index), Some(&mut options)).map_err(fail)?;
         Ok(())
     }
-}
 
-impl Checkout {
     /// Writes the patched tree's files into the checkout's own directory, for people to read:
     /// builds never do, they write their tree from the index.
     pub fn write_files(&self, project: &str) -> Result<()> {
@@ -195,14 +193,13 @@ impl Checkout {
 
     /// Writes the files the checkout's index holds below `dir` (as `etc`) into `dest/dir`:
     /// regular files with their modes; symbolic links are left out, as a walk of a working
-    /// tree that follows none leaves them out. Returns whether there was any.
-    pub fn write_dir(&self, project: &str, dir: &str, dest: &Path) -> Result<bool> {
+    /// tree that follows none leaves them out.
+    pub fn write_dir(&self, project: &str, dir: &str, dest: &Path) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let fail = |e| git_err(project, "read the checkout's index", e);
         let repo = Repository::open(&self.path).map_err(fail)?;
         let index = repo.index().map_err(fail)?;
         let prefix = format!("{dir}/");
-        let mut any = false;
         for entry in index.iter() {
             let path = String::from_utf8_lossy(&entry.path).into_owned();
             let mode = match entry.mode {
@@ -217,9 +214,8 @@ impl Checkout {
             fs_err::create_dir_all(to.parent().expect("below dest"))?;
             fs_err::write(&to, repo.find_blob(entry.id).map_err(fail)?.content())?;
             fs_err::set_permissions(&to, std::fs::Permissions::from_mode(mode))?;
-            any = true;
         }
-        Ok(any)
+        Ok(())
     }
 }
 

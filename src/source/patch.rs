@@ -3,8 +3,8 @@
 //! at an offset, `git format-patch`, `git diff` and traditional `diff -u`/quilt patches,
 //! binary patches, modes and renames) and land in the index: files a patch adds are then
 //! tracked, which pbr needs to package them. The checkout has no working files (a build writes
-//! its own from the index), so nothing is written twice. git also refuses, as it always does, any path
-//! through a symbolic link and any path outside the tree. A patch that does not apply is
+//! its own from the index), so nothing is written twice. git also refuses, as it always does,
+//! any path through a symbolic link and any path outside the tree. A patch that does not apply is
 //! reported with the file and line git names. libgit2 cannot do this: its apply has no offsets.
 
 use std::path::Path;

@@ -27,9 +27,10 @@ use crate::venv::relocate::Target;
 /// reproducible, and Python compiles a source again when it no longer matches its pyc.
 /// A pyc depends only on its source, the path recorded in it and the interpreter, so pycs are
 /// kept in the cache under a digest of the three ([`Cache::pyc_path`]) and hard-linked from
-/// there ([`Entry`]): a rebuild compiles only what changed, and creates no file for what did not
-/// (a new file costs far more than a link on a busy file system). The rest is compiled by one compileall per core, each
-/// given its share of the files (balanced by size) on stdin, and then added to the cache.
+/// there ([`Entry`]): a rebuild compiles only what changed, and creates no file for what did
+/// not (a new file costs far more than a link on a busy file system). The rest is compiled by
+/// one compileall per core, each given its share of the files (balanced by size) on stdin, and
+/// then linked into the cache.
 /// With a remote, the pycs the cache lacks are first looked for in the remote's packs (one per
 /// top-level package: [`pycs`]), and the packs the remote lacked are uploaded after compiling;
 /// a remote failure is kept for the caller to say ([`Remote::take_deferred`]).
