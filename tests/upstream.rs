@@ -221,19 +221,20 @@ fn an_entry_point_that_cannot_import_fails_the_build_unless_skipped() {
 
     // A later build that fails its verification leaves the last good artifacts as they were,
     // and no temporary beside them.
+    let out_files = || -> Vec<(String, Vec<u8>)> {
+        let out = ws.path().join("out");
+        support::list(&out)
+            .into_iter()
+            .map(|name| (name.clone(), std::fs::read(out.join(&name)).unwrap()))
+            .collect()
+    };
     let good = ws.wrap(&["build", "--format", "tar", "--format", "deb", "--out", "out"]).ok();
-    let before: Vec<(String, Vec<u8>)> = support::list(&ws.path().join("out"))
-        .into_iter()
-        .map(|name| (name.clone(), std::fs::read(ws.path().join("out").join(&name)).unwrap()))
-        .collect();
+    let before = out_files();
     assert!(before.iter().any(|(n, _)| n.ends_with(".deb")), "{good}");
     ws.write_manifest(&patched);
     let run = ws.wrap(&["build", "--format", "tar", "--format", "deb", "--out", "out", "--rebuild"]);
     assert!(run.fails(1).contains("`relay.transports:pigeon` does not import"), "{}", run.stderr());
-    let after: Vec<(String, Vec<u8>)> = support::list(&ws.path().join("out"))
-        .into_iter()
-        .map(|name| (name.clone(), std::fs::read(ws.path().join("out").join(&name)).unwrap()))
-        .collect();
+    let after = out_files();
     assert!(
         before.len() > 1 && before == after,
         "the failed build changed {:?}",
