@@ -143,22 +143,17 @@ pub fn read_checked(entry: &Path) -> Option<Vec<u8>> {
 /// `content`, into a temporary file renamed into place (its directory made if need be).
 pub fn write_checked(entry: &Path, content: &[u8]) -> Result<()> {
     use sha2::Digest;
-    use std::io::Write;
-    let dir = entry.parent().expect("cache entries have a parent");
-    fs_err::create_dir_all(dir)?;
-    let mut tmp = temp_file_in(dir)?;
-    let named = |e: std::io::Error| {
-        crate::error::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", entry.display())))
-    };
-    tmp.write_all(&sha2::Sha256::digest(content)).map_err(named)?;
-    tmp.write_all(content).map_err(named)?;
-    tmp.persist(entry).map_err(|e| named(e.error))?;
-    Ok(())
+    write_parts(entry, &[&sha2::Sha256::digest(content), content])
 }
 
 /// Writes `bytes` at `path` through a temporary file renamed into place (its directory made if
 /// need be), without waiting for the disk: a cache entry that checks itself otherwise.
 pub fn write_checked_raw(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_parts(path, &[bytes])
+}
+
+/// Writes `parts`, one after the other, as the cache file `path` (see [`write_checked_raw`]).
+fn write_parts(path: &Path, parts: &[&[u8]]) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().expect("cache entries have a parent");
     fs_err::create_dir_all(dir)?;
@@ -166,7 +161,9 @@ pub fn write_checked_raw(path: &Path, bytes: &[u8]) -> Result<()> {
     let named = |e: std::io::Error| {
         crate::error::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     };
-    tmp.write_all(bytes).map_err(named)?;
+    for part in parts {
+        tmp.write_all(part).map_err(named)?;
+    }
     tmp.persist(path).map_err(|e| named(e.error))?;
     Ok(())
 }

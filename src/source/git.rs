@@ -318,13 +318,7 @@ impl Mirror {
     /// `commit` checked out detached, `origin` pointing upstream, and every tag present.
     pub fn clone_at(&self, dest: &Path, commit: Oid) -> Result<Repository> {
         let repo = self.clone_index_at(dest, commit)?;
-        let mut checkout = git2::build::CheckoutBuilder::new();
-        // A notify callback returning false cancels the checkout: an interrupted wrap stops.
-        checkout
-            .force()
-            .notify_on(git2::CheckoutNotificationType::all())
-            .notify(|_, _, _, _, _| !crate::interrupt::interrupted());
-        repo.checkout_head(Some(&mut checkout))
+        repo.checkout_head(Some(&mut forced_checkout()))
             .map_err(|e| git_err(&self.project, "check out the commit", e))?;
         Ok(repo)
     }
@@ -352,6 +346,17 @@ impl Mirror {
         repo.remote_set_url("origin", &self.url).map_err(fail("set the origin URL"))?;
         Ok(repo)
     }
+}
+
+/// Options of a checkout that overwrites what is there and stops when wrap is interrupted (a
+/// notify callback returning false cancels it).
+pub fn forced_checkout<'a>() -> git2::build::CheckoutBuilder<'a> {
+    let mut options = git2::build::CheckoutBuilder::new();
+    options
+        .force()
+        .notify_on(git2::CheckoutNotificationType::all())
+        .notify(|_, _, _, _, _| !crate::interrupt::interrupted());
+    options
 }
 
 /// The bytes of the file at `path` in `commit` of the mirror of `url`, when the cache holds that

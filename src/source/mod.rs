@@ -167,12 +167,7 @@ impl Checkout {
                 detail: format!("the checkout at {} changed while it was read", self.path.display()),
             });
         }
-        let mut options = git2::build::CheckoutBuilder::new();
-        options
-            .force()
-            .notify_on(git2::CheckoutNotificationType::all())
-            .notify(|_, _, _, _, _| !crate::interrupt::interrupted());
-        repo.checkout_index(Some(&mut index), Some(&mut options)).map_err(fail)?;
+        repo.checkout_index(Some(&mut index), Some(&mut git::forced_checkout())).map_err(fail)?;
         Ok(())
     }
 
@@ -182,12 +177,7 @@ impl Checkout {
         let fail = |e| git_err(project, "write the checkout's files", e);
         let repo = Repository::open(&self.path).map_err(fail)?;
         let mut index = repo.index().map_err(fail)?;
-        let mut options = git2::build::CheckoutBuilder::new();
-        options
-            .force()
-            .notify_on(git2::CheckoutNotificationType::all())
-            .notify(|_, _, _, _, _| !crate::interrupt::interrupted());
-        repo.checkout_index(Some(&mut index), Some(&mut options)).map_err(fail)?;
+        repo.checkout_index(Some(&mut index), Some(&mut git::forced_checkout())).map_err(fail)?;
         Ok(())
     }
 
