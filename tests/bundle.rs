@@ -291,3 +291,38 @@ fn a_c_extension_compiled_on_two_boxes_gives_the_same_bytes() {
     }
     assert_eq!(debs[0], debs[1], "the same .deb from two caches");
 }
+
+/// An operator's cache may be named relative, with `..`, through a symlink. The tools in the
+/// staging directory write its path resolved (uv) or only made absolute (Python's venv): every
+/// form must be relocated away, in the .deb's fixed tree and in the relocatable tarball.
+#[test]
+fn a_cache_named_through_dotdot_and_a_symlink_leaves_no_build_path() {
+    let ws = Workspace::offline_example();
+    let real = ws.path().join("caches/real");
+    std::fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(&real, ws.path().join("cache-link")).unwrap();
+    std::fs::create_dir(ws.path().join("sub")).unwrap();
+    let built = ws.wrap_env(
+        &["build", "-p", "hello", "--format", "deb", "--format", "tar", "--out", "out"],
+        &[("WRAP_CACHE", "sub/../cache-link")],
+    );
+    let artifacts: Vec<PathBuf> = built.ok().lines().map(PathBuf::from).collect();
+    assert_eq!(artifacts.len(), 2, "{artifacts:?}");
+    let (deb, tarball) = (find(&artifacts, "wrap-example-hello_"), find(&artifacts, "wrap-example-hello-"));
+    let (fixed, anywhere) = (ws.path().join("x-deb"), ws.path().join("x-tar"));
+    run("dpkg-deb", &["-x", deb.to_str().unwrap(), fixed.to_str().unwrap()], ws.path());
+    untar(tarball, &anywhere);
+    let install = "/opt/wrap-example/hello-1.1.0";
+    let script = std::fs::read_to_string(fixed.join(&install[1..]).join("bin/hello")).unwrap();
+    assert!(script.starts_with(&format!("#!{install}/bin/python\n")), "{script}");
+    for tree in [&fixed, &anywhere] {
+        for form in
+            [real.join("tmp"), ws.path().join("cache-link/tmp"), ws.path().join("sub/../cache-link/tmp")]
+        {
+            let leaks = files_containing(tree, &form.display().to_string());
+            assert!(leaks.is_empty(), "{} left in {leaks:?}", form.display());
+        }
+    }
+    let bundle = anywhere.read_dir().unwrap().next().unwrap().unwrap().path();
+    assert_eq!(run(bundle.join("bin/hello"), &["there"], ws.path()), "Hello, there! (patched)\n");
+}

@@ -101,7 +101,7 @@ pub fn build(
     reporter.stage(&planned.name, Stage::Relocate);
     staged.relocate_all(&planned.name, &targets, python, &origin, &exclude_set(&planned.exclude)?)?;
     let names = staged.names().to_vec();
-    let Some((first, _)) = targets.first() else { return Ok(()) };
+    let Some((first, first_target)) = targets.first() else { return Ok(()) };
     // `bytecode = "build"`: every format ships the same checked-hash pycs, compiled (or taken
     // from the cache) before the entry points are imported, which then load them instead of
     // compiling every module in memory (python-openstackclient: 2.6 s -> 0.9 s of imports).
@@ -126,7 +126,14 @@ pub fn build(
             // A verification that panics fails the gate too, instead of leaving it waiting.
             let _failed_unless_passed = Unpassed(&verdict);
             let result = timed(&planned.name, "verified", || {
-                venv::verify::verify(&planned.name, first, &names, &planned.verify_skip, backend)
+                venv::verify::verify(
+                    &planned.name,
+                    first,
+                    *first_target,
+                    &names,
+                    &planned.verify_skip,
+                    backend,
+                )
             });
             if let Ok(report) = &result {
                 reporter.report(&Event::Verified { project: &planned.name, verified: report });

@@ -93,10 +93,15 @@ impl Cache {
         self.root.join("locks").join(format!("{name}.lock"))
     }
 
-    /// The directory for staging directories, registered for cleanup on interruption.
+    /// The directory for staging directories, registered for cleanup on interruption. Its
+    /// canonical path (no `..`, no symlink): the tools that build in a staging directory write
+    /// its path in whichever form they resolve (uv canonicalizes, Python's venv only makes it
+    /// absolute), and relocation must recognize every byte of it. With a `WRAP_CACHE` such as
+    /// `../cache`, the forms differed and console scripts shipped the staging path.
     pub fn staging_dir(&self) -> Result<PathBuf> {
         let dir = self.root.join("tmp");
         fs_err::create_dir_all(&dir)?;
+        let dir = fs_err::canonicalize(&dir)?;
         interrupt::watch(&dir);
         Ok(dir)
     }

@@ -1,10 +1,12 @@
 //! The verify stage: run on a relocated tree before any artifact is written, so that a bundle
-//! that installs but cannot run fails its build instead of a host. Three checks:
+//! that installs but cannot run fails its build instead of a host. Four checks:
 //! - every file that each installed distribution's RECORD names exists in the tree;
 //! - every entry point of the project itself (console scripts and all other groups) imports:
 //!   its module is imported and its attribute found, with the tree's own interpreter, nothing
 //!   called (`verify_skip` names the ones that need hardware or configuration to import);
-//! - the installed distributions' requirements are consistent (`uv pip check` / `pip check`).
+//! - the installed distributions' requirements are consistent (`uv pip check` / `pip check`);
+//! - every script in `bin/` names an interpreter the host will have: the tree's own, below the
+//!   install path (or found from the script's place, in a relocatable tree), or the system's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ImportFailure, Result};
 use crate::venv::installer::Backend;
+use crate::venv::relocate::Target;
 
 /// Imports the entry points of the distributions named on stdin (JSON: `dists`, normalized
 /// names; `skip`, fnmatch patterns of `NAME` or `GROUP:NAME`; `only`, when not empty, the
@@ -96,14 +99,18 @@ struct Report {
 pub fn verify(
     project: &str,
     tree: &Path,
+    target: Target<'_>,
     names: &[String],
     skip: &[String],
     backend: &Backend,
 ) -> Result<Verified> {
-    // The three checks are independent: the records and the requirements are checked while
-    // the entry points import; failures are reported in that order.
+    // The checks are independent: the records, the scripts and the requirements are checked
+    // while the entry points import; failures are reported in that order.
     let (files, imports, distributions) = std::thread::scope(|scope| {
-        let files = scope.spawn(|| check_records(project, tree));
+        let files = scope.spawn(|| {
+            check_interpreters(project, tree, target)?;
+            check_records(project, tree)
+        });
         let distributions = scope.spawn(|| check_requirements(project, tree, backend));
         let imports = imports(project, tree, names, skip);
         let joined = |h: std::thread::ScopedJoinHandle<'_, Result<usize>>| {
@@ -152,6 +159,79 @@ fn imports(
     }
     report.checked.sort();
     Ok((report.checked, report.skipped))
+}
+
+/// Directories whose interpreters a script may name: every host has them.
+const SYSTEM_BIN: [&str; 5] = ["/bin/", "/usr/bin/", "/usr/local/bin/", "/sbin/", "/usr/sbin/"];
+
+/// Every script in `tree`'s `bin/` names an interpreter that runs where the tree is installed
+/// at `target`: the tree's own (a path below the install path that the tree holds; in a
+/// relocatable tree, a name next to the script) or one of [`SYSTEM_BIN`]. A script naming any
+/// other path (the staging directory a tool wrote, another machine's) installs fine and fails
+/// with "bad interpreter" when run.
+fn check_interpreters(project: &str, tree: &Path, target: Target<'_>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(tree.join("bin")) else { return Ok(()) };
+    let mut scripts: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    scripts.sort();
+    for script in scripts {
+        if script.is_symlink() || !script.is_file() {
+            continue;
+        }
+        let mut head = vec![0; 4096];
+        let n = std::io::Read::read(&mut fs_err::File::open(&script)?, &mut head)?;
+        let Some(interpreter) = interpreter(&head[..n]) else { continue };
+        let name = script.file_name().unwrap_or_default().to_string_lossy();
+        let runs = match (&interpreter, target) {
+            (Interpreter::Absolute(path), _) if SYSTEM_BIN.iter().any(|d| path.starts_with(d)) => true,
+            (Interpreter::Absolute(path), Target::Fixed(install)) => {
+                Path::new(path).strip_prefix(install).is_ok_and(|rel| tree.join(rel).exists())
+            }
+            (Interpreter::Absolute(_), Target::Relocatable) => false,
+            (Interpreter::NextToScript(name), _) => tree.join("bin").join(name).exists(),
+        };
+        if !runs {
+            let named = match &interpreter {
+                Interpreter::Absolute(path) => path.clone(),
+                Interpreter::NextToScript(name) => format!("bin/{name}"),
+            };
+            return Err(Error::Verify {
+                project: project.into(),
+                problem: format!(
+                    "script `bin/{name}` names the interpreter `{named}`, which is neither the bundle's own nor in a system bin directory: it would fail with \"bad interpreter\" on a host"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The interpreter a script runs with.
+#[derive(Debug, PartialEq, Eq)]
+enum Interpreter {
+    /// An absolute path (after `#!`, or in the `/bin/sh` trampoline's `exec` line).
+    Absolute(String),
+    /// The relocatable trampoline's: a name in the script's own directory.
+    NextToScript(String),
+}
+
+/// The interpreter of the script that starts with `head`; `None` for a file that is not a
+/// script (no `#!`), or names one relative to the working directory (not wrap's to judge).
+fn interpreter(head: &[u8]) -> Option<Interpreter> {
+    let text = String::from_utf8_lossy(head.strip_prefix(b"#!")?);
+    let mut lines = text.lines();
+    let first = lines.next()?.split_whitespace().next()?.to_string();
+    let second = lines.next().unwrap_or_default();
+    if first == "/bin/sh" {
+        // wrap's trampolines: `'''exec' '/opt/x/bin/python' "$0" "$@"` (a fixed path too long
+        // for the kernel) and `'''exec' "$(dirname -- "$(realpath -- "$0")")/python" "$0" "$@"`.
+        if let Some(rest) = second.strip_prefix("'''exec' '") {
+            return rest.split('\'').next().map(|p| Interpreter::Absolute(p.to_string()));
+        }
+        if let Some(rest) = second.strip_prefix("'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/") {
+            return rest.split('"').next().map(|n| Interpreter::NextToScript(n.to_string()));
+        }
+    }
+    first.starts_with('/').then_some(Interpreter::Absolute(first))
 }
 
 /// Every file each RECORD of `tree` names exists; returns how many were checked.
@@ -272,4 +352,56 @@ fn count_distributions(tree: &Path) -> usize {
         .flat_map(|site| std::fs::read_dir(site).into_iter().flatten().flatten())
         .filter(|e| e.path().extension().is_some_and(|x| x == "dist-info"))
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpreters_are_read_from_shebangs_and_trampolines() {
+        let read = |s: &str| interpreter(s.as_bytes());
+        assert_eq!(
+            read("#!/opt/x/bin/python\nimport sys\n"),
+            Some(Interpreter::Absolute("/opt/x/bin/python".into()))
+        );
+        assert_eq!(read("#!/usr/bin/env python3\n"), Some(Interpreter::Absolute("/usr/bin/env".into())));
+        let fixed = "#!/bin/sh\n'''exec' '/opt/long/bin/python' \"$0\" \"$@\"\n' '''\n";
+        assert_eq!(read(fixed), Some(Interpreter::Absolute("/opt/long/bin/python".into())));
+        let anywhere =
+            "#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/python3\" \"$0\" \"$@\"\n' '''\n";
+        assert_eq!(read(anywhere), Some(Interpreter::NextToScript("python3".into())));
+        assert_eq!(read("#!/bin/sh\necho hi\n"), Some(Interpreter::Absolute("/bin/sh".into())));
+        assert_eq!(read("#!python\n"), None);
+        assert_eq!(read("\x7fELF"), None);
+    }
+
+    #[test]
+    fn a_script_naming_the_staging_directory_fails_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("opt/x");
+        std::fs::create_dir_all(tree.join("bin")).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/python3", tree.join("bin/python")).unwrap();
+        let write = |name: &str, text: &str| std::fs::write(tree.join("bin").join(name), text).unwrap();
+        write("activate", "# sourced, not run\n");
+        write("tool", "#!/opt/x/bin/python\n");
+        write("shell", "#!/usr/bin/env bash\n");
+        assert!(check_interpreters("x", &tree, Target::Fixed("/opt/x")).is_ok());
+        // The interpreter must be in the tree, not only below the install path.
+        write("tool", "#!/opt/x/bin/python9\n");
+        let err = check_interpreters("x", &tree, Target::Fixed("/opt/x")).unwrap_err().to_string();
+        assert!(err.contains("`bin/tool` names the interpreter `/opt/x/bin/python9`"), "{err}");
+        // What a tool wrote in the staging directory.
+        write("tool", "#!/var/cache/wrap/tmp/.wrap-tmp-1-build-x/venv/bin/python\n");
+        let err = check_interpreters("x", &tree, Target::Fixed("/opt/x")).unwrap_err().to_string();
+        assert!(err.contains("/var/cache/wrap/tmp/.wrap-tmp-1-build-x/venv/bin/python"), "{err}");
+        // A relocatable tree has no fixed path: only its trampolines and the system's.
+        write("tool", "#!/opt/x/bin/python\n");
+        assert!(check_interpreters("x", &tree, Target::Relocatable).is_err());
+        write(
+            "tool",
+            "#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/python\" \"$0\" \"$@\"\n' '''\n",
+        );
+        assert!(check_interpreters("x", &tree, Target::Relocatable).is_ok());
+    }
 }
