@@ -7,7 +7,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -319,6 +319,29 @@ fn every_artifact_reproduces_across_cold_and_warm_caches_and_checkout_directorie
     rebuild.push("--rebuild");
     first.wrap(&rebuild).ok();
     assert_eq!(digests(&first.path().join("out")), cold);
+
+    // Each build leaves its source tree for the next, without what the build added (pbr's
+    // AUTHORS and ChangeLog, egg-info, build/). Whatever happened to a kept tree, the next build
+    // makes it the checkout's tree again: a file changed, one added inside a package (that
+    // setuptools would ship), a mode changed, a file replaced by a directory, one removed.
+    let trees = first.cache().join("trees");
+    let greet = trees.join("greet");
+    let kept = list(&greet);
+    assert!(kept.iter().any(|p| p == "greet/__init__.py"), "{kept:?}");
+    for added in ["AUTHORS", "ChangeLog", "build", "greet.egg-info"] {
+        assert!(!kept.iter().any(|p| p.starts_with(added)), "{added} kept in {kept:?}");
+    }
+    std::fs::write(greet.join("greet/__init__.py"), "raise SystemExit('tampered')\n").unwrap();
+    std::fs::write(greet.join("greet/stray.py"), "STRAY = 1\n").unwrap();
+    std::fs::set_permissions(greet.join("setup.cfg"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_file(greet.join("README.rst")).unwrap();
+    std::fs::create_dir_all(greet.join("README.rst/inside")).unwrap();
+    std::fs::remove_file(greet.join("setup.py")).unwrap();
+    let hello = trees.join("hello");
+    std::fs::write(hello.join("hello/cli.py"), "").unwrap();
+    first.wrap(&rebuild).ok();
+    assert_eq!(digests(&first.path().join("out")), cold);
+    assert!(!greet.join("greet/stray.py").exists());
 
     // Another checkout directory, building with the first one's warm cache.
     let second = Workspace::offline_example();

@@ -63,6 +63,13 @@ impl Cache {
         self.root.join("checkouts").join(project).join(key)
     }
 
+    /// Where `project`'s source tree waits between builds: the last build's, put back once its
+    /// wheel was built, taken by the next ([`crate::source::Checkout::materialize`] makes it
+    /// equal to the new tree by content). A build that finds none writes a tree of its own.
+    pub fn tree_dir(&self, project: &str) -> PathBuf {
+        self.root.join("trees").join(project)
+    }
+
     /// Where a downloaded file with this sha256 lives.
     pub fn download_path(&self, sha256: &str) -> PathBuf {
         self.root.join("downloads").join(sha256)

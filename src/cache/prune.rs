@@ -23,9 +23,10 @@ use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an
 /// entry is one level down (`git/<mirror>`) or two (`checkouts/<project>/<key>`).
-const KINDS: [(&str, Depth); 15] = [
+const KINDS: [(&str, Depth); 16] = [
     ("git", Depth::One),
     ("checkouts", Depth::Two),
+    ("trees", Depth::One),
     ("artifacts", Depth::One),
     ("keys", Depth::One),
     ("pyc", Depth::Two),

@@ -159,7 +159,7 @@ impl Session<'_> {
             .prefix(&format!("{}lock-{}-", crate::interrupt::temp_prefix(), project.name))
             .tempdir_in(self.cache.staging_dir()?)?;
         let src = work.path().join("src");
-        checkout.materialize(&project.name, &src)?;
+        checkout.materialize(&project.name, &src, false)?;
         let names = venv::build::distribution_names(&src, &project.name);
         let constraints = venv::build::own_pins_dropped(&project.name, constraints, &names, work.path())?;
         let logs = self.cache.root().join("logs");

@@ -98,7 +98,10 @@ fn elf_needs(tree: &Path) -> Result<ElfNeeds> {
     let mut provided = BTreeSet::new();
     for entry in walkdir::WalkDir::new(tree).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io(e.into()))?;
-        if !entry.file_type().is_file() || entry.metadata().map_or(0, |m| m.len()) < 64 {
+        if !entry.file_type().is_file() || !may_be_loaded(tree, entry.path()) {
+            continue;
+        }
+        if entry.metadata().map_or(0, |m| m.len()) < 64 {
             continue;
         }
         let mut magic = [0u8; 4];
@@ -124,6 +127,17 @@ fn elf_needs(tree: &Path) -> Result<ElfNeeds> {
     }
     needed.sort();
     Ok(ElfNeeds { needed, provided })
+}
+
+/// Whether the dynamic linker may ever load the file at `path` of `tree`: not bytecode, and
+/// not a Python module outside `bin/` (the interpreter reads those; no process executes them).
+/// They are half of a bundle's files, each opened for nothing.
+fn may_be_loaded(tree: &Path, path: &Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("pyc") => false,
+        Some("py") => path.parent() == Some(&tree.join("bin")),
+        _ => true,
+    }
 }
 
 /// Where this machine keeps shared library `soname`.
@@ -152,6 +166,22 @@ mod tests {
         assert_eq!(glibc_of_platform("manylinux_2_17_x86_64.manylinux2014_x86_64").as_deref(), Some("2.17"));
         assert_eq!(glibc_of_platform("any"), None);
         assert_eq!(glibc_of_platform("musllinux_1_1_x86_64"), None);
+    }
+
+    #[test]
+    fn bytecode_and_modules_outside_bin_are_not_read_for_elf_headers() {
+        let tree = Path::new("/t");
+        assert!(!may_be_loaded(
+            tree,
+            Path::new("/t/lib/python3.11/site-packages/a/__pycache__/b.cpython-311.pyc")
+        ));
+        assert!(!may_be_loaded(tree, Path::new("/t/lib/python3.11/site-packages/a/b.py")));
+        assert!(may_be_loaded(tree, Path::new("/t/bin/jp.py")));
+        assert!(may_be_loaded(
+            tree,
+            Path::new("/t/lib/python3.11/site-packages/a/_b.cpython-311-x86_64-linux-gnu.so")
+        ));
+        assert!(may_be_loaded(tree, Path::new("/t/bin/tool")));
     }
 
     #[test]

@@ -138,13 +138,28 @@ pub fn checkout(
 }
 
 impl Checkout {
-    /// Writes the checkout's stamped tree into the empty directory `dest`, with a `.git` of its
-    /// own that borrows the checkout's objects (git alternates) and holds its HEAD, tags and
-    /// index: a working copy that pbr and setuptools-scm read as the upstream repository, and
-    /// that a build may write into. The cached checkout itself is only read.
-    pub fn materialize(&self, project: &str, dest: &Path) -> Result<()> {
+    /// Writes the checkout's stamped tree into `dest`, with a `.git` of its own that borrows
+    /// the checkout's objects (git alternates) and holds its HEAD, tags and index: a working
+    /// copy that pbr and setuptools-scm read as the upstream repository, and that a build may
+    /// write into. The cached checkout itself is only read. `dest` is empty, or `reused`: it
+    /// holds the tree an earlier build of the project left ([`crate::cache::Cache::tree_dir`]),
+    /// which is made equal to this one by content: whatever the index does not hold is removed,
+    /// every tracked file's bytes are hashed, and only those that differ (a patch changed them,
+    /// the last build rewrote them) are written. Creating files is most of a warm rebuild's
+    /// cost on some file systems; reading them is not.
+    pub fn materialize(&self, project: &str, dest: &Path, reused: bool) -> Result<()> {
+        let fail = |e| git_err(project, "write the source tree", e);
+        let stale = if reused {
+            let index = Repository::open(&self.path).and_then(|r| r.index()).map_err(fail)?;
+            Some(converge(&index, dest, true)?)
+        } else {
+            None
+        };
         let src = self.path.join(".git");
         let git = dest.join(".git");
+        if git.exists() {
+            fs_err::remove_dir_all(&git)?;
+        }
         fs_err::create_dir_all(git.join("objects/info"))?;
         fs_err::write(git.join("objects/info/alternates"), format!("{}\n", src.join("objects").display()))?;
         fs_err::write(git.join("HEAD"), format!("{}\n", self.commit))?;
@@ -157,7 +172,6 @@ impl Checkout {
         }
         copy_refs(&src.join("refs"), &git.join("refs"))?;
         fs_err::copy(src.join("index"), git.join("index"))?;
-        let fail = |e| git_err(project, "write the source tree", e);
         let repo = Repository::open(dest).map_err(fail)?;
         let mut index = repo.index().map_err(fail)?;
         let tree = index.write_tree().map_err(fail)?.to_string();
@@ -167,7 +181,20 @@ impl Checkout {
                 detail: format!("the checkout at {} changed while it was read", self.path.display()),
             });
         }
-        repo.checkout_index(Some(&mut index), Some(&mut git::forced_checkout())).map_err(fail)?;
+        let mut options = git::forced_checkout();
+        match stale {
+            None => {}
+            Some(paths) if paths.is_empty() => return Ok(()),
+            Some(paths) => {
+                // Literal paths, not patterns: a file named `*.py` is that file only.
+                options.disable_pathspec_match(true);
+                for path in paths {
+                    options.path(path);
+                }
+            }
+        }
+        repo.checkout_index(Some(&mut index), Some(&mut options)).map_err(fail)?;
+        tracing::debug!(project, reused, "source tree written");
         Ok(())
     }
 
@@ -207,6 +234,82 @@ impl Checkout {
         }
         Ok(())
     }
+}
+
+/// Makes the working tree `dir` hold nothing `index` does not track: every other file, link
+/// and directory is removed (`.git` is left alone). With `check`, also returns the tracked
+/// paths whose bytes or mode differ from the index, or that are missing (the wrong kind of
+/// entry is removed first): what a checkout of those paths must write. Without, tracked files
+/// are not read.
+pub fn converge(index: &git2::Index, dir: &Path, check: bool) -> Result<Vec<PathBuf>> {
+    use std::collections::{HashMap, HashSet};
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::os::unix::fs::PermissionsExt;
+    let mut wanted: HashMap<PathBuf, (Oid, u32)> = HashMap::new();
+    let mut dirs: HashSet<PathBuf> = HashSet::new();
+    for entry in index.iter() {
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(&entry.path));
+        for parent in path.ancestors().skip(1) {
+            if !dirs.insert(parent.to_path_buf()) {
+                break;
+            }
+        }
+        wanted.insert(path, (entry.id, entry.mode));
+    }
+    let mut tracked = Vec::new();
+    let mut walk = walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name().into_iter();
+    while let Some(entry) = walk.next() {
+        let entry = entry.map_err(|e| Error::Io(e.into()))?;
+        let rel = entry.path().strip_prefix(dir).expect("below the tree").to_path_buf();
+        let kind = entry.file_type();
+        if rel == Path::new(".git") || (kind.is_dir() && dirs.contains(&rel)) {
+            if kind.is_dir() && rel == Path::new(".git") {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        match wanted.get(&rel) {
+            Some(&(id, mode)) if !kind.is_dir() => tracked.push((rel, id, mode, kind.is_symlink())),
+            _ => {
+                if kind.is_dir() {
+                    walk.skip_current_dir();
+                    fs_err::remove_dir_all(entry.path())?;
+                } else {
+                    fs_err::remove_file(entry.path())?;
+                }
+            }
+        }
+    }
+    if !check {
+        return Ok(Vec::new());
+    }
+    let same = |(rel, id, mode, link): &(PathBuf, Oid, u32, bool)| -> Result<bool> {
+        let path = dir.join(rel);
+        let bytes = match (mode, link) {
+            (0o120000, true) => fs_err::read_link(&path)?.into_os_string().into_vec(),
+            (0o100644 | 0o100755, false) => {
+                let executable = fs_err::metadata(&path)?.permissions().mode() & 0o111 != 0;
+                if executable != (*mode == 0o100755) {
+                    return Ok(false);
+                }
+                fs_err::read(&path)?
+            }
+            _ => return Ok(false),
+        };
+        Ok(Oid::hash_object(git2::ObjectType::Blob, &bytes).is_ok_and(|h| h == *id))
+    };
+    let verdicts = crate::host::on_every_core(&tracked, same)?;
+    let seen: HashSet<&PathBuf> = tracked.iter().map(|t| &t.0).collect();
+    let mut stale = Vec::new();
+    for (t, same) in tracked.iter().zip(verdicts) {
+        if !same {
+            fs_err::remove_file(dir.join(&t.0))?;
+            stale.push(t.0.clone());
+        }
+    }
+    stale.extend(wanted.into_keys().filter(|p| !seen.contains(p)));
+    stale.sort();
+    Ok(stale)
 }
 
 /// Copies the loose refs of a checkout (tags, `HEAD` of the branches) into a build's `.git`.

@@ -14,7 +14,7 @@ use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::venv::installer::{Backend, Request, run_captured};
 use crate::venv::python::Interpreter;
-use crate::venv::relocate::{Origin, Target, relocate};
+use crate::venv::relocate::{Origin, Target, relocate, relocate_in_place};
 
 /// A built, not yet relocated, virtualenv. Dropping it removes the staging directory.
 pub struct Staged {
@@ -23,6 +23,8 @@ pub struct Staged {
     names: Vec<String>,
     /// Removing the venv and the source copy, once relocation no longer needs them.
     discarding: Option<std::thread::JoinHandle<()>>,
+    /// Where the source copy is put back for the next build of the project.
+    tree_home: PathBuf,
     /// The wheels of the locked closure's sdists: which came from the remote, which it refused.
     pub prebuilt: crate::venv::built::Prebuilt,
 }
@@ -34,9 +36,9 @@ impl Staged {
         &self.names
     }
 
-    /// Relocates the virtualenv into each of `targets` (a tree and what it is for), then
-    /// starts removing the staged venv and source copy in the background: thousands of files
-    /// go while the packages are written.
+    /// Relocates the virtualenv into each of `targets` (a tree and what it is for; the last
+    /// one takes the staged venv itself), then starts removing what is left of the staged venv
+    /// and putting the source copy back, in the background, while the packages are written.
     pub fn relocate_all(
         &mut self,
         project: &str,
@@ -45,16 +47,20 @@ impl Staged {
         origin: &Origin<'_>,
         exclude: &globset::GlobSet,
     ) -> Result<()> {
-        for (tree, target) in targets {
+        // The last tree takes the staged venv itself.
+        for (i, (tree, target)) in targets.iter().enumerate() {
+            let relocate = if i + 1 == targets.len() { relocate_in_place } else { relocate };
             relocate(project, self.root(), tree, *target, python, origin, exclude)?;
         }
         if self.discarding.is_none() {
-            let (venv, src) = (self.venv(), self.src());
+            let (venv, src, home) = (self.venv(), self.src(), self.tree_home.clone());
             self.discarding = Some(std::thread::spawn(move || {
                 // Whatever is left (an interruption's cleanup may race this) goes with the
                 // staging directory.
                 let _ = std::fs::remove_dir_all(venv);
-                let _ = std::fs::remove_dir_all(src);
+                if put_back(&src, &home).is_err() {
+                    let _ = std::fs::remove_dir_all(src);
+                }
             }));
         }
         Ok(())
@@ -123,11 +129,14 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
             .tempdir_in(&tmp)?,
         names: Vec::new(),
         discarding: None,
+        tree_home: cache.tree_dir(input.project),
         prebuilt: Default::default(),
     };
 
-    // The cached checkout is only read: the build gets a tree of its own, written from git.
-    input.checkout.materialize(input.project, &staged.src())?;
+    // The cached checkout is only read: the build gets a tree of its own, written from git
+    // over the one the last build of the project left, when no other build has taken it.
+    let reused = std::fs::rename(&staged.tree_home, staged.src()).is_ok();
+    input.checkout.materialize(input.project, &staged.src(), reused)?;
 
     run_captured(
         Command::new(&python.path)
@@ -169,6 +178,19 @@ pub fn build(cache: &Cache, python: &Interpreter, backend: &Backend, input: &Inp
 }
 
 pub use crate::pyenv::normalize;
+
+/// Puts the source tree `src` back at `home` for the next build, without what the build added
+/// to it (build/, *.egg-info: removed here, off the next build's path); fails, leaving `src`,
+/// when another build put its tree back first.
+fn put_back(src: &Path, home: &Path) -> Result<()> {
+    let index = git2::Index::open(&src.join(".git/index"))
+        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+    crate::source::converge(&index, src, false)?;
+    fs_err::create_dir_all(home.parent().expect("below the cache"))?;
+    fs_err::rename(src, home)?;
+    crate::fs::touch(home);
+    Ok(())
+}
 
 /// `constraints` without the lines that pin one of the project's `names` (its own version comes
 /// from its source), written into `dir`.

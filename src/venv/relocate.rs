@@ -1,5 +1,5 @@
-//! Relocation: copies a staged virtualenv into a fresh tree that runs at its final place, with
-//! no byte of the staging path left. Two targets: a fixed install path (for .deb and .rpm:
+//! Relocation: turns a staged virtualenv into a tree that runs at its final place, with no
+//! byte of the staging path left: a fresh tree of hard links, or the staged venv itself, moved. Two targets: a fixed install path (for .deb and .rpm:
 //! absolute shebangs, activate scripts naming the path) and relocatable (for the tarball:
 //! scripts and activate find the bundle from their own location). Console scripts, activate
 //! scripts, pyvenv.cfg and the project's direct_url.json are rewritten and their RECORD entries
@@ -44,7 +44,8 @@ pub struct Origin<'a> {
 
 /// Relocates `staged` (the staging directory holding `venv/` and `src/`) into `out` for
 /// `target`, interpreted by `python`. Paths (relative to the venv) that `exclude` matches are
-/// left out, directories with everything below them, and the RECORD files follow.
+/// left out, directories with everything below them, and the RECORD files follow. The staged
+/// venv is left as it was: `out` is a new tree (hard links to the files it keeps as they are).
 pub fn relocate(
     project: &str,
     staged: &Path,
@@ -54,68 +55,22 @@ pub fn relocate(
     origin: &Origin<'_>,
     exclude: &globset::GlobSet,
 ) -> Result<()> {
-    let venv = staged.join("venv");
-    let r = Relocator {
-        project,
-        build_root: staged.to_string_lossy().into_owned(),
-        venv: venv.to_string_lossy().into_owned(),
-        target,
-        python,
-        origin,
-    };
-    let started = std::time::Instant::now();
-    // Directories and symlinks first, in order; regular files after, on every core.
-    let mut files = Vec::new();
-    let mut excluded: BTreeMap<PathBuf, Option<Vec<u8>>> = BTreeMap::new();
-    let mut walk = walkdir::WalkDir::new(&venv).sort_by_file_name().into_iter();
-    while let Some(entry) = walk.next() {
-        let entry = entry.map_err(|e| Error::Io(e.into()))?;
-        let rel = entry.path().strip_prefix(&venv).expect("below the venv").to_path_buf();
-        let dest = out.join(&rel);
-        let kind = entry.file_type();
-        if !rel.as_os_str().is_empty() && exclude.is_match(&rel) {
-            // Left out, with all below it; RECORD files forget what they listed of it.
-            for inner in walkdir::WalkDir::new(entry.path()) {
-                let inner = inner.map_err(|e| Error::Io(e.into()))?;
-                if !inner.file_type().is_dir() {
-                    let inner_rel = inner.path().strip_prefix(&venv).expect("below the venv");
-                    excluded.insert(inner_rel.to_path_buf(), None);
-                }
-            }
-            if kind.is_dir() {
-                walk.skip_current_dir();
-            }
-            continue;
-        }
-        if kind.is_dir() {
-            fs_err::create_dir_all(&dest)?;
-            fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
-        } else if kind.is_symlink() {
-            let link = r.symlink(&rel, &fs_err::read_link(entry.path())?)?;
-            std::os::unix::fs::symlink(link, &dest)?;
-        } else {
-            let executable =
-                entry.metadata().map_err(|e| Error::Io(e.into()))?.permissions().mode() & 0o111 != 0;
-            files.push((rel, executable));
-        }
-    }
-    // New content of rewritten files; `None` for files left out.
-    let mut rewritten: BTreeMap<PathBuf, Option<Vec<u8>>> =
-        on_every_core(&files, |(rel, executable)| r.place_file(rel, *executable, &venv, out))?
-            .into_iter()
-            .flatten()
-            .collect();
-    let left_out = excluded.len();
-    rewritten.append(&mut excluded);
-    crate::venv::record::update_records(out, &rewritten)?;
-    tracing::debug!(
-        project,
-        seconds = started.elapsed().as_secs_f64(),
-        rewritten = rewritten.len() - left_out,
-        excluded = left_out,
-        "relocated"
-    );
-    Ok(())
+    Relocator::new(project, staged, target, python, origin).run(out, exclude, false)
+}
+
+/// [`relocate`], but the staged venv itself becomes `out` (renamed there, its files rewritten
+/// or removed where they are): for the last tree of a build, which then creates no link per
+/// file, and leaves no staged venv to remove.
+pub fn relocate_in_place(
+    project: &str,
+    staged: &Path,
+    out: &Path,
+    target: Target<'_>,
+    python: &Interpreter,
+    origin: &Origin<'_>,
+    exclude: &globset::GlobSet,
+) -> Result<()> {
+    Relocator::new(project, staged, target, python, origin).run(out, exclude, true)
 }
 
 /// A file whose content relocation changed: its new bytes, or `None` when it was left out.
@@ -132,27 +87,129 @@ struct Relocator<'a> {
     origin: &'a Origin<'a>,
 }
 
-impl Relocator<'_> {
+impl<'a> Relocator<'a> {
+    fn new(
+        project: &'a str,
+        staged: &Path,
+        target: Target<'a>,
+        python: &'a Interpreter,
+        origin: &'a Origin<'a>,
+    ) -> Relocator<'a> {
+        Relocator {
+            project,
+            build_root: staged.to_string_lossy().into_owned(),
+            venv: staged.join("venv").to_string_lossy().into_owned(),
+            target,
+            python,
+            origin,
+        }
+    }
+
+    /// Relocates the staged venv into `out`, a new tree, or (`in_place`) by renaming it there.
+    fn run(&self, out: &Path, exclude: &globset::GlobSet, in_place: bool) -> Result<()> {
+        let venv = PathBuf::from(&self.venv);
+        let started = std::time::Instant::now();
+        // What is walked: the staged venv, or `out` once the venv is renamed there.
+        let from = if in_place {
+            fs_err::create_dir_all(out.parent().expect("a tree has a parent"))?;
+            fs_err::rename(&venv, out)?;
+            out.to_path_buf()
+        } else {
+            venv
+        };
+        // Directories and symlinks first, in order; regular files after, on every core.
+        let mut files = Vec::new();
+        let mut excluded: BTreeMap<PathBuf, Option<Vec<u8>>> = BTreeMap::new();
+        let mut walk = walkdir::WalkDir::new(&from).sort_by_file_name().into_iter();
+        while let Some(entry) = walk.next() {
+            let entry = entry.map_err(|e| Error::Io(e.into()))?;
+            let rel = entry.path().strip_prefix(&from).expect("below the venv").to_path_buf();
+            let dest = out.join(&rel);
+            let kind = entry.file_type();
+            if !rel.as_os_str().is_empty() && exclude.is_match(&rel) {
+                // Left out, with all below it; RECORD files forget what they listed of it.
+                for inner in walkdir::WalkDir::new(entry.path()) {
+                    let inner = inner.map_err(|e| Error::Io(e.into()))?;
+                    if !inner.file_type().is_dir() {
+                        let inner_rel = inner.path().strip_prefix(&from).expect("below the venv");
+                        excluded.insert(inner_rel.to_path_buf(), None);
+                    }
+                }
+                if kind.is_dir() {
+                    walk.skip_current_dir();
+                }
+                if in_place {
+                    if kind.is_dir() {
+                        fs_err::remove_dir_all(&dest)?;
+                    } else {
+                        fs_err::remove_file(&dest)?;
+                    }
+                }
+                continue;
+            }
+            if kind.is_dir() {
+                fs_err::create_dir_all(&dest)?;
+                fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
+            } else if kind.is_symlink() {
+                let now = fs_err::read_link(entry.path())?;
+                let link = self.symlink(&rel, &now)?;
+                if in_place && link != now {
+                    fs_err::remove_file(&dest)?;
+                }
+                if !in_place || link != now {
+                    std::os::unix::fs::symlink(link, &dest)?;
+                }
+            } else {
+                let executable =
+                    entry.metadata().map_err(|e| Error::Io(e.into()))?.permissions().mode() & 0o111 != 0;
+                files.push((rel, executable));
+            }
+        }
+        // New content of rewritten files; `None` for files left out.
+        let mut rewritten: BTreeMap<PathBuf, Option<Vec<u8>>> =
+            on_every_core(&files, |(rel, executable)| self.place_file(rel, *executable, &from, out))?
+                .into_iter()
+                .flatten()
+                .collect();
+        let left_out = excluded.len();
+        rewritten.append(&mut excluded);
+        crate::venv::record::update_records(out, &rewritten)?;
+        tracing::debug!(
+            project = self.project,
+            seconds = started.elapsed().as_secs_f64(),
+            rewritten = rewritten.len() - left_out,
+            excluded = left_out,
+            in_place,
+            "relocated"
+        );
+        Ok(())
+    }
+
     /// Places the regular file `rel` of the staged venv in `out`, rewritten as
     /// [`Relocator::file`] says; returns what changed (new content, or `None` when left out).
     /// A file that needs no change is hard-linked, not copied (uv hard-links the staged venv's
     /// files from its cache too): whatever writes into the tree afterwards replaces files
     /// ([`replace_file`]) instead of writing through the link.
+    /// In place (`venv` is `out`), a file left out is removed and a rewritten one replaced.
     fn place_file(&self, rel: &Path, executable: bool, venv: &Path, out: &Path) -> Result<Option<Change>> {
         crate::interrupt::check()?;
+        let in_place = venv == out;
         let from = venv.join(rel);
         let bytes = fs_err::read(&from)?;
         let Some(new) = self.file(rel, &bytes)? else {
+            if in_place {
+                fs_err::remove_file(&from)?;
+            }
             return Ok(Some((rel.to_path_buf(), None)));
         };
         let dest = out.join(rel);
         let Cow::Owned(new) = new else {
-            if std::fs::hard_link(&from, &dest).is_err() {
+            if !in_place && std::fs::hard_link(&from, &dest).is_err() {
                 fs_err::copy(&from, &dest)?;
             }
             return Ok(None);
         };
-        fs_err::write(&dest, &new)?;
+        crate::fs::replace_file(&dest, &new)?;
         let mode = if executable { 0o755 } else { 0o644 };
         fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
         Ok((new != bytes).then(|| (rel.to_path_buf(), Some(new))))
