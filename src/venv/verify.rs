@@ -182,16 +182,16 @@ fn check_interpreters(project: &str, tree: &Path, target: Target<'_>) -> Result<
         let Some(interpreter) = interpreter(&head[..n]) else { continue };
         let name = script.file_name().unwrap_or_default().to_string_lossy();
         let runs = match (&interpreter, target) {
-            (Interpreter::Absolute(path), _) if SYSTEM_BIN.iter().any(|d| path.starts_with(d)) => true,
-            (Interpreter::Absolute(path), Target::Fixed(install)) => {
+            (Interpreter::Path(path), _) if SYSTEM_BIN.iter().any(|d| path.starts_with(d)) => true,
+            (Interpreter::Path(path), Target::Fixed(install)) => {
                 Path::new(path).strip_prefix(install).is_ok_and(|rel| tree.join(rel).exists())
             }
-            (Interpreter::Absolute(_), Target::Relocatable) => false,
+            (Interpreter::Path(_), Target::Relocatable) => false,
             (Interpreter::NextToScript(name), _) => tree.join("bin").join(name).exists(),
         };
         if !runs {
             let named = match &interpreter {
-                Interpreter::Absolute(path) => path.clone(),
+                Interpreter::Path(path) => path.clone(),
                 Interpreter::NextToScript(name) => format!("bin/{name}"),
             };
             return Err(Error::Verify {
@@ -208,14 +208,15 @@ fn check_interpreters(project: &str, tree: &Path, target: Target<'_>) -> Result<
 /// The interpreter a script runs with.
 #[derive(Debug, PartialEq, Eq)]
 enum Interpreter {
-    /// An absolute path (after `#!`, or in the `/bin/sh` trampoline's `exec` line).
-    Absolute(String),
+    /// A path (after `#!`, or in the `/bin/sh` trampoline's `exec` line).
+    Path(String),
     /// The relocatable trampoline's: a name in the script's own directory.
     NextToScript(String),
 }
 
 /// The interpreter of the script that starts with `head`; `None` for a file that is not a
-/// script (no `#!`), or names one relative to the working directory (not wrap's to judge).
+/// script (no `#!`). A relative one (`#!python`, the placeholder of a wheel's scripts) is
+/// returned as it is written, and runs nowhere.
 fn interpreter(head: &[u8]) -> Option<Interpreter> {
     let text = String::from_utf8_lossy(head.strip_prefix(b"#!")?);
     let mut lines = text.lines();
@@ -225,13 +226,13 @@ fn interpreter(head: &[u8]) -> Option<Interpreter> {
         // wrap's trampolines: `'''exec' '/opt/x/bin/python' "$0" "$@"` (a fixed path too long
         // for the kernel) and `'''exec' "$(dirname -- "$(realpath -- "$0")")/python" "$0" "$@"`.
         if let Some(rest) = second.strip_prefix("'''exec' '") {
-            return rest.split('\'').next().map(|p| Interpreter::Absolute(p.to_string()));
+            return rest.split('\'').next().map(|p| Interpreter::Path(p.to_string()));
         }
         if let Some(rest) = second.strip_prefix("'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/") {
             return rest.split('"').next().map(|n| Interpreter::NextToScript(n.to_string()));
         }
     }
-    first.starts_with('/').then_some(Interpreter::Absolute(first))
+    Some(Interpreter::Path(first))
 }
 
 /// Every file each RECORD of `tree` names exists; returns how many were checked.
@@ -363,16 +364,16 @@ mod tests {
         let read = |s: &str| interpreter(s.as_bytes());
         assert_eq!(
             read("#!/opt/x/bin/python\nimport sys\n"),
-            Some(Interpreter::Absolute("/opt/x/bin/python".into()))
+            Some(Interpreter::Path("/opt/x/bin/python".into()))
         );
-        assert_eq!(read("#!/usr/bin/env python3\n"), Some(Interpreter::Absolute("/usr/bin/env".into())));
+        assert_eq!(read("#!/usr/bin/env python3\n"), Some(Interpreter::Path("/usr/bin/env".into())));
         let fixed = "#!/bin/sh\n'''exec' '/opt/long/bin/python' \"$0\" \"$@\"\n' '''\n";
-        assert_eq!(read(fixed), Some(Interpreter::Absolute("/opt/long/bin/python".into())));
+        assert_eq!(read(fixed), Some(Interpreter::Path("/opt/long/bin/python".into())));
         let anywhere =
             "#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/python3\" \"$0\" \"$@\"\n' '''\n";
         assert_eq!(read(anywhere), Some(Interpreter::NextToScript("python3".into())));
-        assert_eq!(read("#!/bin/sh\necho hi\n"), Some(Interpreter::Absolute("/bin/sh".into())));
-        assert_eq!(read("#!python\n"), None);
+        assert_eq!(read("#!/bin/sh\necho hi\n"), Some(Interpreter::Path("/bin/sh".into())));
+        assert_eq!(read("#!python\n"), Some(Interpreter::Path("python".into())));
         assert_eq!(read("\x7fELF"), None);
     }
 
@@ -395,6 +396,9 @@ mod tests {
         write("tool", "#!/var/cache/wrap/tmp/.wrap-tmp-1-build-x/venv/bin/python\n");
         let err = check_interpreters("x", &tree, Target::Fixed("/opt/x")).unwrap_err().to_string();
         assert!(err.contains("/var/cache/wrap/tmp/.wrap-tmp-1-build-x/venv/bin/python"), "{err}");
+        // A wheel's placeholder left as it was runs nowhere.
+        write("tool", "#!python\n");
+        assert!(check_interpreters("x", &tree, Target::Fixed("/opt/x")).is_err());
         // A relocatable tree has no fixed path: only its trampolines and the system's.
         write("tool", "#!/opt/x/bin/python\n");
         assert!(check_interpreters("x", &tree, Target::Relocatable).is_err());
