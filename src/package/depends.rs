@@ -98,10 +98,8 @@ fn elf_needs(tree: &Path) -> Result<ElfNeeds> {
     let mut provided = BTreeSet::new();
     for entry in walkdir::WalkDir::new(tree).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io(e.into()))?;
-        if !entry.file_type().is_file() || !may_be_loaded(tree, entry.path()) {
-            continue;
-        }
-        if entry.metadata().map_or(0, |m| m.len()) < 64 {
+        let small = || entry.metadata().map_or(0, |m| m.len()) < 64;
+        if !entry.file_type().is_file() || !may_be_loaded(tree, entry.path()) || small() {
             continue;
         }
         let mut magic = [0u8; 4];

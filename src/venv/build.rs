@@ -14,7 +14,7 @@ use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::venv::installer::{Backend, Request, run_captured};
 use crate::venv::python::Interpreter;
-use crate::venv::relocate::{Origin, Target, relocate, relocate_in_place};
+use crate::venv::relocate::{Origin, Relocator, Target};
 
 /// A built, not yet relocated, virtualenv. Dropping it removes the staging directory.
 pub struct Staged {
@@ -49,8 +49,8 @@ impl Staged {
     ) -> Result<()> {
         // The last tree takes the staged venv itself.
         for (i, (tree, target)) in targets.iter().enumerate() {
-            let relocate = if i + 1 == targets.len() { relocate_in_place } else { relocate };
-            relocate(project, self.root(), tree, *target, python, origin, exclude)?;
+            let in_place = i + 1 == targets.len();
+            Relocator::new(project, self.root(), *target, python, origin).run(tree, exclude, in_place)?;
         }
         if self.discarding.is_none() {
             let (venv, src, home) = (self.venv(), self.src(), self.tree_home.clone());

@@ -46,7 +46,8 @@ pub struct Origin<'a> {
 /// Relocates `staged` (the staging directory holding `venv/` and `src/`) into `out` for
 /// `target`, interpreted by `python`. Paths (relative to the venv) that `exclude` matches are
 /// left out, directories with everything below them, and the RECORD files follow. The staged
-/// venv is left as it was: `out` is a new tree (hard links to the files it keeps as they are).
+/// venv is left as it was: `out` is a new tree (hard links to the files it keeps as they are);
+/// [`Relocator::run`] can take the staged venv itself instead.
 pub fn relocate(
     project: &str,
     staged: &Path,
@@ -59,25 +60,10 @@ pub fn relocate(
     Relocator::new(project, staged, target, python, origin).run(out, exclude, false)
 }
 
-/// [`relocate`], but the staged venv itself becomes `out` (renamed there, its files rewritten
-/// or removed where they are): for the last tree of a build, which then creates no link per
-/// file, and leaves no staged venv to remove.
-pub fn relocate_in_place(
-    project: &str,
-    staged: &Path,
-    out: &Path,
-    target: Target<'_>,
-    python: &Interpreter,
-    origin: &Origin<'_>,
-    exclude: &globset::GlobSet,
-) -> Result<()> {
-    Relocator::new(project, staged, target, python, origin).run(out, exclude, true)
-}
-
 /// A file whose content relocation changed: its new bytes, or `None` when it was left out.
 type Change = (PathBuf, Option<Vec<u8>>);
 
-struct Relocator<'a> {
+pub(crate) struct Relocator<'a> {
     project: &'a str,
     /// The staging directory: no byte of it may remain.
     build_root: String,
@@ -89,7 +75,7 @@ struct Relocator<'a> {
 }
 
 impl<'a> Relocator<'a> {
-    fn new(
+    pub(crate) fn new(
         project: &'a str,
         staged: &Path,
         target: Target<'a>,
@@ -106,8 +92,11 @@ impl<'a> Relocator<'a> {
         }
     }
 
-    /// Relocates the staged venv into `out`, a new tree, or (`in_place`) by renaming it there.
-    fn run(&self, out: &Path, exclude: &globset::GlobSet, in_place: bool) -> Result<()> {
+    /// Relocates the staged venv into `out`, a new tree, or (`in_place`: the staged venv itself
+    /// becomes `out`, its files rewritten or removed where they are; for the last tree of a
+    /// build, which then creates no link per file and leaves no staged venv to remove) by
+    /// renaming it there.
+    pub(crate) fn run(&self, out: &Path, exclude: &globset::GlobSet, in_place: bool) -> Result<()> {
         let venv = PathBuf::from(&self.venv);
         let started = std::time::Instant::now();
         // What is walked: the staged venv, or `out` once the venv is renamed there.
