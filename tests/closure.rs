@@ -518,3 +518,68 @@ fn a_wheel_built_from_an_sdist_is_built_once_and_shared_through_the_remote() {
     assert_eq!(again, built);
     assert_eq!(std::fs::read(&object).unwrap(), uploaded, "the same sdist built again gives the same wheel");
 }
+
+#[test]
+fn a_locked_wheel_is_built_in_a_kept_environment_as_uv_build_would() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = Index::start(&tmp.path().join("index"));
+    let ws = workspace(&index);
+    wrap(&ws, &index, &["lock"]).ok();
+    let envs = || -> Vec<String> {
+        let dir = ws.cache().join("buildenvs");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let build = |out: &str, extra: &[(&str, &str)]| -> (Vec<u8>, String) {
+        let run = wrap_with(
+            &ws,
+            &index,
+            &["-vv", "build", "--locked", "--rebuild", "--format", "tar", "--out", out],
+            extra,
+        );
+        let stderr = run.stderr().to_string();
+        (std::fs::read(run.ok().trim()).unwrap(), stderr)
+    };
+    // hello's wheel through its hooks, in an environment of setuptools (its build-system.requires)
+    // kept in the cache; then again from it.
+    let (kept, log) = build("kept", &[]);
+    assert!(log.contains("building the wheel through its hooks"), "{log}");
+    let made = envs();
+    assert_eq!(made.len(), 1, "{made:?}");
+    let (again, log) = build("again", &[]);
+    assert!(log.contains("building the wheel through its hooks"), "{log}");
+    assert_eq!(envs(), made);
+    assert_eq!(again, kept);
+    // `uv build`, in an environment of its own, makes the same bytes.
+    let (isolated, log) = build("isolated", &[("WRAP_ISOLATED_BUILDS", "1")]);
+    assert!(!log.contains("building the wheel through its hooks"), "{log}");
+    assert_eq!(isolated, kept);
+
+    // A backend that asks for more than the kept environment holds (setup_requires, which only
+    // its hook tells): `uv build` builds the wheel, with the locked build requirements.
+    let patch = ws.path().join("patches/hello/0003-Ask-for-shout-at-build-time.patch");
+    std::fs::write(
+        &patch,
+        "diff --git a/setup.py b/setup.py\nnew file mode 100644\n--- /dev/null\n+++ b/setup.py\n@@ -0,0 +1,2 @@\n+from setuptools import setup\n+setup(setup_requires=[\"shout>=1.0\"])\n",
+    )
+    .unwrap();
+    ws.write_manifest(&ws.manifest().replace(
+        "    \"patches/hello/0002-Add-region-for-the-operators.patch\",\n",
+        "    \"patches/hello/0002-Add-region-for-the-operators.patch\",\n    \"patches/hello/0003-Ask-for-shout-at-build-time.patch\",\n",
+    ));
+    wrap(&ws, &index, &["lock", "--update"]).ok();
+    assert!(
+        ws.lock_text().contains("build = [\"setuptools==80.9.0\", \"shout==1.0.0\"]"),
+        "{}",
+        ws.lock_text()
+    );
+    let (asked, log) = build("asked", &[]);
+    assert!(log.contains("the backend asks for what its kept environment lacks"), "{log}");
+    assert!(log.contains("shout>=1.0"), "{log}");
+    let (isolated, _) = build("asked-isolated", &[("WRAP_ISOLATED_BUILDS", "1")]);
+    assert_eq!(asked, isolated);
+    assert_ne!(asked, kept);
+}

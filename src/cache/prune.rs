@@ -23,7 +23,7 @@ use crate::interrupt;
 
 /// Kinds of entries, in the order `wrap cache info` lists them: the directory and whether an
 /// entry is one level down (`git/<mirror>`) or two (`checkouts/<project>/<key>`).
-const KINDS: [(&str, Depth); 16] = [
+const KINDS: [(&str, Depth); 17] = [
     ("git", Depth::One),
     ("checkouts", Depth::Two),
     ("trees", Depth::One),
@@ -35,6 +35,7 @@ const KINDS: [(&str, Depth); 16] = [
     ("images", Depth::One),
     ("wheels", Depth::One),
     ("built", Depth::One),
+    ("buildenvs", Depth::One),
     ("logs", Depth::One),
     ("tmp", Depth::One),
     ("uv", Depth::Whole),

@@ -105,7 +105,8 @@ impl Backend {
     /// project's version. (Building the wheel first also spares a pbr project its setup.py
     /// run for the metadata: about 1 s for python-openstackclient.) A locked build knows its
     /// whole closure before the wheel exists: it installs the closure while the wheel builds,
-    /// the closure's sdists from the wheels built once ([`crate::venv::built`]).
+    /// the closure's sdists from the wheels built once ([`crate::venv::built`]), and with uv
+    /// builds the wheel in a build environment kept between builds ([`crate::venv::hooks`]).
     pub fn install(&self, request: &Request<'_>) -> Result<Prebuilt> {
         let log = fs_err::File::create(request.log)?;
         let scratch = request.wheel_dir.parent().expect("the wheel directory has a parent");
@@ -133,7 +134,11 @@ impl Backend {
         let closure_log = fs_err::File::create(request.log.with_extension("closure.log"))?;
         let (built, installed) = std::thread::scope(|scope| {
             let installing = scope.spawn(|| self.install_closure(request, locked, scratch, &closure_log));
-            let built = self.run(request, &mut cmd, &log);
+            let built = match crate::venv::hooks::build_wheel(self, request, locked, &log) {
+                Ok(true) => Ok(()),
+                Ok(false) => self.run(request, &mut cmd, &log),
+                Err(e) => Err(e),
+            };
             (built, installing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         built?;
@@ -284,24 +289,19 @@ impl Backend {
         for dir in find_links {
             cmd.arg("--find-links").arg(dir);
         }
-        for key in [
-            "PYTHONPATH",
-            "PYTHONHOME",
-            "VIRTUAL_ENV",
-            "PIP_REQUIRE_VIRTUALENV",
-            "PIP_USER",
-            "PIP_FIND_LINKS",
-            "UV_FIND_LINKS",
-        ] {
-            cmd.env_remove(key);
-        }
+        scrub(cmd);
     }
 
-    /// Runs one installer command of `request` with its cache, sources and environment, its
-    /// output appended to `log`; a failure names what was missing, or shows the log's end.
+    /// Runs one installer command of `request` with its cache and sources ([`Self::execute`]).
     pub(crate) fn run(&self, request: &Request<'_>, cmd: &mut Command, log: &fs_err::File) -> Result<()> {
-        let path = log.path();
         self.isolate(cmd, request.cache, &request.find_links, request.offline);
+        self.execute(request, cmd, log)
+    }
+
+    /// Runs `cmd` of `request` with the environment every build step gets, its output appended
+    /// to `log`; a failure names what was missing, or shows the log's end.
+    pub(crate) fn execute(&self, request: &Request<'_>, cmd: &mut Command, log: &fs_err::File) -> Result<()> {
+        let path = log.path();
         cmd.env("PYTHONDONTWRITEBYTECODE", "1").envs(request.env.iter().map(|(k, v)| (k, v)));
         // C and C++ extensions compiled here carry no debug information unless the environment
         // sets its own flags: DWARF records the directory the compiler ran in (the checkout
@@ -354,6 +354,21 @@ impl Backend {
             // A full disk is the machine's problem, not the input's (exit 2, not 1).
             disk_full: text.contains("No space left on device") || text.contains("[Errno 28]"),
         })
+    }
+}
+
+/// Removes from `cmd`'s environment what would point an installer or an interpreter elsewhere.
+pub(crate) fn scrub(cmd: &mut Command) {
+    for key in [
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "VIRTUAL_ENV",
+        "PIP_REQUIRE_VIRTUALENV",
+        "PIP_USER",
+        "PIP_FIND_LINKS",
+        "UV_FIND_LINKS",
+    ] {
+        cmd.env_remove(key);
     }
 }
 
