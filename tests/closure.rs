@@ -582,4 +582,13 @@ fn a_locked_wheel_is_built_in_a_kept_environment_as_uv_build_would() {
     let (isolated, _) = build("asked-isolated", &[("WRAP_ISOLATED_BUILDS", "1")]);
     assert_eq!(asked, isolated);
     assert_ne!(asked, kept);
+
+    // An environment that cannot be made (here its directory cannot be) costs the build
+    // nothing but the time: `uv build` builds the wheel.
+    let envs_dir = ws.cache().join("buildenvs");
+    std::fs::remove_dir_all(&envs_dir).unwrap();
+    std::fs::write(&envs_dir, "not a directory").unwrap();
+    let (unkept, log) = build("unkept", &[]);
+    assert!(log.contains("cannot make the kept build environment"), "{log}");
+    assert_eq!(unkept, asked);
 }

@@ -226,7 +226,8 @@ pub fn build_wheel(
 }
 
 /// The kept environment of `system`: made with uv from the locked build requirements when
-/// missing. `None` when uv installed something the lock does not name (uv build decides then).
+/// missing. `None` when it cannot be made, or uv installed something the lock does not name
+/// (`uv build` builds the wheel then).
 fn kept_env(
     backend: &Backend,
     request: &Request<'_>,
@@ -287,7 +288,12 @@ fn kept_env(
             tracing::debug!(project = request.project, foreign = ?foreign, "the build environment would hold distributions the lock does not name: the wheel is built by `uv build`");
             Ok(None)
         }
-        Err(Made::Failed(e)) => Err(e),
+        // The kept environment only saves time: a build it fails for is left to `uv build`,
+        // which reports the problem if it is the build's own.
+        Err(Made::Failed(e)) => {
+            tracing::debug!(project = request.project, error = %e, "cannot make the kept build environment: the wheel is built by `uv build`");
+            Ok(None)
+        }
     }
 }
 
